@@ -1,0 +1,49 @@
+/**
+ * Every error code tranche uses, with the details it carries and the sentence it reads as.
+ * One table so that messages stay consistent and each code is documented in one place.
+ */
+export interface ErrorDetails {
+  /** A document failed its schema; each problem is `path: what was expected, got what`. */
+  'invalid-document': { what: string; problems: string[] };
+  /** Bytes that should be JSON are not. */
+  'invalid-json': { what: string; reason: string };
+  'unknown-format': { what: string; format: unknown };
+  'bad-signature': { keyId: string };
+  'missing-signature': Record<string, never>;
+  'unknown-key': { keyId: string; trusted: string[] };
+  'key-mismatch': { envelopeKeyId: string; payloadKeyId: string };
+  'stale-sequence': { sequence: number; lastAccepted: number };
+  'expired': { expires: string; now: string };
+  'invalid-key': { where: string; reason: string };
+  'integrity': { what: string; expected: string; actual: string };
+  'unsafe-path': { path: string; reason: string };
+  'usage': { reason: string };
+  'not-found': { what: string };
+  'conflict': { what: string; reason: string };
+  'rejected': { what: string; reason: string };
+  'locked': { path: string; waitedMs: number };
+  'exists': { path: string };
+}
+
+export type ErrorCode = keyof ErrorDetails;
+
+export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
+  'invalid-document': (d) => `${d.what} is invalid:\n  ${d.problems.join('\n  ')}`,
+  'invalid-json': (d) => `${d.what} is not valid JSON: ${d.reason}`,
+  'unknown-format': (d) => `${d.what}: unknown format version ${JSON.stringify(d.format)} (this tranche reads format 1)`,
+  'bad-signature': (d) => `manifest signature does not verify with key ${d.keyId}: the payload was altered or signed by another key`,
+  'missing-signature': () => 'manifest is not signed: signature is missing',
+  'unknown-key': (d) => `manifest is signed with key ${d.keyId}, which is not trusted (trusted: ${d.trusted.join(', ') || 'none'})`,
+  'key-mismatch': (d) => `manifest envelope names key ${d.envelopeKeyId} but its payload names ${d.payloadKeyId}`,
+  'stale-sequence': (d) => `manifest sequence ${d.sequence} is not greater than the last accepted ${d.lastAccepted} (replayed or rolled-back manifest)`,
+  'expired': (d) => `manifest expired at ${d.expires} (now ${d.now})`,
+  'invalid-key': (d) => `${d.where}: not a usable Ed25519 key: ${d.reason}`,
+  'integrity': (d) => `${d.what}: SHA-256 mismatch, expected ${d.expected}, got ${d.actual}`,
+  'unsafe-path': (d) => `path ${JSON.stringify(d.path)} ${d.reason}`,
+  'usage': (d) => d.reason,
+  'not-found': (d) => `${d.what} not found`,
+  'conflict': (d) => `${d.what}: ${d.reason}`,
+  'rejected': (d) => `${d.what}: ${d.reason}`,
+  'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: another tranche command is still running`,
+  'exists': (d) => `${d.path} already exists; refusing to overwrite it`,
+};
