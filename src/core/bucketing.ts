@@ -82,8 +82,9 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
   const size = percentToBuckets(percent);
   const others = mod.rollouts.filter((r) => r.version !== version).sort((a, b) => a.from - b.from);
   const existing = mod.rollouts.find((r) => r.version === version);
+  // `from < BUCKETS` too: a 0% run placed after a run that ends at 10000 would start past the last bucket.
   const fits = (from: number) =>
-    from + size <= BUCKETS && others.every((o) => from + size <= o.from || from >= o.from + percentToBuckets(o.percent));
+    from < BUCKETS && from + size <= BUCKETS && others.every((o) => from + size <= o.from || from >= o.from + percentToBuckets(o.percent));
   let from: number | undefined;
   if (existing) {
     if (fits(existing.from)) from = existing.from;

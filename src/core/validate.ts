@@ -135,7 +135,8 @@ function moduleProblems(manifest: Manifest, name: string): string[] {
     const size = percentToBuckets(rollout.percent);
     total += size;
     if (rollout.from + size > BUCKETS) out.push(problem(at('rollouts', i, 'from'), `expected from + percent*100 <= ${BUCKETS}`, rollout.from));
-    lanes.push([rollout.from, rollout.from + size, i]);
+    // A 0% run owns no bucket, so it cannot overlap anything (placeRollout may put one inside a full space).
+    if (size > 0) lanes.push([rollout.from, rollout.from + size, i]);
   });
   if (total > BUCKETS) out.push(problem(at('rollouts'), 'expected percentages summing to at most 100', total / 100));
   lanes.sort((a, b) => a[0] - b[0]);
