@@ -6,6 +6,7 @@
  */
 import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
+import validRange from 'semver/ranges/valid.js';
 import { unsafePathReason } from './paths.js';
 
 /** The only format version this code reads and writes. */
@@ -44,7 +45,8 @@ export const releaseRecordSchema = v.object({
   version,
   entry: safePath,
   files: v.pipe(v.array(fileEntrySchema, 'expected an array of files'), v.minLength(1, 'expected at least one file')),
-  requires: v.record(moduleName, v.pipe(v.string('expected a semver range'), v.minLength(1, 'expected a semver range'))),
+  requires: v.record(moduleName, v.pipe(v.string('expected a semver range'), v.minLength(1, 'expected a semver range'),
+    v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'))),
   runtime: v.optional(v.pipe(v.string('expected a string'), v.maxLength(200, 'expected at most 200 characters'))),
   created: isoTime,
 });
