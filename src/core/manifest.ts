@@ -23,7 +23,9 @@ const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9-]+=
 const moduleName = v.pipe(v.string('expected a string'), v.regex(MODULE_NAME, 'expected a module name matching [a-z0-9][a-z0-9._-]{0,63}'));
 const version = v.pipe(v.string('expected a string'), v.check((s) => semverValid(s) === s, 'expected a semver version such as 1.2.3'));
 const sha256 = v.pipe(v.string('expected a string'), v.regex(SHA256, 'expected 64 lower-case hex digits (SHA-256)'));
-const isoTime = v.pipe(v.string('expected a string'), v.regex(ISO_TIME, 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'));
+// Date.parse too: the pattern alone passes 2026-13-45T99:99:99Z, and an `expires` that parses to NaN never expires.
+const isoTime = v.pipe(v.string('expected a string'), v.regex(ISO_TIME, 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'),
+  v.check((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'));
 const safePath = v.pipe(v.string('expected a string'), v.rawCheck(({ dataset, addIssue }) => {
   if (!dataset.typed) return;
   const reason = unsafePathReason(dataset.value);
