@@ -38,6 +38,13 @@ function checkJwk(jwk: unknown, where: string, needPrivate: boolean): Ed25519Jwk
     throw new TrancheError('invalid-key', { where, reason: 'expected a JWK with kty "OKP", crv "Ed25519" and x' });
   }
   if (needPrivate && typeof k.d !== 'string') throw new TrancheError('invalid-key', { where, reason: 'this is a public key; signing needs the private key (with "d")' });
+  // Checked here because keyIdOf decodes x before WebCrypto sees it, and atob would throw a bare DOMException.
+  for (const field of ['x', 'd'] as const) {
+    const value = k[field];
+    if (value !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+      throw new TrancheError('invalid-key', { where, reason: `expected "${field}" to be 32 bytes as 43 base64url characters` });
+    }
+  }
   return k as Ed25519Jwk;
 }
 
@@ -64,11 +71,12 @@ export async function generateKeyPair(): Promise<{ privateJwk: Ed25519Jwk; publi
 export async function trustKeys(jwks: readonly unknown[], where = 'trusted key'): Promise<TrustedKeys> {
   const map = new Map<string, CryptoKey>();
   for (const [i, jwk] of jwks.entries()) {
-    const k = checkJwk(jwk, jwks.length > 1 ? `${where} #${i + 1}` : where, false);
+    const label = jwks.length > 1 ? `${where} #${i + 1}` : where;
+    const k = checkJwk(jwk, label, false);
     try {
       map.set(await keyIdOf(k), await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: k.x }, ED25519, false, ['verify']));
     } catch (err) {
-      throw new TrancheError('invalid-key', { where, reason: (err as Error).message });
+      throw new TrancheError('invalid-key', { where: label, reason: (err as Error).message });
     }
   }
   return map;
