@@ -6,7 +6,7 @@
  */
 
 /** Characters allowed in one path segment: what bundlers emit, nothing that URL-decodes. */
-const SEGMENT = /^[A-Za-z0-9_~@+=,-][A-Za-z0-9._~@+=,-]*$/;
+const SEGMENT = /^[A-Za-z0-9._~@+=,-]+$/;
 const MAX_PATH_LENGTH = 512;
 
 /** Why `path` is not a safe release-relative path, or `null` when it is. */
@@ -20,6 +20,7 @@ export function unsafePathReason(path: string): string | null {
   for (const segment of path.split('/')) {
     if (segment === '..') return 'contains ".." (escapes its release)';
     if (segment === '.' || segment === '') return 'contains an empty or "." segment';
+    if (segment.startsWith('.')) return `has a segment ${JSON.stringify(segment)} starting with "." (a hidden file or folder)`;
     if (!SEGMENT.test(segment)) return `has a segment ${JSON.stringify(segment)} with characters outside [A-Za-z0-9._~@+=,-]`;
   }
   return null;
