@@ -58,6 +58,13 @@ function fail(what: string, problems: string[]): never {
   throw new TrancheError('invalid-document', { what, problems });
 }
 
+/** Validates `input` against any core schema, throwing `invalid-document` naming `what` and every problem. */
+export function parseDocument<T>(schema: v.GenericSchema<unknown, T>, input: unknown, what: string): T {
+  const { output, problems } = schemaProblems(schema as Schema, input);
+  if (problems.length) fail(what, problems);
+  return output as T;
+}
+
 /** Parses JSON text, naming `what` when it is not JSON. */
 export function parseJson(text: string, what: string): unknown {
   try {
