@@ -40,8 +40,12 @@ function schemaProblems(schema: Schema, input: unknown): { output?: unknown; pro
   return {
     problems: result.issues.map((issue) => {
       const keys = (issue.path ?? []).map((item) => item.key as PropertyKey);
-      // A record's key that fails is reported at the key itself, with the key as the value.
       const origin = issue.path?.at(-1)?.origin;
+      // Objects and records carry no message of their own, so valibot's would read "Invalid key:
+      // Expected "module" but received undefined" (a missing field) or "Invalid type: Expected Object".
+      if (issue.type === 'object' && origin === 'key') return problem(keys, 'expected a value (required field)', undefined);
+      if (issue.type === 'object' || issue.type === 'record') return problem(keys, 'expected an object', issue.input);
+      // A record's key that fails is reported at the key itself, with the key as the value.
       const got = origin === 'key' ? issue.path?.at(-1)?.key : issue.input;
       return problem(keys, issue.message, got);
     }),
