@@ -137,7 +137,8 @@ function moduleProblems(manifest: Manifest, name: string): string[] {
   let total = 0;
   const lanes: Array<[number, number, number]> = [];
   mod.rollouts.forEach((rollout, i) => {
-    if (live.has(rollout.version)) out.push(problem(at('rollouts', i, 'version'), 'expected each version once (duplicate version)', rollout.version));
+    if (rollout.version === mod.stable) out.push(problem(at('rollouts', i, 'version'), 'expected a version other than stable', rollout.version));
+    else if (live.has(rollout.version)) out.push(problem(at('rollouts', i, 'version'), 'expected each version once (duplicate version)', rollout.version));
     live.add(rollout.version);
     if (mod.blocked.includes(rollout.version)) out.push(problem(at('rollouts', i, 'version'), 'expected a version that is not blocked', rollout.version));
     if (!(releaseKey(name, rollout.version) in manifest.releases)) {
