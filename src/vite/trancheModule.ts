@@ -1,0 +1,155 @@
+/**
+ * `trancheModule()`: makes a module's `vite build` emit a directory that `tranche release`
+ * ingests as is. The release is served under `/modules/<name>/<version>/`, a prefix the build
+ * cannot know and that differs per version, so every URL inside the output is relative: the
+ * same bytes run under any prefix, and a chunk that did not change between versions hashes to
+ * the same content address and is stored and downloaded once.
+ */
+import type { Plugin, Rolldown, UserConfig } from 'vite';
+import semverValid from 'semver/functions/valid.js';
+import { MODULE_NAME } from '../core/manifest.js';
+import { TrancheError } from '../core/TrancheError.js';
+import { optionProblem } from './optionProblem.js';
+
+/** The entry file every release built by `trancheModule` has, at the top of its directory. */
+export const ENTRY_FILE = 'index.js';
+/** The file written next to the entry with what `tranche release` would otherwise be told. */
+export const RELEASE_INFO_FILE = 'tranche-release.json';
+
+/** Options of {@link trancheModule}. */
+export interface TrancheModuleOptions {
+  /** The module's name: its bare import specifier and its URL segment. */
+  name: string;
+  /** The semver version this build is released as. */
+  version: string;
+  /**
+   * The module's source entry, relative to Vite's `root`.
+   * @default the build's own single input (`build.lib.entry` or `build.rolldownOptions.input`)
+   */
+  entry?: string;
+  /**
+   * Bare specifiers the page's import map resolves at run time: other tranche modules (a name
+   * also covers its subpaths, `cart` covers `cart/x.js`) and anything else the app provides.
+   * The build's own `rolldownOptions.external` still applies as well.
+   * @default []
+   */
+  external?: readonly string[];
+}
+
+/** What {@link RELEASE_INFO_FILE} holds. */
+export interface ReleaseInfo {
+  module: string;
+  version: string;
+  entry: string;
+}
+
+/**
+ * A Vite plugin that builds one version of a tranche module: ES module output with the entry
+ * at `index.js`, other chunks and assets content-hashed under `assets/`, relative imports and
+ * asset URLs (`base: './'`), `external` specifiers left bare for the import map, and
+ * `tranche-release.json` (`{module, version, entry}`) in the output directory.
+ * The build's code can read `import.meta.env.TRANCHE_MODULE` and `import.meta.env.TRANCHE_VERSION`.
+ * Throws an `invalid-document` error naming each bad option.
+ */
+export function trancheModule(options: TrancheModuleOptions): Plugin {
+  const { name, version, entry, external = [] } = checkOptions(options);
+  const info: ReleaseInfo = { module: name, version, entry: ENTRY_FILE };
+  return {
+    name: 'tranche:module',
+    apply: 'build',
+    // Mutating rather than returning a partial config: Vite's deep merge would add our input
+    // to the user's instead of replacing it, giving the build a second entry.
+    config(user: UserConfig) {
+      const build = (user.build ??= {});
+      const rolldown = build.rolldownOptions ?? build.rollupOptions ?? {};
+      const input = entry ?? singleInput(build);
+      delete build.rollupOptions;
+      // Library mode would inline every asset and name files itself; an app build with the
+      // entry's exports preserved gives the same module with normal hashed assets.
+      build.lib = false;
+      // A stale chunk left from an earlier build would be ingested into the release.
+      build.emptyOutDir ??= true;
+      build.rolldownOptions = {
+        ...rolldown,
+        input: { index: input },
+        preserveEntrySignatures: 'strict',
+        external: externalMatcher(external, rolldown.external),
+        output: {
+          ...(Array.isArray(rolldown.output) ? {} : rolldown.output),
+          format: 'es',
+          entryFileNames: ENTRY_FILE,
+          chunkFileNames: 'assets/[name]-[hash].js',
+          assetFileNames: 'assets/[name]-[hash][extname]',
+          sanitizeFileName: safeFileName,
+        },
+      };
+      user.base = './';
+      user.define = {
+        ...user.define,
+        'import.meta.env.TRANCHE_MODULE': JSON.stringify(name),
+        'import.meta.env.TRANCHE_VERSION': JSON.stringify(version),
+      };
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: RELEASE_INFO_FILE, source: `${JSON.stringify(info, null, 2)}\n` });
+    },
+  };
+}
+
+function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
+  const problems: string[] = [];
+  const { name, version, entry, external } = options;
+  if (typeof name !== 'string' || !MODULE_NAME.test(name)) {
+    problems.push(optionProblem('name', 'a module name matching [a-z0-9][a-z0-9._-]{0,63}', name));
+  }
+  if (typeof version !== 'string' || semverValid(version) !== version) {
+    problems.push(optionProblem('version', 'a semver version such as 1.2.3', version));
+  }
+  if (entry !== undefined && (typeof entry !== 'string' || entry === '')) {
+    problems.push(optionProblem('entry', 'a path to the source entry', entry));
+  }
+  if (external !== undefined && !Array.isArray(external)) {
+    problems.push(optionProblem('external', 'an array of bare specifiers', external));
+  }
+  (Array.isArray(external) ? external : []).forEach((specifier: unknown, i) => {
+    if (typeof specifier !== 'string' || !isBareSpecifier(specifier)) {
+      problems.push(optionProblem(`external[${i}]`, 'a bare specifier such as "cart"', specifier));
+    }
+  });
+  if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheModule options', problems });
+  return options;
+}
+
+function isBareSpecifier(specifier: string): boolean {
+  return specifier !== '' && !/^(\.{0,2}\/|[A-Za-z][A-Za-z0-9+.-]*:)/.test(specifier);
+}
+
+/** The one entry the user's build config names, for when the `entry` option is not given. */
+function singleInput(build: NonNullable<UserConfig['build']>): string {
+  const lib = build.lib === false ? undefined : build.lib?.entry;
+  const input = lib ?? (build.rolldownOptions ?? build.rollupOptions)?.input;
+  const inputs = typeof input === 'string' ? [input] : Object.values(input ?? {});
+  if (inputs.length !== 1 || typeof inputs[0] !== 'string') {
+    const problem = optionProblem('entry', 'the module\'s one source entry (the build config names none, or several)', input);
+    throw new TrancheError('invalid-document', { what: 'trancheModule options', problems: [problem] });
+  }
+  return inputs[0];
+}
+
+/** Rolldown's `external` for our bare specifiers (and their subpaths) plus the user's own. */
+function externalMatcher(bare: readonly string[], user: Rolldown.ExternalOption | undefined): Rolldown.ExternalOptionFunction {
+  const matchesUser = (id: string, importer: string | undefined, isResolved: boolean): boolean => {
+    if (user === undefined) return false;
+    if (typeof user === 'function') return user(id, importer, isResolved) === true;
+    return (Array.isArray(user) ? user : [user]).some((p) => (typeof p === 'string' ? p === id : p.test(id)));
+  };
+  return (id, importer, isResolved) => bare.some((s) => id === s || id.startsWith(`${s}/`)) || matchesUser(id, importer, isResolved);
+}
+
+/**
+ * File names the release store accepts (see core/paths.ts): chunk names come from source file
+ * names, which may hold spaces or other characters a release path must not, or start with a dot.
+ */
+function safeFileName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._~@+=,/-]/g, '_').replace(/(^|\/)\./g, '$1_');
+}
