@@ -1,0 +1,91 @@
+/**
+ * Which module@version an error belongs to, read from the versioned URLs module files are served
+ * under (`<origin><prefix><module>/<version>/<file>`, docs/service-worker.md). The URL is the only
+ * evidence used: an error whose source and stack name no module file is counted as unattributed
+ * and never blames a module (app shell code, third-party scripts, browser extensions).
+ */
+import { MODULE_NAME } from './manifest.js';
+
+/** A module version named by a URL. */
+export interface ModuleRef { module: string; version: string }
+
+/** Where module files live. */
+export interface AttributionOptions {
+  /**
+   * Only URLs of this origin count (a third-party CDN with the same path layout blames nothing).
+   * `null` accepts any origin, for callers that have already checked it.
+   */
+  origin: string | null;
+  /** Path prefix of module URLs, starting and ending with `/` (e.g. `/modules/`). */
+  prefix: string;
+}
+
+/** Path prefix of module URLs unless configured otherwise (the worker's `modulePrefix` default). */
+export const DEFAULT_MODULE_PREFIX = '/modules/';
+
+// A URL segment that looks like a semver version. The worker compares it with the page's
+// snapshot before acting, so this only has to reject segments that are plainly not versions
+// (and keeps semver's parser out of the page bundle).
+const VERSION_SEGMENT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+/** module@version of a module file URL, or null when `url` is not one. */
+export function attributeUrl(url: string, { origin, prefix }: AttributionOptions): ModuleRef | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  if (origin !== null && parsed.origin !== origin) return null;
+  if (!parsed.pathname.startsWith(prefix)) return null;
+  const [module, version, ...file] = parsed.pathname.slice(prefix.length).split('/');
+  if (!module || !version || file.length === 0 || !file.every(Boolean)) return null;
+  if (!MODULE_NAME.test(module) || !VERSION_SEGMENT.test(version)) return null;
+  return { module, version };
+}
+
+// V8 (Chromium, Node): "    at fn (http://h/a.js:1:20)", "    at http://h/a.js:1:20",
+// "    at async fn (…)", "    at eval (eval at f (http://h/a.js:1:2), <anonymous>:1:1)".
+const V8_FRAME = /^\s*at\s/;
+// SpiderMonkey and JavaScriptCore: "fn@http://h/a.js:1:20", "@http://…", "global code@http://…".
+const AT_SIGN_FRAME = /@\S+:\d+(?::\d+)?\s*$/;
+// A script location inside a frame: URL, line and optional column.
+const LOCATION = /([a-z][a-z0-9+.-]*:\/\/[^\s()]+?):\d+(?::\d+)?(?=[\s),]|$)/gi;
+
+/**
+ * module@version of the first stack frame that runs a module file. The header lines of a V8
+ * stack (`TypeError: message`) are skipped, so a URL quoted in a message blames nothing.
+ */
+export function attributeStack(stack: string, options: AttributionOptions): ModuleRef | null {
+  const lines = stack.split('\n');
+  const v8 = lines.filter((line) => V8_FRAME.test(line));
+  const frames = v8.length > 0 ? v8 : lines.filter((line) => AT_SIGN_FRAME.test(line));
+  for (const frame of frames) {
+    for (const match of frame.matchAll(LOCATION)) {
+      const ref = attributeUrl(match[1]!, options);
+      if (ref) return ref;
+    }
+  }
+  return null;
+}
+
+// How browsers word a dynamic import whose module graph failed to load, and the URL they name.
+// Safari names no URL ("Importing a module script failed."): still a chunk load, unattributed.
+const CHUNK_LOAD_MESSAGES: readonly RegExp[] = [
+  /^Failed to fetch dynamically imported module: (\S+)/, // Chromium
+  /^error loading dynamically imported module: (\S+)/, // Firefox
+  /^Importing a module script failed\.?$/, // Safari
+  /^Unable to preload CSS for (\S+)/, // Vite's preload helper
+];
+
+/**
+ * When `message` says a dynamic import or preload failed to load: the URL it names (null when
+ * the browser names none). `undefined` when the message is about something else.
+ */
+export function failedChunkUrl(message: string): string | null | undefined {
+  for (const pattern of CHUNK_LOAD_MESSAGES) {
+    const match = pattern.exec(message);
+    if (match) return match[1] ?? null;
+  }
+  return undefined;
+}
