@@ -1,0 +1,143 @@
+/**
+ * `trancheServiceWorker()`: builds the app's own service worker (the file that calls
+ * `installTranche` from `tranche/sw`) after the app build, with the app shell's precache list
+ * baked in, so the shell starts offline even on a first visit's second load.
+ *
+ * The list is injected where the worker reads `self.__WB_MANIFEST`, the name
+ * workbox-precaching's `precacheAndRoute(self.__WB_MANIFEST)` convention uses, as
+ * `[{url, revision}]`: `url` relative to the worker script (workbox resolves it against the
+ * worker's location) and `revision` the SHA-256 of the bytes as written, so a changed file is
+ * fetched again and an unchanged one is not.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import picomatch from 'picomatch';
+import { build, type Plugin, type ResolvedConfig, type Rolldown } from 'vite';
+import { sha256Hex } from '../core/integrity.js';
+import { unsafePathReason } from '../core/paths.js';
+import { TrancheError } from '../core/TrancheError.js';
+import { optionProblem } from './optionProblem.js';
+
+/** Where the precache list is injected: the expression the worker's code reads it from. */
+export const MANIFEST_INJECTION_POINT = 'self.__WB_MANIFEST';
+
+/** Options of {@link trancheServiceWorker}. */
+export interface TrancheServiceWorkerOptions {
+  /** The worker's source entry, relative to Vite's `root`. It reads `self.__WB_MANIFEST`. */
+  entry: string;
+  /**
+   * Where the built worker goes, relative to the build's `outDir`. Its directory is the
+   * widest scope the worker can control without a `Service-Worker-Allowed` header.
+   * @default 'sw.js'
+   */
+  fileName?: string;
+  /**
+   * Globs (picomatch, relative to `outDir`) choosing which files of the app build are
+   * precached: the app shell, meaning its HTML and the page-client bundle.
+   * @default ['**\/*.{html,js,css}']
+   */
+  precache?: readonly string[];
+}
+
+/** One entry of the injected precache list, as workbox-precaching reads it. */
+export interface PrecacheEntry {
+  url: string;
+  revision: string;
+}
+
+/**
+ * A Vite plugin that, once the app build is written, bundles `entry` into one classic-script
+ * file (an IIFE, so it registers as a classic or a module worker alike) with the precache list
+ * of the app's files matching `precache` injected as `self.__WB_MANIFEST`.
+ * Fails the build when an option is bad, when `precache` matches nothing, when `fileName`
+ * would overwrite a file of the app, or when the worker never reads `self.__WB_MANIFEST`.
+ */
+export function trancheServiceWorker(options: TrancheServiceWorkerOptions): Plugin {
+  const { entry, fileName = 'sw.js', precache = ['**/*.{html,js,css}'] } = checkOptions(options);
+  let config: ResolvedConfig;
+  return {
+    name: 'tranche:service-worker',
+    apply: 'build',
+    // An SSR build of the same config has no shell to precache and must not emit a worker.
+    applyToEnvironment: (environment) => environment.config.consumer === 'client',
+    configResolved(resolved) {
+      config = resolved;
+    },
+    async writeBundle(output, bundle) {
+      const outDir = output.dir ?? path.resolve(config.root, config.build.outDir);
+      if (fileName in bundle) {
+        throw new TrancheError('conflict', { what: `trancheServiceWorker option fileName ${JSON.stringify(fileName)}`, reason: 'the app build already emits a file of that name' });
+      }
+      const entries = await precacheList(outDir, Object.keys(bundle), precache, fileName);
+      const worker = await buildWorker(config, { entry, fileName, outDir, entries });
+      // define only replaces what the code reads; a worker that never reads the list would
+      // build fine and silently precache nothing.
+      if (!entries.every((e) => worker.includes(e.revision))) {
+        throw new TrancheError('rejected', { what: `trancheServiceWorker entry ${entry}`, reason: `never reads ${MANIFEST_INJECTION_POINT}, so the app shell would not be precached` });
+      }
+    },
+  };
+}
+
+/** The precache list for the app files in `outDir` whose names match `globs`, sorted by URL. */
+async function precacheList(outDir: string, files: readonly string[], globs: readonly string[], workerFile: string): Promise<PrecacheEntry[]> {
+  const isMatch = picomatch(globs as string[]);
+  const chosen = files.filter((f) => isMatch(f)).sort();
+  if (chosen.length === 0) {
+    throw new TrancheError('rejected', { what: 'trancheServiceWorker option precache', reason: `${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})` });
+  }
+  const workerDir = path.posix.dirname(workerFile);
+  return Promise.all(chosen.map(async (file) => ({
+    url: path.posix.relative(workerDir, file),
+    revision: await sha256Hex(await readFile(path.join(outDir, file))),
+  })));
+}
+
+interface WorkerBuild {
+  entry: string;
+  fileName: string;
+  outDir: string;
+  entries: PrecacheEntry[];
+}
+
+/** Builds the worker with the app's root, mode and defines; returns its code. */
+async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entries }: WorkerBuild): Promise<string> {
+  const result = await build({
+    configFile: false,
+    root: app.root,
+    mode: app.mode,
+    logLevel: app.logLevel,
+    publicDir: false,
+    resolve: { alias: app.resolve.alias },
+    define: { ...app.define, [MANIFEST_INJECTION_POINT]: JSON.stringify(entries) },
+    build: {
+      outDir,
+      emptyOutDir: false,
+      minify: app.build.minify,
+      sourcemap: app.build.sourcemap,
+      rolldownOptions: {
+        input: path.resolve(app.root, entry),
+        output: { format: 'iife', entryFileNames: fileName },
+      },
+    },
+  });
+  const outputs = (Array.isArray(result) ? result : [result]) as Rolldown.RolldownOutput[];
+  const chunk = outputs.flatMap((o) => o.output).find((file) => file.fileName === fileName);
+  if (chunk?.type !== 'chunk') throw new TrancheError('not-found', { what: `built service worker ${fileName}` });
+  return chunk.code;
+}
+
+function checkOptions(options: TrancheServiceWorkerOptions): TrancheServiceWorkerOptions {
+  const problems: string[] = [];
+  const { entry, fileName, precache } = options;
+  if (typeof entry !== 'string' || entry === '') problems.push(optionProblem('entry', 'a path to the service worker source', entry));
+  if (fileName !== undefined) {
+    const reason = typeof fileName === 'string' ? unsafePathReason(fileName) : 'is not a string';
+    if (reason || !fileName.endsWith('.js')) problems.push(optionProblem('fileName', `a relative path ending in .js${reason ? `, but it ${reason}` : ''}`, fileName));
+  }
+  if (precache !== undefined && (!Array.isArray(precache) || precache.length === 0 || !precache.every((g) => typeof g === 'string' && g !== ''))) {
+    problems.push(optionProblem('precache', 'a non-empty array of globs', precache));
+  }
+  if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheServiceWorker options', problems });
+  return options;
+}
