@@ -1,0 +1,4 @@
+/** header 1.0.0: the classic light bar. */
+import { createHeader } from './header.js';
+
+export const mount = createHeader({ theme: 'classic' });
