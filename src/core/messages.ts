@@ -23,6 +23,12 @@ export interface ErrorDetails {
   'rejected': { what: string; reason: string };
   'locked': { path: string; waitedMs: number };
   'exists': { path: string };
+  /** An option given to `installTranche` (tranche/sw) is unusable. */
+  'invalid-option': { option: string; expected: string; got: string };
+  /** A download failed: network error, HTTP status or a body cut short. */
+  'download': { url: string; reason: string };
+  /** Storing a version would not fit in the origin's storage quota. */
+  'quota': { what: string; needed: number; available: number };
 }
 
 export type ErrorCode = keyof ErrorDetails;
@@ -46,4 +52,7 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'rejected': (d) => `${d.what}: ${d.reason}`,
   'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: another tranche command is still running`,
   'exists': (d) => `${d.path} already exists; refusing to overwrite it`,
+  'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
+  'download': (d) => `could not download ${d.url}: ${d.reason}`,
+  'quota': (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,
 };
