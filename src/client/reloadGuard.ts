@@ -3,7 +3,7 @@
  * version it falls back to fails too (expo #44091's crash loops). Tab-scoped storage
  * (`sessionStorage`) outlives the reloads of a tab and nothing else.
  */
-import { releaseKey } from '../core/manifest.js';
+import { releaseKey } from '../core/names.js';
 import type { ModuleRef } from '../core/attribution.js';
 
 /** The part of `Storage` the guard uses. */

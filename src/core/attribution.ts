@@ -4,7 +4,7 @@
  * evidence used: an error whose source and stack name no module file is counted as unattributed
  * and never blames a module (app shell code, third-party scripts, browser extensions).
  */
-import { MODULE_NAME } from './manifest.js';
+import { MODULE_NAME } from './names.js';
 
 /** A module version named by a URL. */
 export interface ModuleRef { module: string; version: string }

@@ -8,14 +8,15 @@ import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 import { unsafePathReason } from './paths.js';
+import { MODULE_NAME } from './names.js';
+
+export { MODULE_NAME, releaseKey } from './names.js';
 
 /** The only format version this code reads and writes. */
 export const FORMAT = 1;
 /** Buckets per module: 10,000 so that a 0.01% canary is one bucket. */
 export const BUCKETS = 10_000;
 
-/** Module names are bare import specifiers and URL segments: keep them plain. */
-export const MODULE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9-]+=[A-Za-z0-9._-]+)*$/i;
@@ -106,11 +107,6 @@ export type ReleaseRef = v.InferOutput<typeof releaseRefSchema>;
 export type Manifest = v.InferOutput<typeof manifestSchema>;
 /** What is stored and served as manifest.json: the payload text and its signature. */
 export type SignedEnvelope = v.InferOutput<typeof envelopeSchema>;
-
-/** Key of `Manifest.releases`. */
-export function releaseKey(module: string, ver: string): string {
-  return `${module}@${ver}`;
-}
 
 /** A percentage (0..100, steps of 0.01) as a whole number of buckets. */
 export function percentToBuckets(percent: number): number {
