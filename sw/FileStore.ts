@@ -1,0 +1,70 @@
+/**
+ * Content-addressed file bytes in one Cache Storage cache, keyed by the store URL of the
+ * bytes (`<store>/files/<sha256>`): identical bytes are stored once across versions and
+ * modules. A blob is written only after its hash was verified, and no page reads a blob
+ * until a committed version references it, so a half-staged version can never be served.
+ */
+import type { FileEntry } from '../src/core/manifest.js';
+import type { Adapter, BlobCache } from './Adapter.js';
+import { downloadVerified } from './download.js';
+
+/** The one cache holding module file bytes. Bump the suffix if the stored form ever changes. */
+export const FILES_CACHE = 'tranche-files-v1';
+
+/** Versioned module URLs never change content; the header says so to anything reading it. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** The verified blobs of every staged version. */
+export class FileStore {
+  private _cache: Promise<BlobCache> | null = null;
+
+  constructor(private readonly _adapter: Adapter, private readonly _storeBase: string) {}
+
+  /** Where the store serves the bytes with this hash (also their key in the cache). */
+  urlOf(sha256: string): string {
+    return `${this._storeBase}files/${sha256}`;
+  }
+
+  /** Hashes of every stored blob. */
+  async stored(): Promise<Set<string>> {
+    const prefix = `${this._storeBase}files/`;
+    const keys = await (await this._open()).keys();
+    return new Set(keys.map((k) => k.url).filter((url) => url.startsWith(prefix)).map((url) => url.slice(prefix.length)));
+  }
+
+  /** Stores bytes whose hash the caller has verified. */
+  async put(sha256: string, bytes: ArrayBuffer): Promise<void> {
+    await (await this._open()).put(this.urlOf(sha256), new Response(bytes, { headers: { 'content-length': String(bytes.byteLength) } }));
+  }
+
+  /** Deletes the blobs with these hashes. */
+  async delete(hashes: Iterable<string>): Promise<void> {
+    const cache = await this._open();
+    await Promise.all([...hashes].map((sha) => cache.delete(this.urlOf(sha))));
+  }
+
+  /**
+   * The response for one file of a committed version, with the record's content type and a
+   * header naming module@version. A blob missing from the cache (evicted by hand or by the
+   * browser) is fetched again from the store and verified, never served unchecked.
+   */
+  async respond(file: FileEntry, label: string): Promise<Response> {
+    const cache = await this._open();
+    const hit = await cache.match(this.urlOf(file.sha256));
+    let body: BodyInit | null;
+    if (hit) body = hit.body;
+    else {
+      const bytes = await downloadVerified(this._adapter, this.urlOf(file.sha256), file.sha256, `${label} ${file.path}`);
+      await this.put(file.sha256, bytes);
+      body = bytes;
+    }
+    return new Response(body, {
+      headers: { 'content-type': file.type, 'cache-control': IMMUTABLE, 'x-tranche-module': label },
+    });
+  }
+
+  private _open(): Promise<BlobCache> {
+    this._cache ??= this._adapter.openCache(FILES_CACHE);
+    return this._cache;
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Which requests the worker answers, and how. Module files are answered from the requesting
+ * client's snapshot; app navigations get the app's HTML with a fresh snapshot injected.
+ * Everything else, and anything tranche has no committed version for, is left to the network.
+ */
+import { releaseKey } from '../src/core/manifest.js';
+import type { Adapter } from './Adapter.js';
+import type { Driver } from './Driver.js';
+import { importMapOf, injectIntoResponse } from './inject.js';
+import { parseModuleUrl, type ModuleUrl } from './moduleUrl.js';
+import type { ResolvedOptions } from './options.js';
+import { OVERRIDE_PARAM, Shell, isInjectable } from './Shell.js';
+
+/**
+ * How long a navigation with `?tranche=` waits for the forced versions to stage, so that QA
+ * sees them on that very load; past it the page loads with what is current and the override
+ * applies to a later load.
+ */
+const OVERRIDE_STAGING_WAIT_MS = 15_000;
+
+function text(status: number, body: string): Response {
+  return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
+}
+
+/** Answers fetch events. */
+export class Router {
+  private readonly _shell: Shell | null;
+
+  constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter, private readonly _driver: Driver) {
+    this._shell = _options.navigation && new Shell(_adapter, _options.navigation);
+  }
+
+  /**
+   * The response to `request`, or null when the worker must not call `respondWith` (the
+   * request is not tranche's). Decided synchronously, as `respondWith` requires.
+   */
+  handle(request: Request, clientId: string, resultingClientId: string): Promise<Response> | null {
+    // Only reads are ours; the kill switch hands everything back to the network.
+    if (request.method !== 'GET' || !this._driver.intercepting) return null;
+    if (request.mode === 'navigate') {
+      const nav = this._options.navigation;
+      if (!nav || !nav.match(new URL(request.url))) return null;
+      // Whatever breaks in tranche, the page still loads from the network.
+      return this._navigate(request, resultingClientId).catch(() => this._adapter.fetch(request));
+    }
+    const parsed = parseModuleUrl(request.url, this._options.moduleBase);
+    if (!parsed) return null;
+    return this._module(request, parsed, clientId, resultingClientId);
+  }
+
+  private async _navigate(request: Request, resultingClientId: string): Promise<Response> {
+    await this._driver.ready;
+    if (!this._driver.intercepting) return this._adapter.fetch(request);
+    const query = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
+    const overrideErrors = query === null ? [] : await this._applyOverrides(query);
+    this._driver.checkIfDue();
+    const page = await this._shell!.fetch(request);
+    if (!page) return Response.error();
+    if (!isInjectable(page)) return page;
+    const snapshot = await this._driver.pinSnapshot(resultingClientId, overrideErrors);
+    const importMap = importMapOf(snapshot, this._options.moduleBase, (m, v) => this._driver.servable(m, v)?.record.entry ?? null);
+    return injectIntoResponse(page, snapshot, importMap);
+  }
+
+  /**
+   * `?tranche=cart@2.0.0,search@1.1.0` forces versions, `cart@` releases one module, `clear`
+   * releases all. Returns each refused item with its reason (shown in the page's snapshot).
+   */
+  private async _applyOverrides(query: string): Promise<string[]> {
+    const errors: string[] = [];
+    const forced: string[] = [];
+    for (const item of query.split(',').map((s) => s.trim()).filter(Boolean)) {
+      const at = item.lastIndexOf('@');
+      try {
+        if (item === 'clear') await this._driver.clearOverrides();
+        else if (at < 1) errors.push(`${item}: expected <module>@<version>, <module>@ or clear`);
+        else {
+          const [module, version] = [item.slice(0, at), item.slice(at + 1)];
+          await this._driver.setOverride(module, version || null);
+          forced.push(module);
+        }
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+    await this._driver.settle(forced, OVERRIDE_STAGING_WAIT_MS);
+    return errors;
+  }
+
+  private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
+    await this._driver.ready;
+    if (!this._driver.intercepting) return this._adapter.fetch(request);
+    // A dedicated worker's script: the worker runs its creator's snapshot from now on.
+    const inherited = request.destination === 'worker' && resultingClientId
+      ? await this._driver.inheritSnapshot(clientId, resultingClientId) : null;
+    const version = parsed.version ?? (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module];
+    const row = version ? this._driver.servable(parsed.module, version) : null;
+    // Not committed here (unknown, still staging, never assigned): the server may have it.
+    if (!version || !row) return this._adapter.fetch(request);
+    const label = releaseKey(parsed.module, version);
+    const file = row.record.files.find((f) => f.path === parsed.path);
+    if (!file) return text(404, `tranche: ${label} has no file ${parsed.path} (its release record lists every file)`);
+    try {
+      return await this._driver.files.respond(file, label);
+    } catch (err) {
+      return text(504, `tranche: ${label} ${parsed.path} is not stored and could not be downloaded again: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Which snapshot each client (page or dedicated worker) runs. A snapshot is taken once per
+ * page load and persisted under the client id, because the worker may be stopped and started
+ * many times while the page lives; every module request of that client is answered from it.
+ */
+import type { Snapshot } from '../src/core/protocol.js';
+import type { Adapter } from './Adapter.js';
+import type { Database } from './Database.js';
+
+/** Snapshots by client id, in memory over IndexedDB. */
+export class SnapshotBook {
+  private readonly _byClient = new Map<string, Snapshot>();
+
+  constructor(private readonly _adapter: Adapter, private readonly _db: Database) {}
+
+  /**
+   * A new snapshot of `modules` pinned to `clientId` (an empty id pins nothing: the browser
+   * gave no client to pin to). Resolves once it is persisted.
+   */
+  async pin(clientId: string, sequence: number, modules: Record<string, string>, overrideErrors: readonly string[] = []): Promise<Snapshot> {
+    const snapshot: Snapshot = {
+      id: this._adapter.randomId(),
+      sequence,
+      modules: { ...modules },
+      created: new Date(this._adapter.now()).toISOString(),
+      ...(overrideErrors.length ? { overrideErrors: [...overrideErrors] } : {}),
+    };
+    if (clientId) await this._save(clientId, snapshot);
+    return snapshot;
+  }
+
+  /** The snapshot pinned to `clientId`, or null. */
+  async of(clientId: string): Promise<Snapshot | null> {
+    if (!clientId) return null;
+    const known = this._byClient.get(clientId);
+    if (known) return known;
+    const row = await this._db.client(clientId);
+    if (row) this._byClient.set(clientId, row.snapshot);
+    return row?.snapshot ?? null;
+  }
+
+  /**
+   * Gives a dedicated worker its creator's snapshot, so the worker loads the same versions as
+   * the page that started it. Returns it (null when the creator has none).
+   */
+  async inherit(creatorId: string, workerId: string): Promise<Snapshot | null> {
+    const snapshot = await this.of(creatorId);
+    if (snapshot && workerId && this._byClient.get(workerId) !== snapshot) await this._save(workerId, snapshot);
+    return snapshot;
+  }
+
+  /** Forgets clients after clean-up removed their rows. */
+  forget(clientIds: readonly string[]): void {
+    for (const id of clientIds) this._byClient.delete(id);
+  }
+
+  private async _save(clientId: string, snapshot: Snapshot): Promise<void> {
+    this._byClient.set(clientId, snapshot);
+    await this._db.putClient({ clientId, snapshot, pinnedAt: this._adapter.now() });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Answers page requests (protocol.ts). Every request is answered, whatever the worker's
+ * condition (a degraded worker that ignores pages leaves apps no way out, angular #22087);
+ * a request the worker cannot honour gets an error reply naming why.
+ */
+import type { PageRequest, Reply } from '../src/core/protocol.js';
+import type { Driver } from './Driver.js';
+
+/** The reply to `request` from client `clientId`. */
+export async function answer(driver: Driver, request: PageRequest, clientId: string): Promise<Reply> {
+  try {
+    return { type: 'REPLY', ok: true, result: await run(driver, request, clientId) };
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    return { type: 'REPLY', ok: false, error: { code: error.name, message: error.message } };
+  }
+}
+
+async function run(driver: Driver, request: PageRequest, clientId: string): Promise<unknown> {
+  switch (request.type) {
+    case 'CHECK_FOR_UPDATES':
+      return driver.checkForUpdates();
+    case 'GET_STATE':
+      return driver.state(clientId);
+    case 'SET_IDENTITY':
+      await driver.setIdentity(request.userId);
+      return null;
+    case 'SET_OVERRIDE':
+      await driver.setOverride(request.module, request.version);
+      return null;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * Which version of each module this browser should run, decided from the accepted manifest,
+ * the identity, what was assigned before and any QA override. Pure functions over module
+ * rows, so the rules (stickiness, pause, block, override) are unit-tested without a worker.
+ */
+import { bucketOf, moduleSeed, versionForBucket } from '../src/core/bucketing.js';
+import { releaseKey, type Manifest } from '../src/core/manifest.js';
+import { emptyModule, type Assignment, type Identity, type ModuleRow, type Overrides } from './Database.js';
+
+/** The id buckets are computed from: the app identity when set, else the anonymous id. */
+export function identityKey(identity: Identity): string {
+  return identity.userId ?? identity.anonymousId;
+}
+
+/** Whether the manifest lets this browser run module@version (released and not blocked). */
+function usable(manifest: Manifest, module: string, version: string): boolean {
+  const mod = manifest.modules[module];
+  return !!mod && releaseKey(module, version) in manifest.releases && !mod.blocked.includes(version);
+}
+
+/**
+ * The assignment for one module. An earlier assignment for the same identity is kept (with
+ * the sequence it came from) while the manifest gives the same version, so re-reading a
+ * manifest never flips a client; a paused module keeps whatever its clients had and gives
+ * newcomers the stable version.
+ */
+export function assignModule(manifest: Manifest, module: string, key: string, before: Assignment | null): Assignment {
+  const mod = manifest.modules[module]!;
+  const bucket = bucketOf(moduleSeed(module, mod), key);
+  const mine = before && before.identity === key ? before : null;
+  if (mod.paused) {
+    if (mine && usable(manifest, module, mine.version)) return mine;
+    return { version: mod.stable, bucket, sequence: manifest.sequence, identity: key };
+  }
+  const version = versionForBucket(mod, bucket);
+  if (mine && mine.version === version) return mine;
+  return { version, bucket, sequence: manifest.sequence, identity: key };
+}
+
+/** Why an override of module@version cannot be honoured, or null when it can. */
+export function overrideProblem(manifest: Manifest | null, module: string, version: string): string | null {
+  if (!manifest) return 'no manifest has been accepted yet';
+  const mod = manifest.modules[module];
+  if (!mod) return `the manifest has no module "${module}"`;
+  if (!(releaseKey(module, version) in manifest.releases)) return `${releaseKey(module, version)} is not a released version (not in the signed manifest's releases)`;
+  if (mod.blocked.includes(version)) return `${releaseKey(module, version)} is blocked (rolled back)`;
+  return null;
+}
+
+/** The version new page loads should get: a live override, else the assignment. */
+export function desiredVersion(manifest: Manifest, row: ModuleRow, overrides: Overrides, now: number): string | null {
+  const override = overrides[row.module];
+  if (override && override.expires > now && overrideProblem(manifest, row.module, override.version) === null) return override.version;
+  return row.assignment?.version ?? null;
+}
+
+/** A module whose current version changed because the manifest took it away. */
+export interface Fallback { module: string; from: string; to: string | null }
+
+/**
+ * Brings every module row in line with `manifest` for identity `key`: assignments, and the
+ * versions the manifest no longer allows (blocked or unreleased) dropped from `current` and
+ * `previous`. A dropped current falls back to the newest allowed version that is already
+ * ready (the assignment first, then previous ones), or to none until staging catches up.
+ * Modules gone from the manifest are forgotten. Mutates `rows`.
+ */
+export function planModules(rows: Map<string, ModuleRow>, manifest: Manifest, key: string, ready: (module: string, version: string) => boolean): Fallback[] {
+  const fallbacks: Fallback[] = [];
+  for (const name of Object.keys(manifest.modules)) {
+    const row = rows.get(name) ?? emptyModule(name);
+    const assignment = assignModule(manifest, name, key, row.assignment);
+    const previous = row.previous.filter((v) => usable(manifest, name, v));
+    let current = row.current;
+    if (current !== null && !usable(manifest, name, current)) {
+      const to = [assignment.version, ...previous].find((v) => usable(manifest, name, v) && ready(name, v)) ?? null;
+      fallbacks.push({ module: name, from: current, to });
+      current = to;
+    }
+    rows.set(name, { ...row, assignment, current, previous: previous.filter((v) => v !== current) });
+  }
+  for (const [name, row] of rows) {
+    if (name in manifest.modules) continue;
+    if (row.current !== null) fallbacks.push({ module: name, from: row.current, to: null });
+    rows.delete(name);
+  }
+  return fallbacks;
+}

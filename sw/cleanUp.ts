@@ -1,0 +1,47 @@
+/**
+ * Deleting what nothing needs any more. Kept: each module's current and previous versions,
+ * the version it is moving to (its verified blobs make the next attempt cheaper), and every
+ * version a live client's snapshot names. The Driver never runs this while staging or
+ * committing, so nothing it deletes can be about to become current.
+ */
+import { releaseKey } from '../src/core/manifest.js';
+import type { Adapter } from './Adapter.js';
+import type { Database, ModuleRow } from './Database.js';
+import type { FileStore } from './FileStore.js';
+
+/**
+ * A snapshot is kept this long even when its client is not (yet) listed: the client of a
+ * navigation exists only once the response arrives, and must not lose its versions before.
+ */
+export const SNAPSHOT_GRACE_MS = 5 * 60_000;
+
+/** What clean-up removed. */
+export interface CleanUpResult { clients: string[]; versions: string[]; blobs: number }
+
+/** Removes unneeded snapshots, version rows and blobs; `targets` maps module -> version being staged. */
+export async function cleanUp(adapter: Adapter, db: Database, files: FileStore, modules: readonly ModuleRow[], targets: ReadonlyMap<string, string>): Promise<CleanUpResult> {
+  const live = new Set((await adapter.clients()).map((c) => c.id));
+  const now = adapter.now();
+  const clients = await db.clients();
+  const kept = clients.filter((c) => live.has(c.clientId) || now - c.pinnedAt < SNAPSHOT_GRACE_MS);
+  const gone = clients.filter((c) => !kept.includes(c)).map((c) => c.clientId);
+
+  const retained = new Set<string>();
+  for (const row of modules) {
+    for (const version of [row.current, ...row.previous]) if (version) retained.add(releaseKey(row.module, version));
+  }
+  for (const [module, version] of targets) retained.add(releaseKey(module, version));
+  for (const { snapshot } of kept) {
+    for (const [module, version] of Object.entries(snapshot.modules)) retained.add(releaseKey(module, version));
+  }
+
+  const versions = await db.versions();
+  const dropped = versions.filter((v) => !retained.has(v.key)).map((v) => v.key);
+  // Rows go first: a worker stopped in between leaves unreferenced blobs, never a ready
+  // version without its bytes.
+  await db.forget(gone, dropped);
+  const referenced = new Set(versions.filter((v) => retained.has(v.key)).flatMap((v) => v.record.files.map((f) => f.sha256)));
+  const orphans = [...(await files.stored())].filter((sha) => !referenced.has(sha));
+  await files.delete(orphans);
+  return { clients: gone, versions: dropped, blobs: orphans.length };
+}

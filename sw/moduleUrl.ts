@@ -1,0 +1,28 @@
+/**
+ * Module URLs: `<prefix><module>/<version>/<path>` names one file of one committed version, so
+ * stack traces and network logs say module@version; `<prefix><module>/<path>` (unversioned)
+ * means "that file of the version my snapshot runs", which is how code that cannot use the
+ * page's import map (dedicated workers, CSS url()s written by hand) stays on its snapshot.
+ * A segment after the module that is a valid semver version is read as the version.
+ */
+import semverValid from 'semver/functions/valid.js';
+import { MODULE_NAME } from '../src/core/manifest.js';
+import { unsafePathReason } from '../src/core/paths.js';
+
+/** A parsed module URL; `version` is null for an unversioned one. */
+export interface ModuleUrl { module: string; version: string | null; path: string }
+
+/** Parses `href` when it lies under `moduleBase` (an absolute URL ending with `/`), else null. */
+export function parseModuleUrl(href: string, moduleBase: string): ModuleUrl | null {
+  const url = new URL(href);
+  const bare = url.origin + url.pathname;
+  if (!bare.startsWith(moduleBase)) return null;
+  const [module, ...rest] = bare.slice(moduleBase.length).split('/');
+  if (!module || !MODULE_NAME.test(module) || rest.length === 0) return null;
+  const versioned = rest.length > 1 && semverValid(rest[0]!) === rest[0];
+  const version = versioned ? rest[0]! : null;
+  const path = (versioned ? rest.slice(1) : rest).join('/');
+  // Decoding is not needed: release paths never contain percent escapes (src/core/paths.ts).
+  if (unsafePathReason(path) !== null) return null;
+  return { module, version, path };
+}

@@ -1,0 +1,164 @@
+/**
+ * What an app passes to `installTranche`, and the same options resolved once (absolute URLs,
+ * defaults filled in, each value checked) into `ResolvedOptions` for the rest of the runtime.
+ */
+import { TrancheError } from '../src/core/TrancheError.js';
+import type { Snapshot, WorkerEvent } from '../src/core/protocol.js';
+
+/** The exposure event: a page load was pinned to a snapshot. Goes to `onEvent` only, never to pages. */
+export interface SnapshotPinnedEvent { type: 'SNAPSHOT_PINNED'; clientId: string; snapshot: Snapshot }
+/** Everything `onEvent` receives: what pages are told, plus exposures. */
+export type TrancheEvent = WorkerEvent | SnapshotPinnedEvent;
+
+/** How the worker serves app navigations (the HTML it injects each page's snapshot into). */
+export interface NavigationOptions {
+  /**
+   * One URL the app's HTML always comes from (a single-page app's shell, e.g. `'/'`),
+   * resolved against the worker's location.
+   * @default undefined: each navigation's own URL
+   */
+  shellUrl?: string;
+  /**
+   * Which same-origin navigations are app pages the worker serves.
+   * @default every navigation inside the worker's scope; never one under `modulePrefix` or the
+   * store's `records/`, `files/`, `keys/` and `manifest.json`
+   */
+  match?: (url: URL) => boolean;
+  /**
+   * How long a navigation waits for the network before the cached copy of the HTML is served
+   * (only when there is one; without a copy it waits for the network).
+   * @default 4000
+   */
+  networkTimeoutMs?: number;
+}
+
+/** Options of `installTranche`. Only `manifestUrl` and `publicKeys` are required. */
+export interface TrancheWorkerOptions {
+  /**
+   * URL of the store's signed `manifest.json`, resolved against the worker's location.
+   * Release records and files are fetched relative to it (`records/…`, `files/<sha256>`).
+   */
+  manifestUrl: string;
+  /** Public keys (Ed25519 JWKs) whose signatures are trusted; list several during a key rotation. */
+  publicKeys: readonly unknown[];
+  /**
+   * How often a running worker fetches the manifest. It also does so at start, on
+   * navigations (see `navigationCheckThrottleMs`) and when a page asks.
+   * @default 300000 (5 minutes)
+   */
+  checkIntervalMs?: number;
+  /**
+   * Least time between two manifest checks triggered by navigations.
+   * @default 60000 (1 minute)
+   */
+  navigationCheckThrottleMs?: number;
+  /**
+   * Previous good versions kept per module, besides the current one and any version an open
+   * page still runs.
+   * @default 2
+   */
+  retainVersions?: number;
+  /**
+   * Path prefix of module URLs: `<prefix><module>/<version>/<file>`. Must start and end with `/`.
+   * @default '/modules/'
+   */
+  modulePrefix?: string;
+  /**
+   * Navigation handling, or `false` when the app serves its HTML itself (pages then read their
+   * snapshot by requesting unversioned module URLs, which pin one on first use).
+   * @default {} (see NavigationOptions)
+   */
+  navigation?: false | NavigationOptions;
+  /**
+   * How long a QA override (`?tranche=cart@2.0.0` or `SET_OVERRIDE`) stays in force.
+   * @default 86400000 (24 hours)
+   */
+  overrideTtlMs?: number;
+  /**
+   * Wait before retrying a failed staging; doubles with each consecutive failure of the same
+   * version, up to one hour.
+   * @default 30000 (30 seconds)
+   */
+  retryDelayMs?: number;
+  /**
+   * Telemetry hook: called with every event pages are told about, plus one `SNAPSHOT_PINNED`
+   * (exposure) per page load. Called synchronously; what it throws or rejects is ignored, so
+   * it can never stall a fetch or the worker. Hand slow work (network) to a queue.
+   * @default undefined
+   */
+  onEvent?: (event: TrancheEvent) => void | Promise<void>;
+}
+
+/** Navigation options with every default applied. */
+export interface ResolvedNavigation { shellUrl: string | null; match: (url: URL) => boolean; networkTimeoutMs: number }
+
+/** Options resolved once: URLs absolute, defaults in place. */
+export interface ResolvedOptions {
+  manifestUrl: string;
+  publicKeys: readonly unknown[];
+  checkIntervalMs: number;
+  navigationCheckThrottleMs: number;
+  retainVersions: number;
+  /** Absolute URL of the module prefix, ending with `/`. */
+  moduleBase: string;
+  /** Absolute URL of the store (the manifest's directory), ending with `/`. */
+  storeBase: string;
+  navigation: ResolvedNavigation | null;
+  overrideTtlMs: number;
+  retryDelayMs: number;
+  onEvent: ((event: TrancheEvent) => void | Promise<void>) | null;
+}
+
+function invalid(option: string, expected: string, got: unknown): never {
+  throw new TrancheError('invalid-option', { option, expected, got: JSON.stringify(got) ?? String(got) });
+}
+
+function duration(options: TrancheWorkerOptions, key: keyof TrancheWorkerOptions, fallback: number): number {
+  const value = options[key] ?? fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) invalid(key, 'an integer >= 0', value);
+  return value;
+}
+
+/** Checks `options` and fills in defaults; `scope` is the worker's scope URL. */
+export function resolveOptions(options: TrancheWorkerOptions, scope: string): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) invalid('(options)', 'an object', options);
+  if (typeof options.manifestUrl !== 'string' || !options.manifestUrl) invalid('manifestUrl', 'a URL', options.manifestUrl);
+  if (!Array.isArray(options.publicKeys) || options.publicKeys.length === 0) invalid('publicKeys', 'a non-empty array of JWKs', options.publicKeys);
+  const prefix = options.modulePrefix ?? '/modules/';
+  if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/') invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
+  const manifestUrl = new URL(options.manifestUrl, scope);
+  const moduleBase = new URL(prefix, scope).href;
+  const storeBase = new URL('./', manifestUrl).href;
+  return {
+    manifestUrl: manifestUrl.href,
+    publicKeys: options.publicKeys,
+    checkIntervalMs: duration(options, 'checkIntervalMs', 300_000),
+    navigationCheckThrottleMs: duration(options, 'navigationCheckThrottleMs', 60_000),
+    retainVersions: duration(options, 'retainVersions', 2),
+    moduleBase,
+    storeBase,
+    navigation: resolveNavigation(options.navigation, scope, moduleBase, storeBase),
+    overrideTtlMs: duration(options, 'overrideTtlMs', 86_400_000),
+    retryDelayMs: duration(options, 'retryDelayMs', 30_000),
+    onEvent: options.onEvent ?? null,
+  };
+}
+
+function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: string, moduleBase: string, storeBase: string): ResolvedNavigation | null {
+  if (nav === false) return null;
+  const given = nav ?? {};
+  if (typeof given !== 'object') invalid('navigation', 'false or an object', nav);
+  if (given.match !== undefined && typeof given.match !== 'function') invalid('navigation.match', 'a function (url: URL) => boolean', given.match);
+  const networkTimeoutMs = given.networkTimeoutMs ?? 4000;
+  if (!Number.isInteger(networkTimeoutMs) || networkTimeoutMs < 0) invalid('navigation.networkTimeoutMs', 'an integer >= 0', networkTimeoutMs);
+  // The worker never treats module files or the store's documents as app pages, whatever
+  // `match` says (the store may sit at the site root, so only its own folders are excluded).
+  const storeDirs = ['records/', 'files/', 'keys/'].map((dir) => storeBase + dir);
+  const ours = (href: string) => href.startsWith(moduleBase) || storeDirs.some((dir) => href.startsWith(dir)) || href.startsWith(`${storeBase}manifest.json`);
+  const match = given.match ?? ((url: URL) => url.href.startsWith(scope));
+  return {
+    shellUrl: given.shellUrl === undefined ? null : new URL(given.shellUrl, scope).href,
+    match: (url) => !ours(url.href) && match(url),
+    networkTimeoutMs,
+  };
+}
