@@ -1,0 +1,81 @@
+/**
+ * The messages of automatic fallback (docs/fallback.md), beside the worker protocol of
+ * protocol.ts: what pages send about their health (`READY`, `REPORT_ERRORS`), what the worker
+ * broadcasts when it rolls a version back (`ROLLED_BACK`), and what `GET_STATE` adds. Plain
+ * types, limits and guards, free of dependencies so the page bundle stays small; the worker
+ * checks page messages with the schemas of parseClientMessage.ts.
+ */
+import type { BadVersion, FallbackReason } from './fallbackPolicy.js';
+
+/** Whether an error happened before the page called `ready()`, after it, or is a failed load. */
+export const ERROR_KINDS = ['boot', 'runtime', 'chunk-load'] as const;
+/** Whether an error happened before the page called `ready()`, after it, or is a failed load. */
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+/** Distinct module@version+kind entries per batch; a page has a handful, so more is a bug or abuse. */
+export const MAX_BATCH_ENTRIES = 64;
+/** Example errors kept per entry: enough to debug, never a copy of a storm. */
+export const MAX_SAMPLES = 3;
+/** Characters kept of a sample's message. */
+export const MAX_MESSAGE_CHARS = 500;
+/** Characters kept of a sample's stack. */
+export const MAX_STACK_CHARS = 4000;
+/** Longest snapshot nonce a page may send. */
+export const MAX_NONCE_CHARS = 128;
+
+/** One example error: its message and, when it had one, its stack. */
+export interface ErrorSample { message: string; stack?: string }
+
+/** Errors of one module@version and kind in a batch; module and version null: unattributed. */
+export interface ErrorEntry {
+  module: string | null;
+  version: string | null;
+  kind: ErrorKind;
+  count: number;
+  samples: ErrorSample[];
+}
+
+/**
+ * The page's snapshot was good: credits its versions with a healthy boot. The nonce names the
+ * exact page load, so a page that is leaving can never vouch for another one (capgo #907).
+ * Answered with a `Reply` (protocol.ts): `ok: false` when the worker knows no such page load.
+ */
+export interface ReadyRequest { type: 'READY'; nonce: string }
+
+/**
+ * Errors a page saw since its last batch. `dropped` errors arrived past the page's budget and
+ * were only counted. Fire and forget: no answer, so a storm never waits on the worker.
+ */
+export interface ReportErrorsMessage {
+  type: 'REPORT_ERRORS';
+  /** The reporting page's snapshot nonce; null for a page the worker did not serve. */
+  nonce: string | null;
+  entries: ErrorEntry[];
+  dropped: number;
+}
+
+/** Every fallback message a page sends. */
+export type ClientMessage = ReadyRequest | ReportErrorsMessage;
+
+/**
+ * Broadcast to every window when module@version failed on this client. `to` is what new page
+ * loads of the module get now, or null when nothing better is available (pages then stay).
+ */
+export interface RolledBackEvent {
+  type: 'ROLLED_BACK';
+  module: string;
+  version: string;
+  reason: FallbackReason;
+  to: string | null;
+}
+
+/** True when `data` is a `ROLLED_BACK` broadcast. */
+export function isRolledBackEvent(data: unknown): data is RolledBackEvent {
+  if (typeof data !== 'object' || data === null) return false;
+  const msg = data as Record<string, unknown>;
+  return msg.type === 'ROLLED_BACK' && typeof msg.module === 'string' && typeof msg.version === 'string'
+    && typeof msg.reason === 'string' && (msg.to === null || typeof msg.to === 'string');
+}
+
+/** What the `GET_STATE` answer carries besides `WorkerState`: the versions marked bad here. */
+export interface FallbackStatus { bad: BadVersion[] }
