@@ -76,7 +76,7 @@ export function assign(manifest: Pick<Manifest, 'modules'>, clientId: string): R
 /**
  * The module's rollouts after setting `version` to `percent`. An existing rollout keeps its
  * first bucket and grows or shrinks at its end; a new one is placed after the highest run, or
- * in the first gap that fits. Fails, naming the neighbour, when the run would overlap another.
+ * in the largest free gap (see placeNew). Fails, naming the neighbour, when the run would overlap another.
  */
 export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollouts'>, version: string, percent: number): Rollout[] {
   const size = percentToBuckets(percent);
@@ -97,13 +97,29 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
       });
     }
   } else {
-    const candidates = [others.length ? Math.max(...others.map((o) => o.from + percentToBuckets(o.percent))) : 0, 0,
-      ...others.map((o) => o.from + percentToBuckets(o.percent))];
-    from = candidates.find(fits);
+    from = placeNew(others, size);
     if (from === undefined) {
       throw new TrancheError('conflict', { what: `${moduleName}@${version}`, reason: `no free run of ${percent}% of buckets is left beside the other rollouts` });
     }
   }
   const next = { version, percent, from };
   return existing ? mod.rollouts.map((r) => (r.version === version ? next : r)) : [...mod.rollouts, next];
+}
+
+/**
+ * Where a new run of `size` buckets starts, or undefined when no gap holds it. It goes into the
+ * largest free gap: at the gap's start when no run lies below (bucket 0 for a first rollout), else
+ * halfway along, so that the run below and the new run can both still grow into the gap.
+ */
+function placeNew(sortedOthers: readonly Rollout[], size: number): number | undefined {
+  let best: { start: number; end: number } | undefined;
+  let start = 0;
+  for (const gapEnd of [...sortedOthers.map((o) => o.from), BUCKETS]) {
+    if (gapEnd - start >= size && start < BUCKETS && (!best || gapEnd - start > best.end - best.start)) best = { start, end: gapEnd };
+    const run = sortedOthers.find((o) => o.from === gapEnd);
+    if (run) start = Math.max(start, run.from + percentToBuckets(run.percent));
+  }
+  if (!best) return undefined;
+  if (best.start === 0) return 0;
+  return Math.min(best.start + Math.floor((best.end - best.start) / 2), best.end - size);
 }

@@ -97,16 +97,22 @@ describe('placeRollout', () => {
     expect(placeRollout('cart', mod(), '2.0.0', 0.01)).toEqual([{ version: '2.0.0', percent: 0.01, from: 0 }]);
   });
 
-  it('puts a new rollout right after the highest run, even when a gap lies before it', () => {
+  it('puts a new rollout halfway along the largest free gap, so the run below it can still grow', () => {
     expect(placeRollout('cart', mod(['1.1.0', 10, 2000]), '2.0.0', 5)).toEqual([
-      { version: '1.1.0', percent: 10, from: 2000 }, { version: '2.0.0', percent: 5, from: 3000 },
+      { version: '1.1.0', percent: 10, from: 2000 }, { version: '2.0.0', percent: 5, from: 6500 },
     ]);
+    // The mid-ramp case: a second canary leaves the first room to pass 50%.
+    const [first, second] = placeRollout('cart', mod(['2.0.0', 5, 0]), '2.1.0-beta.1', 0.01);
+    expect(second).toEqual({ version: '2.1.0-beta.1', percent: 0.01, from: 5250 });
+    expect(placeRollout('cart', { rollouts: [first!, second!] }, '2.0.0', 52.5)[0]).toEqual({ version: '2.0.0', percent: 52.5, from: 0 });
   });
 
-  it('falls back to the first gap that fits when nothing fits after the highest run', () => {
+  it('uses a gap that starts at bucket 0 from its start, and a smaller gap when only that one fits', () => {
     const rollouts = mod(['1.1.0', 10, 0], ['1.2.0', 20, 5000]);
+    expect(placeRollout('cart', mod(['1.1.0', 10, 9000]), '2.0.0', 30).at(-1)).toEqual({ version: '2.0.0', percent: 30, from: 0 });
     expect(placeRollout('cart', rollouts, '2.0.0', 40).at(-1)).toEqual({ version: '2.0.0', percent: 40, from: 1000 });
-    expect(placeRollout('cart', rollouts, '2.0.0', 30).at(-1)).toEqual({ version: '2.0.0', percent: 30, from: 7000 });
+    expect(placeRollout('cart', rollouts, '2.0.0', 30).at(-1)).toEqual({ version: '2.0.0', percent: 30, from: 2000 });
+    expect(placeRollout('cart', mod(['1.1.0', 10, 0], ['1.2.0', 65, 3500]), '2.0.0', 20).at(-1)).toEqual({ version: '2.0.0', percent: 20, from: 1500 });
   });
 
   it('keeps an existing run\'s first bucket and its place in the list when it grows or shrinks', () => {
