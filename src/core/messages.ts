@@ -21,7 +21,8 @@ export interface ErrorDetails {
   'not-found': { what: string };
   'conflict': { what: string; reason: string };
   'rejected': { what: string; reason: string };
-  'locked': { path: string; waitedMs: number };
+  /** Another command holds the store lock; `holder` says who, for deleting a lock left by a crash. */
+  'locked': { path: string; waitedMs: number; holder: string };
   'exists': { path: string };
   /** An option given to `installTranche` (tranche/sw) is unusable. */
   'invalid-option': { option: string; expected: string; got: string };
@@ -50,7 +51,7 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'not-found': (d) => `${d.what} not found`,
   'conflict': (d) => `${d.what}: ${d.reason}`,
   'rejected': (d) => `${d.what}: ${d.reason}`,
-  'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: another tranche command is still running`,
+  'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
   'exists': (d) => `${d.path} already exists; refusing to overwrite it`,
   'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
   'download': (d) => `could not download ${d.url}: ${d.reason}`,
