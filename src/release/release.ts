@@ -1,0 +1,166 @@
+/**
+ * `release`: turn a build directory into an immutable release record. A released version is not
+ * live: only a manifest change (promote, rollout) sends it to clients.
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import satisfies from 'semver/functions/satisfies.js';
+import validRange from 'semver/ranges/valid.js';
+import semverValid from 'semver/functions/valid.js';
+import { TrancheError } from '../core/TrancheError.js';
+import { FORMAT, MODULE_NAME, type ReleaseRecord } from '../core/manifest.js';
+import { parseJson, parseReleaseRecord } from '../core/validate.js';
+import { isTempName, removeStaleTemps, writeFileAtomic } from './atomicWrite.js';
+import { listBuildFiles, type BuildFile } from './buildFiles.js';
+import { ingestFiles, restoreMissing, type ProgressListener } from './ingest.js';
+import { withLock } from './storeLock.js';
+import type { StoreLayout } from './storeLayout.js';
+
+/** What to release. */
+export interface ReleaseOptions {
+  module: string;
+  /** A semver version such as `1.2.3` (no leading `v`). */
+  version: string;
+  /** The file the module's specifier resolves to. @default `index.js`, or the only top-level `.js` file */
+  entry?: string;
+  /** Other modules' semver ranges this version works with; each must be met by a released version. */
+  requires?: Readonly<Record<string, string>>;
+  /** Free text naming the host runtime the module needs. */
+  runtime?: string;
+  onProgress?: ProgressListener;
+}
+
+/** What `release` did. */
+export interface ReleaseResult {
+  module: string;
+  version: string;
+  /** The record's path relative to the store. */
+  record: string;
+  files: number;
+  bytes: number;
+  /** Bytes the store did not hold before. */
+  newBytes: number;
+  /** True when module@version was already released with identical contents (nothing written). */
+  unchanged: boolean;
+}
+
+/** Ingests `buildDir` as `module@version` into the store. */
+export async function releaseBuild(layout: StoreLayout, buildDir: string, options: ReleaseOptions, lockTimeoutMs?: number): Promise<ReleaseResult> {
+  const { module, version, requires = {}, runtime } = options;
+  checkNames(module, version, requires);
+  const buildFiles = await listBuildFiles(buildDir);
+  const entry = chooseEntry(buildFiles, options.entry, buildDir);
+  // Records are never deleted, so a requirement met now stays met: check before the slow part.
+  for (const [name, range] of Object.entries(requires)) await checkRequirement(layout, name, range);
+  const path = layout.recordPath(module, version);
+  const previous = await readRecord(layout, path);
+  // A version released before is only hashed first, so a conflicting re-release stores nothing.
+  const ingested = await ingestFiles(buildFiles, previous ? undefined : layout, options.onProgress);
+  const record = parseReleaseRecord({
+    format: FORMAT, module, version, entry, files: ingested.entries, requires: { ...requires },
+    ...(runtime === undefined ? {} : { runtime }), created: new Date().toISOString(),
+  }, `release record for ${module}@${version}`);
+  if (previous) checkSame(previous, record);
+  const newBytes = previous ? await restoreMissing(layout, buildFiles, record.files) : ingested.newBytes;
+  // Checked again under the lock: another command may have released this version meanwhile.
+  const unchanged = await withLock(layout.lock, () => writeRecord(layout, path, record), lockTimeoutMs);
+  const bytes = record.files.reduce((sum, f) => sum + f.size, 0);
+  return { module, version, record: path, files: record.files.length, bytes, newBytes, unchanged };
+}
+
+function checkNames(module: string, version: string, requires: Readonly<Record<string, string>>): void {
+  if (!MODULE_NAME.test(module)) throw new TrancheError('usage', { reason: `--module ${JSON.stringify(module)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}` });
+  if (semverValid(version) !== version) throw new TrancheError('usage', { reason: `--version ${JSON.stringify(version)}: expected a semver version such as 1.2.3` });
+  for (const [name, range] of Object.entries(requires)) {
+    const spec = `${name}@${range}`;
+    if (!MODULE_NAME.test(name)) throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(name)} is not a module name` });
+    if (name === module) throw new TrancheError('usage', { reason: `--requires ${spec}: a module cannot require itself` });
+    if (validRange(range) === null) throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(range)} is not a semver range` });
+  }
+}
+
+function chooseEntry(files: readonly BuildFile[], entry: string | undefined, buildDir: string): string {
+  if (entry !== undefined) {
+    if (files.some((f) => f.path === entry)) return entry;
+    throw new TrancheError('usage', { reason: `--entry ${entry}: no such file in ${buildDir} (paths are relative to the build directory, with /)` });
+  }
+  if (files.some((f) => f.path === 'index.js')) return 'index.js';
+  const topLevel = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.js'));
+  if (topLevel.length === 1) return topLevel[0]!.path;
+  const found = topLevel.length ? `its top-level .js files are ${topLevel.map((f) => f.path).join(', ')}` : 'it has no top-level .js file';
+  throw new TrancheError('usage', { reason: `--entry is needed: ${buildDir} has no index.js and ${found}` });
+}
+
+/** Released versions of `module`, from the record files present in the store. */
+export async function releasedVersions(layout: StoreLayout, module: string): Promise<string[]> {
+  const names = await readdir(layout.abs(`records/${module}`)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  return names.filter((n) => n.endsWith('.json') && !isTempName(n)).map((n) => n.slice(0, -'.json'.length)).filter((v) => semverValid(v) === v);
+}
+
+async function checkRequirement(layout: StoreLayout, name: string, range: string): Promise<void> {
+  const versions = await releasedVersions(layout, name);
+  if (versions.some((ver) => satisfies(ver, range))) return;
+  throw new TrancheError('rejected', {
+    what: `--requires ${name}@${range}`,
+    reason: `no released version of ${name} satisfies ${range} (${versions.length ? `released: ${versions.join(', ')}` : `${name} has no releases`})`,
+  });
+}
+
+async function readRecord(layout: StoreLayout, path: string): Promise<ReleaseRecord | null> {
+  const text = await readFile(layout.abs(path), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  return text === null ? null : parseReleaseRecord(parseJson(text, path), path);
+}
+
+/** Throws `conflict` unless `next` has the same contents as the released `previous`. */
+function checkSame(previous: ReleaseRecord, next: ReleaseRecord): void {
+  const diff = differences(previous, next);
+  if (!diff.length) return;
+  throw new TrancheError('conflict', {
+    what: `${next.module}@${next.version}`,
+    reason: `already released with different contents (${diff.join('; ')}); released versions are immutable, release a new version instead`,
+  });
+}
+
+/** Writes the record unless it exists; true when an identical one exists (a no-op). */
+async function writeRecord(layout: StoreLayout, path: string, record: ReleaseRecord): Promise<boolean> {
+  const previous = await readRecord(layout, path);
+  if (previous) {
+    checkSame(previous, record);
+    return true;
+  }
+  const file = layout.abs(path);
+  await mkdir(dirname(file), { recursive: true });
+  await removeStaleTemps(dirname(file));
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
+  return false;
+}
+
+const LISTED = 5;
+function list(label: string, paths: string[]): string[] {
+  if (!paths.length) return [];
+  const more = paths.length > LISTED ? ` and ${paths.length - LISTED} more` : '';
+  return [`${label} ${paths.slice(0, LISTED).join(', ')}${more}`];
+}
+
+/** What differs between a stored record and a new one, ignoring the creation time. */
+function differences(old: ReleaseRecord, next: ReleaseRecord): string[] {
+  const before = new Map(old.files.map((f) => [f.path, f]));
+  const after = new Map(next.files.map((f) => [f.path, f]));
+  const changed = [...after.values()].filter((f) => before.has(f.path) && JSON.stringify(before.get(f.path)) !== JSON.stringify(f)).map((f) => f.path);
+  const out = [
+    ...list('changed:', changed),
+    ...list('added:', [...after.keys()].filter((p) => !before.has(p))),
+    ...list('removed:', [...before.keys()].filter((p) => !after.has(p))),
+  ];
+  if (old.entry !== next.entry) out.push(`entry: ${old.entry} → ${next.entry}`);
+  const sorted = (r: Record<string, string>) => Object.entries(r).sort().map(([name, range]) => `${name}@${range}`).join(', ') || '(none)';
+  if (sorted(old.requires) !== sorted(next.requires)) out.push(`requires: ${sorted(old.requires)} → ${sorted(next.requires)}`);
+  if (old.runtime !== next.runtime) out.push(`runtime: ${old.runtime ?? '(none)'} → ${next.runtime ?? '(none)'}`);
+  return out;
+}
