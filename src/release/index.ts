@@ -1,0 +1,21 @@
+/**
+ * `tranche/node`: the release API for scripts, the same operations as the `tranche` CLI.
+ *
+ * ```ts
+ * import { keygen, openStore } from 'tranche/node';
+ * const store = openStore('./tranche-store', { key: './keys/private.jwk' });
+ * await store.release('./dist/cart', { module: 'cart', version: '2.0.0' });
+ * await store.rollout('cart', '2.0.0', 5);
+ * ```
+ */
+export { openStore, ReleaseStore } from './ReleaseStore.js';
+export type { ModuleStatus, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
+export { keygen } from './keys.js';
+export type { KeygenResult } from './keys.js';
+export type { ReleaseOptions, ReleaseResult } from './release.js';
+export type { PublishResult } from './publish.js';
+export type { HistoryEntry, ModuleChange } from './history.js';
+export type { VerifyOptions, VerifyReport } from './verifyStore.js';
+export type { ProgressListener } from './ingest.js';
+export type { StoreLayout } from './storeLayout.js';
+export { TrancheError, isTrancheError } from '../core/TrancheError.js';

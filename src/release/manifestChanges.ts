@@ -1,0 +1,107 @@
+/**
+ * What each mutating verb does to the manifest's modules, as pure functions over a draft. Each
+ * either changes the draft and returns a note for the operator, or throws naming what stops it.
+ * publish.ts wraps them with reading, signing, history and the atomic write.
+ */
+import { TrancheError } from '../core/TrancheError.js';
+import { placeRollout } from '../core/bucketing.js';
+import type { ModuleState } from '../core/manifest.js';
+
+/** The part of a manifest the verbs change. */
+export interface ManifestDraft { modules: Record<string, ModuleState>; killSwitch: boolean }
+
+function existing(draft: ManifestDraft, module: string): ModuleState {
+  const mod = draft.modules[module];
+  if (!mod) throw new TrancheError('not-found', { what: `module ${module} in the manifest (promote a first version with: tranche promote ${module}@<version>)` });
+  return mod;
+}
+
+function notPaused(module: string, mod: ModuleState): void {
+  if (mod.paused) throw new TrancheError('rejected', { what: module, reason: `is paused; run tranche resume ${module} first (rollback works while paused)` });
+}
+
+function notBlocked(module: string, mod: ModuleState, version: string): void {
+  if (mod.blocked.includes(version)) {
+    throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'was rolled back and is blocked; a blocked version never goes live again: release a new version' });
+  }
+}
+
+/** Checks a rollout percentage: 0..100 in steps of 0.01. Returns it rounded to those steps. */
+export function checkPercent(percent: number): number {
+  if (!Number.isFinite(percent) || percent < 0 || percent > 100 || Math.abs(percent * 100 - Math.round(percent * 100)) > 1e-6) {
+    throw new TrancheError('usage', { reason: `--percent ${percent}: expected a number from 0 to 100 in steps of 0.01` });
+  }
+  return Math.round(percent * 100) / 100;
+}
+
+/** Makes `version` the module's stable version (creating the module on its first promote). */
+export function promote(draft: ManifestDraft, module: string, version: string): string {
+  const mod = draft.modules[module];
+  if (!mod) {
+    draft.modules[module] = { stable: version, rollouts: [], paused: false, blocked: [] };
+    return `${module}@${version} is the first stable version of ${module}`;
+  }
+  notPaused(module, mod);
+  notBlocked(module, mod, version);
+  const previous = mod.stable;
+  mod.stable = version;
+  mod.rollouts = mod.rollouts.filter((r) => r.version !== version);
+  return previous === version ? `${module}@${version} is stable` : `${module}@${version} is stable (was ${previous})`;
+}
+
+/** Starts or changes the rollout of `version` to `percent` of the module's clients. */
+export function rollout(draft: ManifestDraft, module: string, version: string, percent: number): string {
+  const share = checkPercent(percent);
+  const mod = draft.modules[module];
+  if (!mod) throw new TrancheError('rejected', { what: module, reason: `has no stable version yet; promote one first: tranche promote ${module}@<version>` });
+  notPaused(module, mod);
+  notBlocked(module, mod, version);
+  if (mod.stable === version) throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'is already the stable version' });
+  mod.rollouts = placeRollout(module, mod, version, share);
+  const note = `${module}@${version} reaches ${share}% of clients`;
+  return share === 100 ? `${note}, still as a rollout; tranche promote ${module}@${version} makes it stable` : note;
+}
+
+/** Freezes the module's rollouts. */
+export function pause(draft: ManifestDraft, module: string): string {
+  existing(draft, module).paused = true;
+  return `${module} is paused`;
+}
+
+/** Unfreezes the module's rollouts. */
+export function resume(draft: ManifestDraft, module: string): string {
+  existing(draft, module).paused = false;
+  return `${module} is resumed`;
+}
+
+/** Sets the kill switch: when on, every worker unregisters itself. */
+export function setKillSwitch(draft: ManifestDraft, on: boolean): string {
+  draft.killSwitch = on;
+  return `kill switch ${on ? 'on: workers will unregister themselves' : 'off'}`;
+}
+
+/**
+ * Undoes the latest step of a module. With live rollouts: ends them all and blocks their
+ * versions; clients go back to the stable they came from. With none: stable goes back to the
+ * previous stable (the latest in `stableHistory`, oldest first, that is neither current nor
+ * blocked) and the abandoned stable is blocked. `to` names the target stable explicitly.
+ */
+export function rollback(draft: ManifestDraft, module: string, to: string | undefined, stableHistory: readonly string[]): string {
+  const mod = existing(draft, module);
+  const aborted = mod.rollouts.map((r) => r.version);
+  let target = to;
+  if (target === undefined && aborted.length) target = mod.stable;
+  if (target === undefined) {
+    target = [...stableHistory].reverse().find((v) => v !== mod.stable && !mod.blocked.includes(v));
+    if (target === undefined) {
+      throw new TrancheError('rejected', { what: module, reason: `has no earlier stable version to roll back to than ${mod.stable}; name one with --to <version>` });
+    }
+  }
+  notBlocked(module, mod, target);
+  if (target !== mod.stable) aborted.push(mod.stable);
+  if (!aborted.length) throw new TrancheError('rejected', { what: `${module}@${target}`, reason: 'is already stable with no rollouts; nothing to roll back' });
+  mod.blocked = [...mod.blocked, ...aborted.filter((v) => v !== target && !mod.blocked.includes(v))];
+  mod.rollouts = [];
+  mod.stable = target;
+  return `${module} rolled back to ${module}@${target}; blocked: ${aborted.join(', ')}`;
+}

@@ -1,0 +1,118 @@
+/**
+ * Publishing a manifest change, the one path every mutating verb takes. Under the store lock:
+ * read and verify the current manifest, apply the change to a draft, check that every live
+ * version is released, sign, save the signer's public key, append and fsync the history line,
+ * then write the manifest atomically. Each step before the final rename leaves the previous
+ * manifest in place, so a crash anywhere leaves a store that `verify` accepts.
+ */
+import { readFile } from 'node:fs/promises';
+import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import { sha256Hex } from '../core/integrity.js';
+import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/manifest.js';
+import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
+import { parseJson, parseReleaseRecord } from '../core/validate.js';
+import { removeStaleTemps, writeFileAtomic } from './atomicWrite.js';
+import { appendHistory, readHistory, type HistoryEntry, type ModuleChange } from './history.js';
+import { saveSignerKey, storeKeys } from './keys.js';
+import type { ManifestDraft } from './manifestChanges.js';
+import { withLock } from './storeLock.js';
+import type { StoreLayout } from './storeLayout.js';
+
+/** Who publishes, with what key, and how long to wait for the lock. */
+export interface PublishContext {
+  layout: StoreLayout;
+  /** The private JWK and a name for it in errors (its file). */
+  signingKey: () => Promise<{ jwk: unknown; where: string }>;
+  actor: string;
+  lockTimeoutMs?: number;
+}
+
+/** A change: mutates the draft and returns a note; may read the module's past stables. */
+export type Change = (draft: ManifestDraft, history: () => Promise<HistoryEntry[]>) => string | Promise<string>;
+
+/** What a mutating verb did. */
+export interface PublishResult {
+  /** False when the change left the manifest as it was (nothing was written). */
+  changed: boolean;
+  /** The manifest's sequence afterwards. */
+  sequence: number;
+  /** A sentence for the operator. */
+  note: string;
+}
+
+/**
+ * The store's current manifest, its signature checked against the store's `keys/`; `null` for a
+ * store that has never published. Expiry is not checked: publishing is how an expired one is renewed.
+ */
+export async function readCurrentManifest(layout: StoreLayout): Promise<Manifest | null> {
+  const text = await readFile(layout.manifest, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (text === null) return null;
+  try {
+    const { keys } = await storeKeys(layout);
+    return await verifyManifest(parseJson(text, layout.manifest), { trusted: keys, now: new Date(0) });
+  } catch (err) {
+    if (!isTrancheError(err)) throw err;
+    throw new TrancheError('rejected', { what: layout.manifest, reason: `${err.message}\nrefusing to use it; tranche verify lists every problem` });
+  }
+}
+
+/** Applies `change` as verb `verb` and publishes the result (see the file comment). */
+export async function publish(ctx: PublishContext, verb: string, args: Record<string, unknown>, change: Change, expires?: string): Promise<PublishResult> {
+  const { jwk, where } = await ctx.signingKey();
+  const { layout } = ctx;
+  return withLock(layout.lock, async () => {
+    await removeStaleTemps(layout.root);
+    const current = await readCurrentManifest(layout);
+    const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
+    const note = await change(draft, () => readHistory(layout, current?.sequence ?? 0));
+    if (current && current.expires === expires && JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })) {
+      return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
+    }
+    const next: Manifest = {
+      format: FORMAT, sequence: (current?.sequence ?? 0) + 1, published: new Date().toISOString(),
+      ...(expires === undefined ? {} : { expires }), keyId: current?.keyId ?? '-', killSwitch: draft.killSwitch,
+      modules: draft.modules, releases: await releaseRefs(layout, draft),
+    };
+    const envelope = await signManifest(next, jwk, where);
+    await saveSignerKey(layout, jwk as Ed25519Jwk, envelope.keyId);
+    await appendHistory(layout, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
+    await writeFileAtomic(layout.manifest, `${JSON.stringify(envelope, null, 2)}\n`);
+    return { changed: true, sequence: next.sequence, note };
+  }, ctx.lockTimeoutMs);
+}
+
+/** `releases` for every live version, each record read, validated and hashed as stored. */
+async function releaseRefs(layout: StoreLayout, draft: ManifestDraft): Promise<Record<string, ReleaseRef>> {
+  const refs: Record<string, ReleaseRef> = {};
+  for (const [module, mod] of Object.entries(draft.modules)) {
+    for (const version of [mod.stable, ...mod.rollouts.map((r) => r.version)]) {
+      const record = layout.recordPath(module, version);
+      const bytes = await readFile(layout.abs(record)).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'ENOENT' ? new TrancheError('not-found', { what: `release ${module}@${version} (${record})` }) : err;
+      });
+      const parsed = parseReleaseRecord(parseJson(bytes.toString('utf8'), record), record);
+      if (parsed.module !== module || parsed.version !== version) {
+        throw new TrancheError('rejected', { what: record, reason: `describes ${parsed.module}@${parsed.version}, not ${module}@${version}` });
+      }
+      refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes) };
+    }
+  }
+  return refs;
+}
+
+function historyEntry(actor: string, verb: string, args: Record<string, unknown>, keyId: string, next: Manifest, current: Manifest | null): HistoryEntry {
+  const modules: Record<string, ModuleChange> = {};
+  for (const name of new Set([...Object.keys(current?.modules ?? {}), ...Object.keys(next.modules)])) {
+    const before = current?.modules[name] ?? null;
+    const after = next.modules[name] ?? null;
+    if (JSON.stringify(before) !== JSON.stringify(after)) modules[name] = { before, after };
+  }
+  const killSwitchBefore = current?.killSwitch ?? false;
+  return {
+    sequence: next.sequence, time: next.published, actor, verb, args, keyId, modules,
+    ...(killSwitchBefore === next.killSwitch ? {} : { killSwitch: { before: killSwitchBefore, after: next.killSwitch } }),
+  };
+}

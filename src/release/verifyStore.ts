@@ -1,0 +1,151 @@
+/**
+ * `verify`: everything a client would check, checked for the whole store at once. The manifest's
+ * signature and schema; every record in `records/` against its schema and, when the manifest
+ * references it, against the manifest's SHA-256; every file any record lists against its SHA-256
+ * and size. Problems are collected, each naming its file, rather than stopping at the first.
+ * Temp files left by a killed command are not part of the store and are ignored.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import { sha256Hex } from '../core/integrity.js';
+import type { Manifest } from '../core/manifest.js';
+import { trustKeys, verifyManifest, type TrustedKeys } from '../core/signature.js';
+import { parseEnvelope, parseJson, parseManifest, parseReleaseRecord } from '../core/validate.js';
+import { isTempName } from './atomicWrite.js';
+import { readHistory } from './history.js';
+import { readJwkFile, storeKeys } from './keys.js';
+import { mapConcurrent } from './mapConcurrent.js';
+import type { StoreLayout } from './storeLayout.js';
+
+const CONCURRENCY = 16;
+
+/** Which public keys to trust: files or JWKs. @default every key in the store's `keys/` */
+export interface VerifyOptions { publicKeys?: ReadonlyArray<string | object> }
+
+/** What `verify` found. */
+export interface VerifyReport {
+  ok: boolean;
+  /** One line per problem, each naming its file. */
+  problems: string[];
+  /** Where the trusted keys came from, e.g. `keys/abc.jwk` or `--public-key ./public.jwk`. */
+  trustedFrom: string[];
+  /** The manifest's sequence, or null when the store has no manifest. */
+  sequence: number | null;
+  records: number;
+  files: number;
+  bytes: number;
+}
+
+interface Blob { size: number; usedBy: string }
+
+/** Verifies the store at `layout` (see the file comment). */
+export async function verifyStore(layout: StoreLayout, { publicKeys }: VerifyOptions = {}): Promise<VerifyReport> {
+  const problems: string[] = [];
+  const { keys, trustedFrom } = await trusted(layout, publicKeys, problems);
+  const manifest = await checkManifest(layout, keys, problems);
+  const blobs = new Map<string, Blob>();
+  const records = await checkRecords(layout, manifest, blobs, problems);
+  let bytes = 0;
+  await mapConcurrent([...blobs], CONCURRENCY, async ([sha256, blob]) => {
+    bytes += blob.size;
+    problems.push(...(await blobProblems(layout, sha256, blob)));
+  });
+  if (manifest) await readHistory(layout, manifest.sequence).catch((err: Error) => problems.push(err.message));
+  return { ok: !problems.length, problems, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
+}
+
+async function trusted(layout: StoreLayout, publicKeys: VerifyOptions['publicKeys'], problems: string[]): Promise<{ keys: TrustedKeys; trustedFrom: string[] }> {
+  if (!publicKeys?.length) {
+    const found = await storeKeys(layout);
+    problems.push(...found.problems);
+    return { keys: found.keys, trustedFrom: found.files };
+  }
+  const keys = new Map<string, CryptoKey>();
+  const trustedFrom: string[] = [];
+  for (const [i, key] of publicKeys.entries()) {
+    const where = typeof key === 'string' ? `--public-key ${key}` : `public key #${i + 1}`;
+    const jwk = typeof key === 'string' ? await readJwkFile(key, '--public-key') : key;
+    for (const [id, imported] of await trustKeys([jwk], where)) keys.set(id, imported);
+    trustedFrom.push(where);
+  }
+  return { keys, trustedFrom };
+}
+
+/** The manifest if it parses (even when its signature fails, so its records still get checked). */
+async function checkManifest(layout: StoreLayout, keys: TrustedKeys, problems: string[]): Promise<Manifest | null> {
+  const text = await readFile(layout.manifest, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (text === null) return null;
+  try {
+    return await verifyManifest(parseJson(text, 'manifest.json'), { trusted: keys });
+  } catch (err) {
+    if (!isTrancheError(err)) throw err;
+    problems.push(`manifest.json: ${err.message}`);
+  }
+  try {
+    return parseManifest(parseJson(parseEnvelope(parseJson(text, 'manifest.json')).payload, 'manifest payload'));
+  } catch {
+    return null;
+  }
+}
+
+async function listRecords(layout: StoreLayout): Promise<string[]> {
+  const modules = await readdir(layout.recordsDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [];
+    throw err;
+  });
+  const paths: string[] = [];
+  for (const dir of modules.filter((d) => d.isDirectory())) {
+    for (const name of await readdir(layout.abs(`records/${dir.name}`))) {
+      if (name.endsWith('.json') && !isTempName(name)) paths.push(`records/${dir.name}/${name}`);
+    }
+  }
+  return paths.sort();
+}
+
+/** Checks every record (listed or referenced); fills `blobs` with the files they list. */
+async function checkRecords(layout: StoreLayout, manifest: Manifest | null, blobs: Map<string, Blob>, problems: string[]): Promise<number> {
+  const expected = new Map(Object.entries(manifest?.releases ?? {}).map(([key, ref]) => [ref.record, { key, sha256: ref.sha256 }]));
+  const paths = [...new Set([...(await listRecords(layout)), ...expected.keys()])];
+  for (const path of paths) {
+    const ref = expected.get(path);
+    const bytes = await readFile(layout.abs(path)).catch(() => null);
+    if (!bytes) {
+      problems.push(`${path}: missing, but manifest.json releases["${ref?.key}"] references it`);
+      continue;
+    }
+    try {
+      if (ref) {
+        const actual = await sha256Hex(bytes);
+        if (actual !== ref.sha256) throw new TrancheError('integrity', { what: `${path} (manifest.json releases["${ref.key}"])`, expected: ref.sha256, actual });
+      }
+      const record = parseReleaseRecord(parseJson(bytes.toString('utf8'), path), path);
+      if (path.startsWith('records/') && path !== layout.recordPath(record.module, record.version)) {
+        throw new TrancheError('rejected', { what: path, reason: `describes ${record.module}@${record.version}, so it belongs at ${layout.recordPath(record.module, record.version)}` });
+      }
+      for (const file of record.files) {
+        const known = blobs.get(file.sha256);
+        if (known && known.size !== file.size) problems.push(`${path}: ${file.path} has size ${file.size} but ${known.usedBy} has ${known.size} for the same SHA-256`);
+        if (!known) blobs.set(file.sha256, { size: file.size, usedBy: `${record.module}@${record.version} ${file.path}` });
+      }
+    } catch (err) {
+      if (!isTrancheError(err)) throw err;
+      problems.push(err.message);
+    }
+  }
+  return paths.length;
+}
+
+async function blobProblems(layout: StoreLayout, sha256: string, blob: Blob): Promise<string[]> {
+  const where = `files/${sha256} (${blob.usedBy})`;
+  const bytes = await readFile(layout.blob(sha256)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  });
+  if (!bytes) return [`${where}: missing`];
+  if (bytes.length !== blob.size) return [`${where}: size ${bytes.length}, expected ${blob.size}`];
+  const actual = await sha256Hex(bytes);
+  return actual === sha256 ? [] : [new TrancheError('integrity', { what: where, expected: sha256, actual }).message];
+}
