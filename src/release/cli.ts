@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+/**
+ * `tranche`: the release CLI, a thin layer over `tranche/node` (docs/cli.md). Exit codes: 0 ok,
+ * 1 the operation failed, 2 usage error (bad arguments, including commander's own complaints).
+ */
+import { createInterface } from 'node:readline';
+import { Argument, Command, CommanderError, Option } from 'commander';
+import semverValid from 'semver/functions/valid.js';
+import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import { MODULE_NAME } from '../core/manifest.js';
+import { formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
+import { progressBar } from './progress.js';
+import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
+import { keygen } from './keys.js';
+import type { PublishResult } from './publish.js';
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+/** Bytes of output gathered before one write: 100,000 `resolve` lines in ~100 writes, not 100,000. */
+const OUTPUT_CHUNK = 64 * 1024;
+
+function usage(reason: string): never {
+  throw new TrancheError('usage', { reason });
+}
+
+function storeOf(cmd: Command): ReleaseStore {
+  const { store, key } = cmd.optsWithGlobals<{ store: string; key?: string }>();
+  return openStore(store, { key });
+}
+
+/** Splits `<module>@<version>`, naming the argument when it is not one. */
+function target(text: string, what: string): { module: string; version: string } {
+  const at = text.indexOf('@');
+  const [module, version] = at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
+  if (!MODULE_NAME.test(module) || semverValid(version) !== version) usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
+  return { module, version };
+}
+
+function moduleName(text: string, what: string): string {
+  if (!MODULE_NAME.test(text)) usage(`${what} ${JSON.stringify(text)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`);
+  return text;
+}
+
+function requirements(specs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const at = spec.indexOf('@');
+    if (at < 1) usage(`--requires ${spec}: expected <module>@<range> such as header@^2.0.0`);
+    const name = spec.slice(0, at);
+    if (name in out) usage(`--requires ${spec}: ${name} is required twice`);
+    out[name] = spec.slice(at + 1);
+  }
+  return out;
+}
+
+function percent(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || Number.isNaN(value)) usage(`--percent ${text}: expected a number from 0 to 100 in steps of 0.01`);
+  return value;
+}
+
+function publishOptions(options: { expires?: string }): PublishOptions {
+  return options.expires === undefined ? {} : { expires: options.expires };
+}
+
+function report(result: PublishResult): void {
+  console.log(`${result.note} (manifest sequence ${result.sequence})`);
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const expiresOption = () => new Option('--expires <time>', 'ISO time after which clients reject the new manifest (default: never)');
+
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));
+}
+
+async function writeResolutions(results: AsyncIterable<Resolution>, json: boolean): Promise<void> {
+  let chunk = '';
+  for await (const { client, modules } of results) {
+    chunk += json
+      ? `${JSON.stringify({ client, modules })}\n`
+      : `${client}  ${Object.entries(modules).map(([name, version]) => `${name}@${version}`).join(' ')}\n`;
+    if (chunk.length >= OUTPUT_CHUNK) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  if (chunk) await write(chunk);
+}
+
+async function* stdinIds(): AsyncGenerator<string> {
+  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) if (line) yield line;
+}
+
+function addPublishingCommands(program: Command): void {
+  program.command('promote').description('make <module>@<version> the stable version')
+    .argument('<module@version>').addOption(expiresOption())
+    .action(async (spec: string, o, cmd: Command) => {
+      const { module, version } = target(spec, '<module@version>');
+      report(await storeOf(cmd).promote(module, version, publishOptions(o)));
+    });
+  program.command('rollout').description('start or change the rollout of <module>@<version> to --percent of clients')
+    .argument('<module@version>').requiredOption('--percent <p>', '0..100 in steps of 0.01').addOption(expiresOption())
+    .action(async (spec: string, o: { percent: string; expires?: string }, cmd: Command) => {
+      const { module, version } = target(spec, '<module@version>');
+      report(await storeOf(cmd).rollout(module, version, percent(o.percent), publishOptions(o)));
+    });
+  for (const verb of ['pause', 'resume'] as const) {
+    program.command(verb).description(verb === 'pause' ? "freeze a module's rollouts" : 'lift pause')
+      .argument('<module>').addOption(expiresOption())
+      .action(async (name: string, o, cmd: Command) => report(await storeOf(cmd)[verb](moduleName(name, '<module>'), publishOptions(o))));
+  }
+  program.command('rollback').description('end live rollouts, or return to the previous stable; block what was abandoned')
+    .argument('<module>').option('--to <version>', 'the stable version to return to').addOption(expiresOption())
+    .action(async (name: string, o: { to?: string; expires?: string }, cmd: Command) => {
+      if (o.to !== undefined && semverValid(o.to) !== o.to) usage(`--to ${o.to}: expected a semver version such as 1.2.3`);
+      report(await storeOf(cmd).rollback(moduleName(name, '<module>'), { ...publishOptions(o), ...(o.to ? { to: o.to } : {}) }));
+    });
+  program.command('kill-switch').description('on: every service worker unregisters itself; off: normal operation')
+    .addArgument(new Argument('<state>').choices(['on', 'off'])).addOption(expiresOption())
+    .action(async (state: string, o, cmd: Command) => report(await storeOf(cmd).setKillSwitch(state === 'on', publishOptions(o))));
+}
+
+function addReadingCommands(program: Command): void {
+  program.command('status').description('the current manifest').option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }, cmd: Command) => {
+      const status = await storeOf(cmd).status();
+      const { sequence, modules, killSwitch } = status;
+      console.log(o.json ? JSON.stringify({ sequence, modules, killSwitch }) : formatStatus(status));
+    });
+  program.command('history').description('every change touching <module>, oldest first').argument('<module>').option('--json', 'one JSON object per line')
+    .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
+      const entries = await storeOf(cmd).history(moduleName(name, '<module>'));
+      const lines = entries.map((e) => (o.json ? JSON.stringify(e) : formatHistoryEntry(e, name)));
+      if (lines.length) await write(`${lines.join('\n')}\n`);
+      else if (!o.json) console.log(`no changes to ${name} yet`);
+    });
+  program.command('resolve').description('the version of each module a client gets (ids from --client, else stdin, one per line)')
+    .option('--client <id>', 'a client id (repeatable)', collect, []).option('--json', 'one JSON object per line')
+    .action(async (o: { client: string[]; json?: boolean }, cmd: Command) => {
+      await writeResolutions(storeOf(cmd).resolve(o.client.length ? o.client : stdinIds()), Boolean(o.json));
+    });
+  program.command('verify').description('check signature, schema, records and every stored file')
+    .option('--public-key <file>', 'trust this public key (repeatable; default: every key in <store>/keys/)', collect, [])
+    .action(async (o: { publicKey: string[] }, cmd: Command) => {
+      const result = await storeOf(cmd).verify({ publicKeys: o.publicKey });
+      console.log(formatVerify(result));
+      if (!result.ok) process.exitCode = EXIT_FAILED;
+    });
+}
+
+function buildProgram(): Command {
+  const program = new Command('tranche')
+    .description('release, roll out and verify independently versioned front-end modules')
+    .addOption(new Option('--store <dir>', 'the release store').env('TRANCHE_STORE').default('./tranche-store'))
+    .addOption(new Option('--key <file>', 'private JWK that signs manifests').env('TRANCHE_KEY'))
+    .exitOverride()
+    .configureOutput({ outputError: (text, out) => out(`tranche: ${text.replace(/^error: /, '')}`) })
+    .configureHelp({ showGlobalOptions: true })
+    .showHelpAfterError('(tranche <command> --help shows usage)');
+  program.command('keygen').description('write a new Ed25519 key pair (private.jwk, public.jwk)')
+    .requiredOption('--out <dir>', 'directory for the key files')
+    .action(async (o: { out: string }) => {
+      const { keyId, privateKeyPath, publicKeyPath } = await keygen(o.out);
+      console.log(`key id ${keyId}\nprivate key: ${privateKeyPath} (keep it secret)\npublic key: ${publicKeyPath}`);
+    });
+  program.command('release').description('ingest a build directory as <module>@<version> (not live until promote or rollout)')
+    .argument('<build-dir>').requiredOption('--module <name>').requiredOption('--version <semver>')
+    .option('--entry <file>', 'entry file (default: index.js or the only top-level .js file)')
+    .option('--requires <module@range>', 'a module and semver range this version works with (repeatable)', collect, [])
+    .option('--runtime <text>', 'the host runtime this module needs')
+    .action(async (dir: string, o: { module: string; version: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
+      const bar = progressBar(`release ${o.module}@${o.version}`);
+      const { requires, ...rest } = o;
+      const result = await storeOf(cmd).release(dir, { ...rest, requires: requirements(requires), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
+        .finally(bar.done);
+      console.log(formatRelease(result));
+    });
+  addPublishingCommands(program);
+  addReadingCommands(program);
+  return program;
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    console.error(`tranche: ${(err as Error).message}`);
+    return isTrancheError(err, 'usage') ? EXIT_USAGE : EXIT_FAILED;
+  }
+}
+
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  // `tranche resolve | head` closes the pipe early: that is not a failure.
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+process.exitCode = await main(process.argv.slice(2));
