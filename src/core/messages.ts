@@ -24,6 +24,10 @@ export interface ErrorDetails {
   /** Another command holds the store lock; `holder` says who, for deleting a lock left by a crash. */
   'locked': { path: string; waitedMs: number; holder: string };
   'exists': { path: string };
+  /** The service worker did not answer a page's request in time. */
+  'timeout': { what: string; ms: number };
+  /** A page asked something of the service worker, but none serves it. */
+  'no-worker': { what: string; reason: string };
   /** An option given to `installTranche` (tranche/sw) is unusable. */
   'invalid-option': { option: string; expected: string; got: string };
   /** A download failed: network error, HTTP status or a body cut short. */
@@ -53,6 +57,8 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'rejected': (d) => `${d.what}: ${d.reason}`,
   'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
   'exists': (d) => `${d.path} already exists; refusing to overwrite it`,
+  'timeout': (d) => `${d.what}: the service worker did not answer within ${d.ms} ms`,
+  'no-worker': (d) => `${d.what}: no service worker to ask: ${d.reason}`,
   'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
   'download': (d) => `could not download ${d.url}: ${d.reason}`,
   'quota': (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,

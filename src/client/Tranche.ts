@@ -1,0 +1,238 @@
+/**
+ * The page client (`import { Tranche } from 'tranche'`): registers the app's service worker
+ * through workbox-window, reports what breaks and which page loads booted healthily, and turns
+ * the worker's broadcasts into typed events. docs/fallback.md says what the worker does with
+ * the reports; docs/service-worker.md describes the worker itself.
+ */
+import { Workbox, type WorkboxMessageEvent } from 'workbox-window';
+import { TrancheError } from '../core/TrancheError.js';
+import { MODULE_NAME } from '../core/names.js';
+import { isWorkerEvent, type CheckResult, type PageRequest, type Snapshot, type WorkerState } from '../core/protocol.js';
+import { isRolledBackEvent, type ClientMessage, type FallbackStatus, type ReadyRequest, type RolledBackEvent } from '../core/clientMessages.js';
+import type { AttributionOptions } from '../core/attribution.js';
+import type { BadVersion } from '../core/fallbackPolicy.js';
+import { askWorker } from './askWorker.js';
+import { watchPage } from './capture.js';
+import { describeError, type RawError } from './describeError.js';
+import { ErrorBatcher, type ErrorBatch, type ErrorReport } from './ErrorBatcher.js';
+import { EVENT_NAMES, type TrancheEvent, type TrancheEventMap, type TrancheListener } from './events.js';
+import { resolveTrancheOptions, type ResolvedTrancheOptions, type TrancheOptions } from './options.js';
+import { readSnapshot } from './readSnapshot.js';
+import { claimReload, type TabStorage } from './reloadGuard.js';
+
+/** What `state()` returns. */
+export interface TrancheState {
+  /** The versions this page load runs, pinned for its life (null: the worker did not serve it). */
+  snapshot: Snapshot | null;
+  /** Module name -> this client's bucket (0..9999), for modules the manifest assigns. */
+  buckets: Record<string, number>;
+  /** Versions that failed on this client, each with its reason and time. */
+  bad: BadVersion[];
+  /** Everything else the worker reports: condition, manifest sequence, per-module status. */
+  worker: WorkerState;
+}
+
+/** Registers the app's service worker and talks to it on behalf of this page. */
+export class Tranche {
+  private readonly _options: ResolvedTrancheOptions;
+  private readonly _wb: Workbox | null;
+  private readonly _snapshot: Snapshot | null;
+  private readonly _attribution: AttributionOptions;
+  private readonly _batcher: ErrorBatcher;
+  private readonly _listeners = new Map<keyof TrancheEventMap, Set<TrancheListener<never>>>();
+  private readonly _stopWatching: () => void;
+  private _readyCalled = false;
+  private _ready: Promise<void> | null = null;
+
+  /**
+   * Starts capturing errors at once (create it early in the page's boot), and prepares the
+   * registration of the worker at `swUrl`; call `register()` to register it.
+   */
+  constructor(swUrl: string, options: TrancheOptions = {}) {
+    this._options = resolveTrancheOptions(options);
+    this._snapshot = pageSnapshot();
+    this._attribution = { origin: location.origin, prefix: this._options.modulePrefix };
+    this._batcher = new ErrorBatcher(this._sendBatch, { flushMs: this._options.reportIntervalMs, budget: this._options.reportBudget });
+    this._stopWatching = watchPage(window, {
+      ...(this._options.captureErrors && { onError: (raw: RawError) => this._record(raw) }),
+      onHide: () => this._batcher.flush(),
+    });
+    const { type, scope } = this._options;
+    this._wb = 'serviceWorker' in navigator ? new Workbox(swUrl, { type, ...(scope !== undefined && { scope }) }) : null;
+    this._wb?.addEventListener('message', this._onMessage);
+  }
+
+  /**
+   * Registers the service worker (after the window's `load` event unless `immediate`).
+   * Resolves to undefined where service workers are unavailable.
+   */
+  async register({ immediate = false }: { immediate?: boolean } = {}): Promise<ServiceWorkerRegistration | undefined> {
+    return this._wb?.register({ immediate });
+  }
+
+  /**
+   * Marks this page load healthy: the app booted. Credits exactly the versions of this page's
+   * snapshot (by its nonce), and from now on errors count as runtime errors, not boot errors.
+   * Resolves at once when the worker did not serve this page (nothing to credit).
+   */
+  ready(): Promise<void> {
+    this._readyCalled = true;
+    // Boot errors must reach the worker before the readiness that follows them.
+    this._batcher.flush();
+    const snapshot = this._snapshot;
+    if (!snapshot) return Promise.resolve();
+    this._ready ??= this._ask<unknown>('ready()', { type: 'READY', nonce: snapshot.id }).then(
+      () => undefined,
+      (err: unknown) => {
+        this._ready = null;
+        throw err;
+      },
+    );
+    return this._ready;
+  }
+
+  /**
+   * Reports an error the app caught. `module` names the module to blame (its version is this
+   * page's); without it, or for a module this page does not run, the error's stack decides.
+   */
+  reportError(error: unknown, { module }: { module?: string } = {}): void {
+    this._record({ error }, module);
+  }
+
+  /** Asks the worker to fetch and verify the manifest now. */
+  checkForUpdate(): Promise<CheckResult> {
+    return this._ask<CheckResult>('checkForUpdate()', { type: 'CHECK_FOR_UPDATES' });
+  }
+
+  /** Reloads the page, which then runs the newest snapshot. */
+  applyUpdate(): void {
+    location.reload();
+  }
+
+  /** QA: forces a released `version` of `module` on this browser; `null` releases it. */
+  async override(module: string, version: string | null): Promise<void> {
+    if (typeof module !== 'string' || !MODULE_NAME.test(module)) usage(`override(): expected a module name, got ${JSON.stringify(module)}`);
+    if (version !== null && (typeof version !== 'string' || version === '')) usage(`override(): expected a version or null, got ${JSON.stringify(version)}`);
+    await this._ask<unknown>('override()', { type: 'SET_OVERRIDE', module, version });
+  }
+
+  /** Sets the app identity (e.g. a user id) cohorts follow across devices; `null` clears it. */
+  async identify(userId: string | null): Promise<void> {
+    if (userId !== null && (typeof userId !== 'string' || userId === '')) usage(`identify(): expected a non-empty user id or null, got ${JSON.stringify(userId)}`);
+    await this._ask<unknown>('identify()', { type: 'SET_IDENTITY', userId });
+  }
+
+  /** This page's snapshot, this client's buckets and the versions marked bad on this client. */
+  async state(): Promise<TrancheState> {
+    const worker = await this._ask<WorkerState & FallbackStatus>('state()', { type: 'GET_STATE' });
+    const buckets: Record<string, number> = {};
+    for (const [name, status] of Object.entries(worker.modules)) {
+      if (status.assigned) buckets[name] = status.assigned.bucket;
+    }
+    return { snapshot: this._snapshot ?? worker.snapshot, buckets, bad: worker.bad, worker };
+  }
+
+  /** Calls `listener` for each event of type `type`. */
+  addEventListener<K extends keyof TrancheEventMap>(type: K, listener: TrancheListener<K>): void {
+    let set = this._listeners.get(type);
+    if (!set) this._listeners.set(type, (set = new Set()));
+    set.add(listener as TrancheListener<never>);
+  }
+
+  /** Stops calling `listener` for events of type `type`. */
+  removeEventListener<K extends keyof TrancheEventMap>(type: K, listener: TrancheListener<K>): void {
+    this._listeners.get(type)?.delete(listener as TrancheListener<never>);
+  }
+
+  /** Stops capturing and listening, after sending what is pending. */
+  dispose(): void {
+    this._batcher.flush();
+    this._stopWatching();
+    this._wb?.removeEventListener('message', this._onMessage);
+  }
+
+  private _record(raw: RawError, module?: string): void {
+    // The phase is when the error happened, not when its batch is judged.
+    const phase = this._readyCalled ? 'runtime' : 'boot';
+    this._batcher.report((): ErrorReport => {
+      const described = describeError(raw, this._attribution);
+      const version = module === undefined ? undefined : this._snapshot?.modules[module];
+      return {
+        ref: version === undefined ? described.ref : { module: module!, version },
+        kind: described.chunkLoad ? 'chunk-load' : phase,
+        message: described.message,
+        ...(described.stack !== undefined && { stack: described.stack }),
+      };
+    });
+  }
+
+  private readonly _sendBatch = (batch: ErrorBatch): void => {
+    // Only the worker that controls this page knows its snapshot; without one, nobody judges.
+    this._post({ type: 'REPORT_ERRORS', nonce: this._snapshot?.id ?? null, ...batch });
+  };
+
+  private _post(message: ClientMessage): void {
+    if (this._wb) navigator.serviceWorker.controller?.postMessage(message);
+  }
+
+  private _ask<T>(what: string, message: PageRequest | ReadyRequest): Promise<T> {
+    if (!this._wb) {
+      return Promise.reject(new TrancheError('no-worker', { what, reason: 'service workers are unavailable here (an insecure context, or a browser mode that disables them)' }));
+    }
+    // The controller holds this page's snapshot; an uncontrolled page asks the registration's worker.
+    const controller = navigator.serviceWorker.controller;
+    return askWorker<T>(controller ? Promise.resolve(controller) : this._wb.active, message, what, this._options.timeoutMs);
+  }
+
+  private readonly _onMessage = ({ data }: WorkboxMessageEvent): void => {
+    if (isRolledBackEvent(data)) {
+      this._onRolledBack(data);
+    } else if (isWorkerEvent(data)) {
+      const { type, ...fields } = data;
+      this._dispatch(EVENT_NAMES[type], fields as never);
+    }
+  };
+
+  private _onRolledBack({ type: _, ...fields }: RolledBackEvent): void {
+    const affectsThisPage = this._snapshot?.modules[fields.module] === fields.version;
+    const willReload = affectsThisPage && fields.to !== null && this._options.reloadOnRollback && claimReload(tabStorage(), fields);
+    this._dispatch('rolled-back', { ...fields, affectsThisPage, willReload });
+    if (willReload) location.reload();
+  }
+
+  private _dispatch<K extends keyof TrancheEventMap>(type: K, fields: TrancheEventMap[K]): void {
+    const event = { ...fields, type, target: this } as TrancheEvent<K>;
+    for (const listener of this._listeners.get(type) ?? []) {
+      try {
+        (listener as TrancheListener<K>)(event);
+      } catch (err) {
+        // One failing listener must not silence the others; rethrown, it is still reported.
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+}
+
+function usage(reason: string): never {
+  throw new TrancheError('usage', { reason });
+}
+
+// An unreadable snapshot (a worker and page client out of step) must not break the app: it
+// runs on, unable to vouch for its versions, and the problem is logged once.
+function pageSnapshot(): Snapshot | null {
+  try {
+    return readSnapshot(document);
+  } catch (err) {
+    console.error(err);
+    return null;
+  }
+}
+
+// Reading `sessionStorage` throws where storage is blocked (sandboxed frames, some privacy modes).
+function tabStorage(): TabStorage | null {
+  try {
+    return sessionStorage;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * The events a `Tranche` dispatches, one per worker broadcast (protocol.ts, clientMessages.ts),
+ * typed by name so that each listener sees its event's fields.
+ */
+import type {
+  ManifestRejectedEvent, StagingFailedEvent, StagingProgressEvent, VersionActivatedEvent, VersionDetectedEvent,
+  VersionReadyEvent, WorkerEventType,
+} from '../core/protocol.js';
+import type { RolledBackEvent } from '../core/clientMessages.js';
+import type { Tranche } from './Tranche.js';
+
+type Data<E> = Omit<E, 'type'>;
+
+/** Event name -> the fields its event carries. */
+export interface TrancheEventMap {
+  /** The manifest assigns this client a version of a module that is not its current one. */
+  'detected': Data<VersionDetectedEvent>;
+  /** Staging progress: files and bytes verified and stored so far, of the totals. */
+  'progress': Data<StagingProgressEvent>;
+  /** Every file of module@version is verified and stored. */
+  'ready': Data<VersionReadyEvent>;
+  /** Staging module@version failed (`reason`: download, integrity, quota); retried at `retryAt`. */
+  'failed': Data<StagingFailedEvent>;
+  /** module@version is what new page loads get; open pages keep their snapshot. */
+  'activated': Data<VersionActivatedEvent>;
+  /** A fetched manifest was refused; the worker keeps running on the last accepted one. */
+  'manifest-rejected': Data<ManifestRejectedEvent>;
+  /**
+   * module@version failed on this client and new page loads get `to` instead (null: nothing
+   * better is available). `affectsThisPage`: this page runs the failed version.
+   * `willReload`: this page reloads into the good snapshot right after the listeners ran.
+   */
+  'rolled-back': Data<RolledBackEvent> & { affectsThisPage: boolean; willReload: boolean };
+  /** The manifest's kill switch is on: the worker stopped intercepting and unregisters. */
+  'disabled': Record<string, never>;
+}
+
+/** An event of type `K`: its fields, its name and the `Tranche` that dispatched it. */
+export type TrancheEvent<K extends keyof TrancheEventMap = keyof TrancheEventMap> = TrancheEventMap[K] & { type: K; target: Tranche };
+
+/** A listener for events of type `K`. */
+export type TrancheListener<K extends keyof TrancheEventMap> = (event: TrancheEvent<K>) => void;
+
+/** Which event each worker broadcast becomes. */
+export const EVENT_NAMES: { readonly [T in WorkerEventType]: keyof TrancheEventMap } = {
+  VERSION_DETECTED: 'detected',
+  STAGING_PROGRESS: 'progress',
+  VERSION_READY: 'ready',
+  STAGING_FAILED: 'failed',
+  VERSION_ACTIVATED: 'activated',
+  MANIFEST_REJECTED: 'manifest-rejected',
+  WORKER_DISABLED: 'disabled',
+};
