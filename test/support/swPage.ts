@@ -1,0 +1,79 @@
+/**
+ * Driving the test app in Chromium: open it (first visit installs the worker, which stages;
+ * the second load is served by the worker with a snapshot), ask the worker things the way the
+ * page client does, and stop the worker through CDP.
+ */
+import type { BrowserContext, Page } from 'playwright-core';
+import type { PageRequest, Reply, Snapshot, WorkerEvent, WorkerState } from '../../src/core/protocol.js';
+
+/** What a loaded page runs: its snapshot and the versions its module code wrote into the DOM. */
+export interface Loaded { snapshot: Snapshot | null; rendered: Record<string, string>; text: string }
+
+/** Waits until the app page booted and reads what it runs. */
+export async function loaded(page: Page): Promise<Loaded> {
+  await page.waitForFunction(() => document.body?.dataset.booted === 'yes');
+  return page.evaluate(() => {
+    const out = document.getElementById('out')!;
+    return { snapshot: (window as unknown as { snapshot: Snapshot | null }).snapshot, rendered: { ...out.dataset } as Record<string, string>, text: out.textContent ?? '' };
+  });
+}
+
+/** A first visit (installs the worker and waits until it is active) then a load through it. */
+export async function openApp(context: BrowserContext, origin: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${origin}/`);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.goto(`${origin}/`);
+  return page;
+}
+
+/** Sends a request to the worker on a MessageChannel, as the page client does, and returns its reply. */
+export async function askWorker<T>(page: Page, request: PageRequest): Promise<T> {
+  const reply = await page.evaluate((msg) => new Promise<Reply>((resolve, reject) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = (event) => resolve(event.data as Reply);
+    const worker = navigator.serviceWorker.controller;
+    if (!worker) return reject(new Error('page has no controlling worker'));
+    worker.postMessage(msg, [channel.port2]);
+  }), request);
+  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
+  return reply.result as T;
+}
+
+/** The worker's state as this page sees it. */
+export function workerState(page: Page): Promise<WorkerState> {
+  return askWorker<WorkerState>(page, { type: 'GET_STATE' });
+}
+
+/** Polls the worker until `done(state)` holds. */
+export async function waitForState(page: Page, done: (state: WorkerState) => boolean, what: string, ms = 30_000): Promise<WorkerState> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const state = await workerState(page);
+    if (done(state)) return state;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; worker state: ${JSON.stringify(state)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** Starts recording the worker events this page receives (read them with `events`). */
+export async function recordEvents(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as unknown as { workerEvents: unknown[] };
+    w.workerEvents = [];
+    navigator.serviceWorker.addEventListener('message', (event) => w.workerEvents.push(event.data));
+  });
+}
+
+/** The worker events recorded on `page`. */
+export function events(page: Page): Promise<WorkerEvent[]> {
+  return page.evaluate(() => (window as unknown as { workerEvents: WorkerEvent[] }).workerEvents);
+}
+
+/** Stops every service worker of the browser, as the browser does to an idle or busy worker. */
+export async function stopWorkers(page: Page): Promise<void> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('ServiceWorker.enable');
+  await cdp.send('ServiceWorker.stopAllWorkers');
+  await cdp.detach();
+}

@@ -1,0 +1,64 @@
+/**
+ * Real release stores for worker tests, built with the release API (tranche/node), so the
+ * worker is always tested against what the CLI actually writes.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { keygen, openStore, type ReleaseStore } from '../../src/release/index.js';
+
+/** A store in a temporary directory, its signing key and helpers to release module builds. */
+export interface TestStore {
+  root: string;
+  /** The store directory (what is served as `<origin>/store/`). */
+  dir: string;
+  store: ReleaseStore;
+  publicKey: unknown;
+  privateKey: unknown;
+  /** Releases module@version from `files` (default: `moduleFiles(module, version)`). */
+  release(module: string, version: string, files?: Record<string, string>): Promise<void>;
+  /** The current manifest.json text. */
+  manifestText(): Promise<string>;
+  remove(): Promise<void>;
+}
+
+/**
+ * A module build whose code names its version: `index.js` writes `module@version` into the
+ * element it renders to, and loads `chunk.js` lazily; `shared.js` is identical in every version
+ * (its bytes are stored once).
+ */
+export function moduleFiles(module: string, version: string): Record<string, string> {
+  return {
+    'index.js': [
+      `export const version = ${JSON.stringify(version)};`,
+      `export function render(el) { el.dataset[${JSON.stringify(module)}] = version; el.append(${JSON.stringify(`${module}@${version} `)}); }`,
+      "export async function lazy() { return (await import('./chunk.js')).value; }",
+      '',
+    ].join('\n'),
+    'chunk.js': `export const value = ${JSON.stringify(`${module}@${version} chunk`)};\n`,
+    'shared.js': 'export const shared = 42;\n',
+  };
+}
+
+/** Creates an empty store with a fresh key pair. */
+export async function createTestStore(): Promise<TestStore> {
+  const root = await mkdtemp(join(tmpdir(), 'tranche-sw-'));
+  const dir = join(root, 'store');
+  const keys = await keygen(join(root, 'keys'));
+  const privateKey = JSON.parse(await readFile(keys.privateKeyPath, 'utf8'));
+  const publicKey = JSON.parse(await readFile(keys.publicKeyPath, 'utf8'));
+  const store = openStore(dir, { key: privateKey, actor: 'test' });
+  return {
+    root, dir, store, publicKey, privateKey,
+    async release(module, version, files = moduleFiles(module, version)) {
+      const build = join(root, 'builds', module, version);
+      for (const [path, content] of Object.entries(files)) {
+        await mkdir(dirname(join(build, path)), { recursive: true });
+        await writeFile(join(build, path), content);
+      }
+      await store.release(build, { module, version, entry: 'index.js' });
+    },
+    manifestText: () => readFile(join(dir, 'manifest.json'), 'utf8'),
+    remove: () => rm(root, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,167 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { bucketOf } from '../../src/core/bucketing.js';
+import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
+import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
+import { createTestStore, type TestStore } from '../support/trancheStore.js';
+
+let t: TestStore;
+let platform: FakePlatform;
+
+beforeEach(async () => {
+  t = await createTestStore();
+  await t.release('cart', '1.0.0');
+  await t.release('cart', '2.0.0');
+  await t.release('search', '1.0.0');
+  await t.store.promote('cart', '1.0.0');
+  await t.store.promote('search', '1.0.0');
+  platform = new FakePlatform(t.dir);
+});
+afterEach(() => t.remove());
+
+/** The `nth` id whose cart bucket is inside (or outside) a first rollout of `percent`%. */
+function idInRollout(inside: boolean, percent: number, nth = 0): string {
+  for (let i = 0; ; i++) {
+    const id = `client-${i}`;
+    if ((bucketOf('cart', id) < percent * 100) === inside && nth-- === 0) return id;
+  }
+}
+
+describe('Driver: staging and commit', () => {
+  it('stages the stable versions at start and serves their files with the record content type', async () => {
+    const page = platform.addClient('page-1');
+    const driver = await startDriver(platform, t.publicKey);
+    expect(await currentVersions(driver)).toEqual({ cart: '1.0.0', search: '1.0.0' });
+    const row = driver.servable('cart', '1.0.0')!;
+    const entry = row.record.files.find((f) => f.path === 'index.js')!;
+    const response = await driver.files.respond(entry, 'cart@1.0.0');
+    expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await response.text()).toContain('"1.0.0"');
+    expect(eventsOf(page, 'VERSION_ACTIVATED').map((e) => `${e.module}@${e.version}`).sort()).toEqual(['cart@1.0.0', 'search@1.0.0']);
+    expect(eventsOf(page, 'STAGING_PROGRESS').at(-1)).toMatchObject({ files: { done: 3, total: 3 } });
+    driver.close();
+  });
+
+  it('stores bytes shared by two versions once and downloads them once', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    await t.store.promote('cart', '2.0.0');
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('2.0.0');
+    const shared = driver.servable('cart', '2.0.0')!.record.files.find((f) => f.path === 'shared.js')!;
+    expect(platform.fetchCount(driver.files.urlOf(shared.sha256))).toBe(1);
+    driver.close();
+  });
+
+  it('keeps a page\'s snapshot after a newer version became current', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const before = await driver.pinSnapshot('page-1');
+    await t.store.promote('cart', '2.0.0');
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await driver.snapshotFor('page-1')).modules.cart).toBe('1.0.0');
+    expect((await driver.snapshotFor('page-2')).modules.cart).toBe('2.0.0');
+    expect((await driver.snapshotFor('page-1')).id).toBe(before.id);
+    driver.close();
+    // A restarted worker still knows which page runs what.
+    const again = await startDriver(platform, t.publicKey);
+    expect(await again.snapshotOf('page-1')).toEqual(before);
+    again.close();
+  });
+});
+
+describe('Driver: assignment', () => {
+  it('keeps a client on its rollout version across restarts, with the sequence it came from', async () => {
+    await t.store.rollout('cart', '2.0.0', 30);
+    const driver = await startDriver(platform, t.publicKey);
+    const first = (await driver.state('')).modules.cart!;
+    driver.close();
+    // Another manifest that leaves cart alone: the assignment (and its sequence) stays.
+    await t.store.rollout('search', '1.0.0', 0).catch(() => t.store.pause('search'));
+    const again = await startDriver(platform, t.publicKey);
+    const second = (await again.state('')).modules.cart!;
+    expect(second.assigned).toEqual(first.assigned);
+    expect(second.current).toBe(first.assigned!.version);
+    again.close();
+  });
+
+  it('an app identity takes precedence over the anonymous id and decides the cohort', async () => {
+    await t.store.rollout('cart', '2.0.0', 30);
+    const driver = await startDriver(platform, t.publicKey);
+    for (const [inside, expected] of [[true, '2.0.0'], [false, '1.0.0']] as const) {
+      await driver.setIdentity(idInRollout(inside, 30));
+      await driver.idle();
+      expect((await driver.state('')).modules.cart!.assigned!.version).toBe(expected);
+      expect((await currentVersions(driver)).cart).toBe(expected);
+    }
+    driver.close();
+  });
+
+  it('a paused module keeps existing assignments and gives newcomers the stable version', async () => {
+    await t.store.rollout('cart', '2.0.0', 30);
+    const driver = await startDriver(platform, t.publicKey);
+    await driver.setIdentity(idInRollout(true, 30));
+    await driver.idle();
+    await t.store.pause('cart');
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await driver.state('')).modules.cart!.assigned!.version).toBe('2.0.0');
+    // Another user in the same bucket range signs in on this browser: a newcomer while paused.
+    await driver.setIdentity(idInRollout(true, 30, 1));
+    await driver.idle();
+    const other = (await driver.state('')).modules.cart!;
+    expect(other.assigned!.version).toBe('1.0.0');
+    driver.close();
+  });
+
+  it('drops a blocked version: current falls back at once to the previous good version', async () => {
+    const page = platform.addClient('page-1');
+    const driver = await startDriver(platform, t.publicKey);
+    await t.store.rollout('cart', '2.0.0', 100);
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('2.0.0');
+    await t.store.rollback('cart');
+    const fetched = platform.requests.length;
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('1.0.0');
+    expect(eventsOf(page, 'VERSION_ACTIVATED').at(-1)).toMatchObject({ module: 'cart', version: '1.0.0', previous: '2.0.0' });
+    expect(platform.requests.slice(fetched)).toEqual([`${ORIGIN}/store/manifest.json`]);
+    expect((await driver.state('')).modules.cart!.previous).toEqual([]);
+    driver.close();
+  });
+
+  it('with nothing good staged, a blocked current leaves the module to the network until stable is staged', async () => {
+    await t.store.rollout('cart', '2.0.0', 100);
+    const page = platform.addClient('page-1');
+    const driver = await startDriver(platform, t.publicKey);
+    await driver.pinSnapshot('page-1');
+    await t.store.rollback('cart');
+    platform.hook = (url) => (url.pathname.includes('/files/') ? new Response('down', { status: 503 }) : undefined);
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBeUndefined();
+    expect(eventsOf(page, 'VERSION_ACTIVATED').at(-1)).toMatchObject({ module: 'cart', version: null, previous: '2.0.0' });
+    expect(driver.servable('cart', '2.0.0')).not.toBeNull(); // still stored for the page that runs it
+    platform.removeClient('page-1');
+    platform.advance(10 * 60_000);
+    await driver.idle();
+    expect(driver.servable('cart', '2.0.0')).toBeNull(); // that page is gone: 2.0.0 is cleaned up
+    driver.close();
+  });
+
+  it('a QA override forces a 0% version and refuses one that was never released', async () => {
+    await t.store.rollout('cart', '2.0.0', 0);
+    const driver = await startDriver(platform, t.publicKey, { overrideTtlMs: 60_000 });
+    await driver.setOverride('cart', '2.0.0');
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('2.0.0');
+    await expect(driver.setOverride('cart', '9.9.9')).rejects.toThrow(/cart@9\.9\.9 is not a released version/);
+    // The override lapses after its lifetime: the next plan goes back to the assignment.
+    platform.advance(60_001);
+    await driver.setIdentity('someone');
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('1.0.0');
+    driver.close();
+  });
+});
