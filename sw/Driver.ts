@@ -207,8 +207,8 @@ export class Driver {
 
   private async _usable(): Promise<void> {
     await this.ready;
-    if (!this._db) throw storageError(this._broken);
     if (this._status.condition === 'DISABLED') throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
+    if (!this._db) throw storageError(this._broken);
   }
 
   private async _load(): Promise<void> {
@@ -239,6 +239,8 @@ export class Driver {
     if (!this.intercepting) return { outcome: 'unchanged', sequence: sequence() };
     this._lastCheck = this._adapter.now();
     const check = await checkManifest(this._adapter, this._options.manifestUrl, this._trusted, this._manifest);
+    // Pages come and go between checks: their snapshots' versions may be free to delete now.
+    this._queue.cleanUpWhenIdle();
     if (check.kind === 'rejected') {
       await this._setStatus('STALE', `${check.reason}: ${check.message}`);
       this._emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });

@@ -36,7 +36,7 @@ export class StagingQueue {
     const run = this._run(module).finally(() => {
       this._running.delete(module);
       if (this._again.delete(module)) this.kick(module);
-      else if (this._running.size === 0) this._cleanUp();
+      else this.cleanUpWhenIdle();
     });
     this._running.set(module, run);
     this._work.track(run);
@@ -84,8 +84,9 @@ export class StagingQueue {
     }, Math.max(0, retryAt - this._adapter.now())));
   }
 
-  private _cleanUp(): void {
-    if (this._cleaning || this._stopped) return;
+  /** Cleans up now if no staging runs, else after the last one ends. */
+  cleanUpWhenIdle(): void {
+    if (this._running.size > 0 || this._cleaning || this._stopped) return;
     this._cleaning = this._work.cleanUp().finally(() => (this._cleaning = null));
     this._work.track(this._cleaning);
   }

@@ -12,10 +12,18 @@ export function identityKey(identity: Identity): string {
   return identity.userId ?? identity.anonymousId;
 }
 
-/** Whether the manifest lets this browser run module@version (released and not blocked). */
-function usable(manifest: Manifest, module: string, version: string): boolean {
+/** Whether the manifest lets this browser keep running module@version: not rolled back. */
+function allowed(manifest: Manifest, module: string, version: string): boolean {
   const mod = manifest.modules[module];
-  return !!mod && releaseKey(module, version) in manifest.releases && !mod.blocked.includes(version);
+  return !!mod && !mod.blocked.includes(version);
+}
+
+/**
+ * Whether module@version can be staged under this manifest: allowed, and listed in its
+ * releases (only the signed root gives the hash its record is checked against).
+ */
+function usable(manifest: Manifest, module: string, version: string): boolean {
+  return allowed(manifest, module, version) && releaseKey(module, version) in manifest.releases;
 }
 
 /**
@@ -58,21 +66,21 @@ export function desiredVersion(manifest: Manifest, row: ModuleRow, overrides: Ov
 export interface Fallback { module: string; from: string; to: string | null }
 
 /**
- * Brings every module row in line with `manifest` for identity `key`: assignments, and the
- * versions the manifest no longer allows (blocked or unreleased) dropped from `current` and
- * `previous`. A dropped current falls back to the newest allowed version that is already
- * ready (the assignment first, then previous ones), or to none until staging catches up.
- * Modules gone from the manifest are forgotten. Mutates `rows`.
+ * Brings every module row in line with `manifest` for identity `key`: assignments, and
+ * blocked (rolled-back) versions dropped from `current` and `previous`. A version that is
+ * merely no longer live stays: it is still good. A dropped current falls back to the
+ * assigned version if it is ready, else the newest previous one, else to none until staging
+ * catches up. Modules gone from the manifest are forgotten. Mutates `rows`.
  */
 export function planModules(rows: Map<string, ModuleRow>, manifest: Manifest, key: string, ready: (module: string, version: string) => boolean): Fallback[] {
   const fallbacks: Fallback[] = [];
   for (const name of Object.keys(manifest.modules)) {
     const row = rows.get(name) ?? emptyModule(name);
     const assignment = assignModule(manifest, name, key, row.assignment);
-    const previous = row.previous.filter((v) => usable(manifest, name, v));
+    const previous = row.previous.filter((v) => allowed(manifest, name, v));
     let current = row.current;
-    if (current !== null && !usable(manifest, name, current)) {
-      const to = [assignment.version, ...previous].find((v) => usable(manifest, name, v) && ready(name, v)) ?? null;
+    if (current !== null && !allowed(manifest, name, current)) {
+      const to = [assignment.version, ...previous].find((v) => ready(name, v)) ?? null;
       fallbacks.push({ module: name, from: current, to });
       current = to;
     }

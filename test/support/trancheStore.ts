@@ -5,6 +5,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { signManifest } from '../../src/core/signature.js';
 import { keygen, openStore, type ReleaseStore } from '../../src/release/index.js';
 
 /** A store in a temporary directory, its signing key and helpers to release module builds. */
@@ -60,5 +61,23 @@ export async function createTestStore(): Promise<TestStore> {
     },
     manifestText: () => readFile(join(dir, 'manifest.json'), 'utf8'),
     remove: () => rm(root, { recursive: true, force: true }),
+  };
+}
+
+/** Manifests an attacker or a broken deploy could serve, made from the store's current one. */
+export async function badManifests(t: TestStore): Promise<Record<'tampered' | 'unsigned' | 'expired' | 'foreignKey', string>> {
+  const envelope = JSON.parse(await t.manifestText());
+  const payload = JSON.parse(envelope.payload);
+  const tampered = { ...envelope, payload: envelope.payload.replace(/"percent":\d+/, '"percent":100').replace('"sequence":', '"sequence":9') };
+  const { signature: _dropped, ...unsigned } = envelope;
+  const expired = await signManifest({ ...payload, sequence: payload.sequence + 1, expires: new Date(Date.now() - 60_000).toISOString() }, t.privateKey);
+  const other = await createTestStore();
+  const foreignKey = await signManifest({ ...payload, sequence: payload.sequence + 1 }, other.privateKey);
+  await other.remove();
+  return {
+    tampered: JSON.stringify(tampered),
+    unsigned: JSON.stringify(unsigned),
+    expired: JSON.stringify(expired),
+    foreignKey: JSON.stringify(foreignKey),
   };
 }
