@@ -71,9 +71,10 @@ export async function publish(ctx: PublishContext, verb: string, args: Record<st
     if (current && current.expires === expires && JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })) {
       return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
     }
+    // keyId is filled in by signManifest from the key that actually signs.
     const next: Manifest = {
       format: FORMAT, sequence: (current?.sequence ?? 0) + 1, published: new Date().toISOString(),
-      ...(expires === undefined ? {} : { expires }), keyId: current?.keyId ?? '-', killSwitch: draft.killSwitch,
+      ...(expires === undefined ? {} : { expires }), keyId: '', killSwitch: draft.killSwitch,
       modules: draft.modules, releases: await releaseRefs(layout, draft),
     };
     const envelope = await signManifest(next, jwk, where);
