@@ -77,3 +77,11 @@ export async function stopWorkers(page: Page): Promise<void> {
   await cdp.send('ServiceWorker.stopAllWorkers');
   await cdp.detach();
 }
+
+/**
+ * Imports module `name` in the page (through its import map) and returns what its lazy chunk
+ * exports. Passed as source text: vitest rewrites `import()` inside test functions.
+ */
+export function lazyChunk(page: Page, name = 'cart'): Promise<string> {
+  return page.evaluate(`import(${JSON.stringify(name)}).then((m) => m.lazy())`) as Promise<string>;
+}

@@ -1,0 +1,129 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../src/core/protocol.js';
+import { launchChromium } from '../support/chromium.js';
+import { askWorker, events, lazyChunk, loaded, openApp, recordEvents, waitForState, workerState } from '../support/swPage.js';
+import { newFilePaths, scenario, type Scenario } from '../support/swScenario.js';
+import { badManifests } from '../support/trancheStore.js';
+
+let browser: Browser;
+let s: Scenario;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(() => browser?.close());
+beforeEach(async () => {
+  s = await scenario();
+  context = await browser.newContext();
+  page = await openApp(context, s.server.origin);
+  expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+  await recordEvents(page);
+});
+afterEach(async () => {
+  await context?.close();
+  await s?.close();
+});
+
+describe('tranche/sw under failure in Chromium', () => {
+  it('a connection cut halfway leaves the active version untouched; the retry fetches only the missing files, then commits', async () => {
+    const fresh = await newFilePaths(s, '2.0.0', '1.0.0');
+    const asked: string[] = [];
+    let cut: string | null = null;
+    s.server.hook = async (_req, res, path) => {
+      if (!fresh.includes(path)) return false;
+      asked.push(path);
+      if (asked.length !== 3 || cut) return false;
+      cut = path;
+      const body = await readFile(join(s.t.dir, path.slice('/store/'.length)));
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
+      res.write(body.subarray(0, body.length >> 1));
+      setTimeout(() => res.socket?.destroy(), 20);
+      return true;
+    };
+    await s.t.store.promote('cart', '2.0.0');
+    await page.reload(); // checks the manifest and starts staging
+    const failed = await waitForState(page, (st) => st.modules.cart?.staging?.failure?.reason === 'download', 'the download failure');
+    expect(failed.modules.cart!.current).toBe('1.0.0');
+    await page.reload();
+    expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+    expect(await lazyChunk(page)).toBe('cart@1.0.0 chunk');
+
+    // The retry (after the back-off) completes the version.
+    await waitForState(page, (st) => st.modules.cart?.current === '2.0.0', 'the retry to commit');
+    expect(fresh.map((p) => [p === cut ? 'cut' : 'whole', s.server.count(p)])).toEqual(fresh.map((p) => (p === cut ? ['cut', 2] : ['whole', 1])));
+    await page.reload();
+    expect((await loaded(page)).rendered.cart).toBe('2.0.0');
+  });
+
+  it('wrong bytes for one file: refetched once past the caches, nothing of that version served, integrity reported', async () => {
+    const [bad] = await newFilePaths(s, '2.0.0', '1.0.0');
+    s.server.hook = (_req, res, path) => {
+      if (path !== bad) return false;
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end('not the bytes the record promised');
+      return true;
+    };
+    await s.t.store.promote('cart', '2.0.0');
+    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated' });
+    const state = await waitForState(page, (st) => st.modules.cart?.staging?.failure?.reason !== undefined, 'the integrity failure');
+    expect(state.modules.cart).toMatchObject({ current: '1.0.0', staging: { version: '2.0.0', failure: { reason: 'integrity' } } });
+    expect((await events(page)).filter((e) => e.type === 'STAGING_FAILED')).toMatchObject([{ module: 'cart', version: '2.0.0', reason: 'integrity' }]);
+    expect(s.server.requests.filter((r) => r.startsWith(bad!))).toEqual([bad, expect.stringMatching(/\?tranche-bust=\d+$/)]);
+    // Not one file of 2.0.0 comes from the worker: the request goes to the network (404 there).
+    const status = await page.evaluate(() => fetch('/modules/cart/2.0.0/index.js').then((r) => r.status));
+    expect(status).toBe(404);
+    expect(s.server.count('/modules/cart/2.0.0/index.js')).toBe(1);
+    await page.reload();
+    expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+  });
+
+  it('tampered, unsigned, foreign-key, replayed and expired manifests are rejected; pages keep working on the last good one', async () => {
+    const old = await s.t.manifestText();
+    await s.t.store.rollout('cart', '2.0.0', 0);
+    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated', sequence: 2 });
+    const bad = await badManifests(s.t);
+    const cases: [string, string, string][] = [
+      ['tampered', bad.tampered, 'signature'], ['unsigned', bad.unsigned, 'signature'], ['foreign key', bad.foreignKey, 'signature'],
+      ['replayed', old, 'sequence'], ['expired', bad.expired, 'expired'],
+    ];
+    for (const [what, text, reason] of cases) {
+      s.server.hook = (_req, res, path) => {
+        if (path !== '/store/manifest.json') return false;
+        res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(text);
+        return true;
+      };
+      const result = await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' });
+      expect({ what, outcome: result.outcome, reason: result.reason, sequence: result.sequence }).toEqual({ what, outcome: 'rejected', reason, sequence: 2 });
+      await page.reload();
+      expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+      expect(await workerState(page)).toMatchObject({ condition: 'STALE', why: expect.stringMatching(new RegExp(`^${reason}: `)) });
+      await recordEvents(page);
+    }
+  });
+
+  it('offline: pages load with the last good versions', async () => {
+    s.server.down = true;
+    await page.reload();
+    const offline = await loaded(page);
+    expect(offline.rendered.cart).toBe('1.0.0');
+    expect(await lazyChunk(page)).toBe('cart@1.0.0 chunk');
+    expect((await workerState(page)).why).toMatch(/^download: /);
+  });
+
+  it('kill switch: the worker unregisters and the app loads from the network', async () => {
+    await s.t.store.setKillSwitch(true);
+    await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' });
+    await page.waitForFunction(() => navigator.serviceWorker.getRegistration().then((r) => r === undefined));
+    const shellLoads = () => s.server.requests.filter((r) => r === '/').length;
+    const before = shellLoads();
+    await page.reload();
+    const fromNetwork = await loaded(page);
+    expect(fromNetwork.snapshot).toBeNull();
+    expect(shellLoads()).toBe(before + 1);
+    expect(await page.evaluate(() => navigator.serviceWorker.controller)).toBeNull();
+  });
+});
