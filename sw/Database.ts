@@ -95,8 +95,12 @@ export class Database {
     this._db.close();
   }
 
-  async control<K extends ControlKey>(key: K): Promise<ControlValues[K] | undefined> {
-    return (await this._db.get('control', key))?.value as ControlValues[K] | undefined;
+  /** Everything a starting worker reads, in one transaction. */
+  async load(): Promise<{ identity?: Identity; manifest: AcceptedManifest | null; status?: StatusRow; overrides: Overrides; modules: ModuleRow[]; versions: VersionRow[] }> {
+    const tx = this._db.transaction(['control', 'modules', 'versions'], 'readonly');
+    const [control, modules, versions] = await Promise.all([tx.objectStore('control').getAll(), tx.objectStore('modules').getAll(), tx.objectStore('versions').getAll()]);
+    const get = <K extends ControlKey>(key: K) => control.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
+    return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {}, modules, versions };
   }
 
   async setControl<K extends ControlKey>(key: K, value: ControlValues[K]): Promise<void> {

@@ -4,25 +4,25 @@
  * (manifest checks, staging, the atomic commit, clean-up). Routing (sw/Router.ts) and page
  * messages (sw/answer.ts) read and change state only through its methods.
  */
-import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
+import { TrancheError } from '../src/core/TrancheError.js';
 import { releaseKey } from '../src/core/manifest.js';
-import type { CheckResult, ModuleStatus, Snapshot, StagingFailureReason, WorkerCondition, WorkerEvent, WorkerState } from '../src/core/protocol.js';
+import type { CheckResult, Snapshot, WorkerCondition, WorkerEvent, WorkerState } from '../src/core/protocol.js';
 import { trustKeys, type TrustedKeys } from '../src/core/signature.js';
 import type { Adapter } from './Adapter.js';
 import { desiredVersion, identityKey, overrideProblem, planModules } from './assignment.js';
 import { Broadcaster } from './Broadcaster.js';
 import { checkManifest } from './checkManifest.js';
 import { cleanUp } from './cleanUp.js';
-import { Database, type AcceptedManifest, type Identity, type ModuleRow, type Overrides, type StatusRow, type VersionRow } from './Database.js';
+import { Database, type AcceptedManifest, type Identity, type ModuleRow, type StatusRow, type VersionRow } from './Database.js';
 import { FileStore, FILES_CACHE } from './FileStore.js';
 import type { ResolvedOptions } from './options.js';
 import { SHELL_CACHE } from './Shell.js';
+import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
-import { Stager } from './Stager.js';
+import { Stager, failureOf } from './Stager.js';
 import { StagingQueue } from './StagingQueue.js';
+import { moduleStatus } from './workerState.js';
 
-/** Longest back-off between two staging attempts of the same version. */
-const MAX_RETRY_DELAY_MS = 60 * 60_000;
 const NOMINAL = '(nominal)';
 
 /** The worker's state and the work that changes it. */
@@ -37,7 +37,7 @@ export class Driver {
   private _identity: Identity = { anonymousId: '', userId: null };
   private _manifest: AcceptedManifest | null = null;
   private _status: StatusRow = { condition: 'NORMAL', why: NOMINAL, since: 0 };
-  private _overrides: Overrides = {};
+  private _overrides: OverrideBook | null = null;
   private _modules = new Map<string, ModuleRow>();
   private _versions = new Map<string, VersionRow>();
   private readonly _announced = new Map<string, string>();
@@ -106,7 +106,7 @@ export class Driver {
     await this.ready;
     const modules: Record<string, string> = {};
     for (const row of this._modules.values()) if (row.current) modules[row.module] = row.current;
-    const snapshot = await this._book.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules, overrideErrors);
+    const snapshot = await this.snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules, overrideErrors);
     this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot });
     return snapshot;
   }
@@ -114,19 +114,13 @@ export class Driver {
   /** The snapshot of `clientId`, pinning the current versions to it when it has none yet. */
   async snapshotFor(clientId: string): Promise<Snapshot> {
     await this.ready;
-    return (await this._book.of(clientId)) ?? this.pinSnapshot(clientId);
+    return (await this.snapshots.of(clientId)) ?? this.pinSnapshot(clientId);
   }
 
-  /** The snapshot of `clientId`, if it has one. */
-  async snapshotOf(clientId: string): Promise<Snapshot | null> {
-    await this.ready;
-    return this._book.of(clientId);
-  }
-
-  /** A dedicated worker starts: it runs its creator's snapshot. */
-  async inheritSnapshot(creatorId: string, workerId: string): Promise<Snapshot | null> {
-    await this.ready;
-    return this._book.inherit(creatorId, workerId);
+  /** Snapshots by client; use after `ready`. Throws when storage is unavailable. */
+  get snapshots(): SnapshotBook {
+    if (!this._snapshots) throw storageError(this._broken);
+    return this._snapshots;
   }
 
   /** The row of module@version when it is committed (servable), else null. */
@@ -150,24 +144,16 @@ export class Driver {
    */
   async setOverride(module: string, version: string | null): Promise<void> {
     await this._usable();
-    const overrides = { ...this._overrides };
-    if (version === null) delete overrides[module];
-    else {
-      if (overrideProblem(this._manifest?.manifest ?? null, module, version) !== null) await this.checkForUpdates();
-      const problem = overrideProblem(this._manifest?.manifest ?? null, module, version);
-      if (problem) throw new TrancheError('rejected', { what: `override ${releaseKey(module, version)}`, reason: problem });
-      overrides[module] = { version, expires: this._adapter.now() + this._options.overrideTtlMs };
-    }
-    this._overrides = overrides;
-    await this._db!.setControl('overrides', overrides);
+    // A version released after the last check is not known yet: look once before refusing.
+    if (version !== null && overrideProblem(this._manifest?.manifest ?? null, module, version) !== null) await this.checkForUpdates();
+    await this._overrides!.set(this._manifest?.manifest ?? null, module, version, this._adapter.now());
     this._announceAndStage();
   }
 
   /** QA: releases every override. */
   async clearOverrides(): Promise<void> {
     await this._usable();
-    this._overrides = {};
-    await this._db!.setControl('overrides', {});
+    await this._overrides!.clear();
     this._announceAndStage();
   }
 
@@ -180,7 +166,7 @@ export class Driver {
   async state(clientId: string): Promise<WorkerState> {
     await this.ready;
     const targets = this._targets();
-    const overrides = this._liveOverrides();
+    const overrides = this._overrides?.live(this._adapter.now()) ?? {};
     return {
       condition: this._status.condition,
       why: this._broken ? storageError(this._broken).message : this._status.why,
@@ -200,11 +186,6 @@ export class Driver {
 
   // === Loading and manifest checks ===
 
-  private get _book(): SnapshotBook {
-    if (!this._snapshots) throw storageError(this._broken);
-    return this._snapshots;
-  }
-
   private async _usable(): Promise<void> {
     await this.ready;
     if (this._status.condition === 'DISABLED') throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
@@ -216,14 +197,14 @@ export class Driver {
       const db = await Database.open(this._adapter.indexedDB);
       this._db = db;
       this._snapshots = new SnapshotBook(this._adapter, db);
-      const identity = await db.control('identity');
-      this._identity = identity ?? { anonymousId: this._adapter.randomId(), userId: null };
-      if (!identity) await db.setControl('identity', this._identity);
-      this._manifest = (await db.control('manifest')) ?? null;
-      this._status = (await db.control('status')) ?? this._status;
-      this._overrides = (await db.control('overrides')) ?? {};
-      this._modules = new Map((await db.modules()).map((row) => [row.module, row]));
-      this._versions = new Map((await db.versions()).map((row) => [row.key, row]));
+      const state = await db.load();
+      this._identity = state.identity ?? { anonymousId: this._adapter.randomId(), userId: null };
+      if (!state.identity) await db.setControl('identity', this._identity);
+      this._manifest = state.manifest;
+      this._status = state.status ?? this._status;
+      this._modules = new Map(state.modules.map((row) => [row.module, row]));
+      this._versions = new Map(state.versions.map((row) => [row.key, row]));
+      this._overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
       this._broken = err;
@@ -291,7 +272,7 @@ export class Driver {
     const targets = new Map<string, string>();
     if (!manifest) return targets;
     for (const row of this._modules.values()) {
-      const version = desiredVersion(manifest, row, this._overrides, this._adapter.now());
+      const version = desiredVersion(manifest, row, this._overrides?.all ?? {}, this._adapter.now());
       if (version && version !== row.current) targets.set(row.module, version);
     }
     return targets;
@@ -336,16 +317,13 @@ export class Driver {
   }
 
   private async _recordFailure(module: string, version: string, err: unknown): Promise<number> {
-    const reason: StagingFailureReason = isTrancheError(err, 'integrity') ? 'integrity' : isTrancheError(err, 'quota') ? 'quota' : 'download';
-    const before = this._modules.get(module)?.failure;
-    const attempts = before?.version === version ? before.attempts + 1 : 1;
-    const retryAt = this._adapter.now() + Math.min(this._options.retryDelayMs * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS);
-    const message = (err as Error).message;
+    const failure = failureOf(err, version, this._modules.get(module)?.failure ?? null, this._adapter.now(), this._options.retryDelayMs);
     const rows = await this._db!.updateModules((all) => {
       const row = all.get(module);
-      if (row) all.set(module, { ...row, failure: { version, reason, message, attempts, retryAt } });
+      if (row) all.set(module, { ...row, failure });
     });
     this._modules = new Map(rows.map((row) => [row.module, row]));
+    const { reason, message, retryAt } = failure;
     this._emit({ type: 'STAGING_FAILED', module, version, reason, message, retryAt });
     return retryAt;
   }
@@ -354,7 +332,7 @@ export class Driver {
     if (!this.intercepting || !this._db) return;
     const result = await cleanUp(this._adapter, this._db, this.files, [...this._modules.values()], this._targets());
     for (const key of result.versions) this._versions.delete(key);
-    this._book.forget(result.clients);
+    this.snapshots.forget(result.clients);
   }
 
   // === Condition ===
@@ -389,27 +367,8 @@ export class Driver {
     this._background.add(tracked);
   }
 
-  /** Live overrides (expired ones left out). */
-  private _liveOverrides(): Overrides {
-    const now = this._adapter.now();
-    return Object.fromEntries(Object.entries(this._overrides).filter(([, o]) => o.expires > now));
-  }
 }
 
 function storageError(cause: unknown): TrancheError<'rejected'> {
   return new TrancheError('rejected', { what: 'tranche service worker', reason: `storage unavailable: ${(cause as Error)?.message ?? cause}` });
-}
-
-function moduleStatus(row: ModuleRow, target: string | undefined, override: Overrides[string] | undefined): ModuleStatus {
-  const failure = target !== undefined && row.failure?.version === target ? row.failure : null;
-  return {
-    current: row.current,
-    assigned: row.assignment && { version: row.assignment.version, bucket: row.assignment.bucket, sequence: row.assignment.sequence },
-    override: override ?? null,
-    previous: [...row.previous],
-    staging: target === undefined ? null : {
-      version: target,
-      failure: failure && { reason: failure.reason, message: failure.message, retryAt: failure.retryAt },
-    },
-  };
 }

@@ -92,7 +92,7 @@ export class Router {
     if (!this._driver.intercepting) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited = request.destination === 'worker' && resultingClientId
-      ? await this._driver.inheritSnapshot(clientId, resultingClientId) : null;
+      ? await this._driver.snapshots.inherit(clientId, resultingClientId) : null;
     const version = parsed.version ?? (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module];
     const row = version ? this._driver.servable(parsed.module, version) : null;
     // Not committed here (unknown, still staging, never assigned): the server may have it.

@@ -4,17 +4,31 @@
  * version's row (status `staging`) and content-addressed blobs that no page reads, so it can
  * stop at any point and resume later without fetching again what it already verified.
  */
-import { TrancheError } from '../src/core/TrancheError.js';
+import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
 import { releaseKey, type FileEntry, type ReleaseRecord, type ReleaseRef } from '../src/core/manifest.js';
-import type { StagingProgressEvent } from '../src/core/protocol.js';
+import type { StagingFailureReason, StagingProgressEvent } from '../src/core/protocol.js';
 import { parseJson, parseReleaseRecord } from '../src/core/validate.js';
 import type { Adapter } from './Adapter.js';
-import type { Database, VersionRow } from './Database.js';
+import type { Database, StagingFailure, VersionRow } from './Database.js';
 import { downloadVerified } from './download.js';
 import type { FileStore } from './FileStore.js';
 
 /** Files downloaded at once: enough to hide latency, few enough not to starve page loads. */
 const PARALLEL_DOWNLOADS = 4;
+/** Longest back-off between two staging attempts of the same version. */
+const MAX_RETRY_DELAY_MS = 60 * 60_000;
+
+/**
+ * The failure record of a staging attempt that threw `err`: its reason code, and a retry time
+ * that doubles from `delayMs` with each consecutive failure of the same version (a deploy may
+ * still be in progress), capped at an hour.
+ */
+export function failureOf(err: unknown, version: string, before: StagingFailure | null, now: number, delayMs: number): StagingFailure {
+  const reason: StagingFailureReason = isTrancheError(err, 'integrity') ? 'integrity' : isTrancheError(err, 'quota') ? 'quota' : 'download';
+  const attempts = before?.version === version ? before.attempts + 1 : 1;
+  const retryAt = now + Math.min(delayMs * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS);
+  return { version, reason, message: (err as Error).message, attempts, retryAt };
+}
 
 /** What to stage. */
 export interface StageTarget { module: string; version: string; ref: ReleaseRef }

@@ -64,7 +64,7 @@ describe('Driver: staging and commit', () => {
     driver.close();
     // A restarted worker still knows which page runs what.
     const again = await startDriver(platform, t.publicKey);
-    expect(await again.snapshotOf('page-1')).toEqual(before);
+    expect(await again.snapshots.of('page-1')).toEqual(before);
     again.close();
   });
 });

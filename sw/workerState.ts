@@ -1,0 +1,20 @@
+/**
+ * How the worker describes a module to pages (`GET_STATE`, protocol.ts `ModuleStatus`).
+ */
+import type { ModuleStatus } from '../src/core/protocol.js';
+import type { ModuleRow, Overrides } from './Database.js';
+
+/** The status of one module row; `target` is the version it is moving to, if any. */
+export function moduleStatus(row: ModuleRow, target: string | undefined, override: Overrides[string] | undefined): ModuleStatus {
+  const failure = target !== undefined && row.failure?.version === target ? row.failure : null;
+  return {
+    current: row.current,
+    assigned: row.assignment && { version: row.assignment.version, bucket: row.assignment.bucket, sequence: row.assignment.sequence },
+    override: override ?? null,
+    previous: [...row.previous],
+    staging: target === undefined ? null : {
+      version: target,
+      failure: failure && { reason: failure.reason, message: failure.message, retryAt: failure.retryAt },
+    },
+  };
+}
