@@ -117,6 +117,27 @@ describe('tranche/sw updates in Chromium', () => {
   });
 });
 
+describe('tranche/sw QA overrides in Chromium', () => {
+  it('?tranche=cart@2.0.0 forces a 0% version on that very load; refused items are listed; clear releases it', async () => {
+    await s.t.store.rollout('cart', '2.0.0', 0);
+    const page = await openApp(context, s.server.origin);
+    expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+    await page.goto(`${s.server.origin}/?tranche=cart@2.0.0`);
+    expect((await loaded(page)).rendered.cart).toBe('2.0.0');
+    expect((await workerState(page)).modules.cart!.override).toMatchObject({ version: '2.0.0' });
+    await page.goto(`${s.server.origin}/`); // the override lasts beyond the load that set it
+    expect((await loaded(page)).rendered.cart).toBe('2.0.0');
+    await page.goto(`${s.server.origin}/?tranche=cart@9.9.9,nope`);
+    const refused = await loaded(page);
+    expect(refused.snapshot!.overrideErrors).toEqual([
+      expect.stringMatching(/override cart@9\.9\.9: cart@9\.9\.9 is not a released version/),
+      expect.stringMatching(/^nope: expected <module>@<version>/),
+    ]);
+    await page.goto(`${s.server.origin}/?tranche=clear`);
+    expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+  });
+});
+
 async function waitForCondition(done: () => boolean): Promise<void> {
   while (!done()) await new Promise((r) => setTimeout(r, 20));
 }

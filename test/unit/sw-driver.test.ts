@@ -165,3 +165,21 @@ describe('Driver: assignment', () => {
     driver.close();
   });
 });
+
+describe('Driver: telemetry hook', () => {
+  it('receives every event plus one exposure per page load, and cannot break the worker by throwing', async () => {
+    const seen: string[] = [];
+    const driver = await startDriver(platform, t.publicKey, {
+      onEvent: (event) => {
+        seen.push(event.type === 'SNAPSHOT_PINNED' ? `pinned ${event.clientId} ${event.snapshot.modules.cart}` : event.type);
+        throw new Error('broken collector');
+      },
+    });
+    await driver.pinSnapshot('page-1');
+    expect(seen.filter((e) => e === 'VERSION_ACTIVATED')).toHaveLength(2);
+    expect(seen).toContain('STAGING_PROGRESS');
+    expect(seen.at(-1)).toBe('pinned page-1 1.0.0');
+    expect((await currentVersions(driver)).cart).toBe('1.0.0');
+    driver.close();
+  });
+});
