@@ -172,7 +172,8 @@ export class Driver {
       why: this._broken ? storageError(this._broken).message : this._status.why,
       sequence: this._manifest?.manifest.sequence ?? 0,
       identity: this._identity.userId === null ? 'anonymous' : 'app',
-      snapshot: this._snapshots ? await this._snapshots.of(clientId) : null,
+      // After the kill switch the database is gone: there is no snapshot left to report.
+      snapshot: this._snapshots && this.intercepting ? await this._snapshots.of(clientId) : null,
       modules: Object.fromEntries([...this._modules.values()].map((row) => [row.module, moduleStatus(row, targets.get(row.module), overrides[row.module])])),
     };
   }

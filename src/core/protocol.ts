@@ -94,6 +94,9 @@ export interface SetOverrideRequest { type: 'SET_OVERRIDE'; module: string; vers
 /** Every request a page may send. */
 export type PageRequest = CheckForUpdatesRequest | GetStateRequest | SetIdentityRequest | SetOverrideRequest;
 
+/** Longest app identity accepted: ids are hashed for bucketing and stored, never displayed. */
+export const MAX_USER_ID_LENGTH = 256;
+
 /** True when `data` is a well-formed page request. */
 export function isPageRequest(data: unknown): data is PageRequest {
   if (typeof data !== 'object' || data === null) return false;
@@ -103,7 +106,7 @@ export function isPageRequest(data: unknown): data is PageRequest {
     case 'GET_STATE':
       return true;
     case 'SET_IDENTITY':
-      return msg.userId === null || (typeof msg.userId === 'string' && msg.userId.length > 0);
+      return msg.userId === null || (typeof msg.userId === 'string' && msg.userId.length > 0 && msg.userId.length <= MAX_USER_ID_LENGTH);
     case 'SET_OVERRIDE':
       return typeof msg.module === 'string' && (msg.version === null || typeof msg.version === 'string');
     default:

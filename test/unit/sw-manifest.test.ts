@@ -101,3 +101,16 @@ describe('Driver: manifest checks', () => {
     await expect(driver.setOverride('cart', '2.0.0')).rejects.toThrow(/kill switch/);
   });
 });
+
+describe('page requests', () => {
+  it('are checked before they are trusted', async () => {
+    const { isPageRequest } = await import('../../src/core/protocol.js');
+    expect(isPageRequest({ type: 'GET_STATE' })).toBe(true);
+    expect(isPageRequest({ type: 'SET_IDENTITY', userId: 'u-1' })).toBe(true);
+    expect(isPageRequest({ type: 'SET_IDENTITY', userId: '' })).toBe(false);
+    expect(isPageRequest({ type: 'SET_IDENTITY', userId: 'x'.repeat(257) })).toBe(false);
+    expect(isPageRequest({ type: 'SET_OVERRIDE', module: 'cart' })).toBe(false);
+    expect(isPageRequest({ type: 'SKIP_WAITING' })).toBe(false);
+    expect(isPageRequest('GET_STATE')).toBe(false);
+  });
+});
