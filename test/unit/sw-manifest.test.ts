@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isPageRequest } from '../../src/core/protocol.js';
 import { DB_NAME } from '../../sw/Database.js';
 import { FakePlatform, MANIFEST_URL } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
@@ -103,8 +104,7 @@ describe('Driver: manifest checks', () => {
 });
 
 describe('page requests', () => {
-  it('are checked before they are trusted', async () => {
-    const { isPageRequest } = await import('../../src/core/protocol.js');
+  it('are checked before they are trusted', () => {
     expect(isPageRequest({ type: 'GET_STATE' })).toBe(true);
     expect(isPageRequest({ type: 'SET_IDENTITY', userId: 'u-1' })).toBe(true);
     expect(isPageRequest({ type: 'SET_IDENTITY', userId: '' })).toBe(false);
