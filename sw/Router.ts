@@ -6,8 +6,9 @@
 import { releaseKey } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
-import { importMapOf, injectIntoResponse } from './inject.js';
-import { parseModuleUrl, type ModuleUrl } from './moduleUrl.js';
+import { importMapOf } from '../src/core/importMap.js';
+import { parseModuleUrl, type ModuleUrl } from '../src/core/moduleUrl.js';
+import { injectIntoResponse } from './inject.js';
 import type { ResolvedOptions } from './options.js';
 import { OVERRIDE_PARAM, Shell, isInjectable } from './Shell.js';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/core/protocol.js';
-import { importMapOf, injectIntoHtml, injectIntoResponse } from '../../sw/inject.js';
-import { parseModuleUrl } from '../../sw/moduleUrl.js';
+import { importMapOf, injectIntoHtml } from '../../src/core/importMap.js';
+import { parseModuleUrl } from '../../src/core/moduleUrl.js';
+import { injectIntoResponse } from '../../sw/inject.js';
 import { resolveOptions } from '../../sw/options.js';
 
 const BASE = 'https://app.test/modules/';
@@ -30,6 +31,12 @@ describe('snapshot injection', () => {
     expect(injectIntoHtml('<p>hi</p>', snapshot, map)).toMatch(/^<script type="importmap">.*<p>hi<\/p>$/);
     expect(injectIntoHtml('<html><body><script nonce="r4nd0m">x()</script>', snapshot, map))
       .toMatch(/^<html><script type="importmap" nonce="r4nd0m">.*id="tranche-snapshot">/);
+  });
+
+  it('injects only the import map when there is no snapshot (a page the server serves without the worker)', () => {
+    const html = injectIntoHtml('<head><title>x</title></head>', null, map);
+    expect(html).toMatch(/^<head><script type="importmap">\{"imports":\{"cart":"https:\/\/app\.test\/modules\/cart\/2\.0\.0\/index\.js".*<\/script><title>/);
+    expect(html).not.toContain('tranche-snapshot');
   });
 
   it('escapes what could close the script element', () => {

@@ -4,10 +4,12 @@
  * means "that file of the version my snapshot runs", which is how code that cannot use the
  * page's import map (dedicated workers, CSS url()s written by hand) stays on its snapshot.
  * A segment after the module that is a valid semver version is read as the version.
+ * The worker (sw/Router.ts) and the Node store handler (src/release/storeHandler.ts) both read
+ * module URLs with this one parser, so the network answers exactly the URLs the worker does.
  */
 import semverValid from 'semver/functions/valid.js';
-import { MODULE_NAME } from '../src/core/manifest.js';
-import { unsafePathReason } from '../src/core/paths.js';
+import { MODULE_NAME } from './manifest.js';
+import { unsafePathReason } from './paths.js';
 
 /** A parsed module URL; `version` is null for an unversioned one. */
 export interface ModuleUrl { module: string; version: string | null; path: string }

@@ -1,0 +1,63 @@
+/**
+ * Putting module versions into a page's HTML: an import map from each module's bare specifier
+ * to its versioned entry URL (and `<module>/` to its version directory), and optionally the
+ * page's snapshot as JSON (`<script type="application/json" id="tranche-snapshot">`). Both go
+ * first in `<head>`, before any module script can resolve a specifier.
+ *
+ * Two callers share this: the worker injects each page load's snapshot, and a server injects
+ * the manifest's stable versions into the shell for visits without the worker (first visit,
+ * kill switch). Browsers merge several import maps with the first definition winning, so when
+ * the worker serves a page its map comes first and the server's stays a fallback for modules
+ * the worker has nothing staged for.
+ */
+import { SNAPSHOT_ELEMENT_ID, type Snapshot } from './protocol.js';
+
+/** An import map. */
+export interface ImportMap { imports: Record<string, string> }
+
+/**
+ * The import map of `snapshot.modules` (module -> version) under `moduleBase` (a URL or path
+ * ending with `/`); `entryOf` gives a module version's entry file path, or null to leave the
+ * module out.
+ */
+export function importMapOf(snapshot: Pick<Snapshot, 'modules'>, moduleBase: string, entryOf: (module: string, version: string) => string | null): ImportMap {
+  const imports: Record<string, string> = {};
+  for (const [module, version] of Object.entries(snapshot.modules)) {
+    const entry = entryOf(module, version);
+    if (entry === null) continue;
+    const dir = `${moduleBase}${module}/${version}/`;
+    imports[module] = dir + entry;
+    imports[`${module}/`] = dir;
+  }
+  return { imports };
+}
+
+/** JSON safe inside a `<script>` element: no `</script>` or `<!--` can end or alter it. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+const HEAD = /<head(?:\s[^>]*)?>/i;
+const HTML = /<html(?:\s[^>]*)?>/i;
+const DOCTYPE = /^\s*<!doctype[^>]*>/i;
+// A CSP with nonces allows only scripts carrying the page's nonce: reuse the one the HTML has.
+const NONCE = /<script\b[^>]*?\snonce=["']?([^"'\s>]+)/i;
+
+/**
+ * `html` with the import map, and the snapshot unless it is null (a page no worker served has
+ * none), inserted at the start of `<head>`.
+ */
+export function injectIntoHtml(html: string, snapshot: Snapshot | null, importMap: ImportMap): string {
+  const nonce = NONCE.exec(html)?.[1];
+  const attr = nonce ? ` nonce="${nonce}"` : '';
+  const tags = `<script type="importmap"${attr}>${scriptJson(importMap)}</script>`
+    + (snapshot ? `<script type="application/json" id="${SNAPSHOT_ELEMENT_ID}">${scriptJson(snapshot)}</script>` : '');
+  for (const anchor of [HEAD, HTML, DOCTYPE]) {
+    const match = anchor.exec(html);
+    if (match) {
+      const at = match.index + match[0].length;
+      return html.slice(0, at) + tags + html.slice(at);
+    }
+  }
+  return tags + html;
+}
