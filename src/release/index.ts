@@ -18,4 +18,7 @@ export type { HistoryEntry, ModuleChange } from './history.js';
 export type { VerifyOptions, VerifyReport } from './verifyStore.js';
 export type { ProgressListener } from './ingest.js';
 export type { StoreLayout } from './storeLayout.js';
+export { storeHandler } from './storeHandler.js';
+export type { StoreHandler, StoreHandlerOptions } from './storeHandler.js';
+export { importMapOf, injectIntoHtml, type ImportMap } from '../core/importMap.js';
 export { TrancheError, isTrancheError } from '../core/TrancheError.js';

@@ -109,7 +109,8 @@ async function checkRequirement(layout: StoreLayout, name: string, range: string
   });
 }
 
-async function readRecord(layout: StoreLayout, path: string): Promise<ReleaseRecord | null> {
+/** The release record at store-relative `path`, checked against the schema; null when there is none. */
+export async function readRecord(layout: StoreLayout, path: string): Promise<ReleaseRecord | null> {
   const text = await readFile(layout.abs(path), 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return null;
     throw err;

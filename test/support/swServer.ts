@@ -1,14 +1,15 @@
 /**
  * The HTTP server of the worker's browser tests, on 127.0.0.1 at a free port. It serves the
  * test app's shell at every page path, the worker bundle at /sw.js (with the test's config
- * prepended), and a release store at /store/. Module URLs (/modules/…) are not on this
- * "network": only the worker can answer them. Tests can watch every request, answer any of them
- * themselves (cut a body halfway, send wrong bytes, hold a response) or take the server down.
+ * prepended), and a release store at /store/ (tranche/node's storeHandler). Module URLs
+ * (/modules/…) are not on this "network": only the worker can answer them. Tests can watch
+ * every request, answer any of them themselves (cut a body halfway, send wrong bytes, hold a
+ * response) or take the server down.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { storeHandler } from '../../src/release/index.js';
 import { SW_BUNDLE } from './buildSwBundle.js';
 
 /** What the test worker reads from `self.TRANCHE_TEST`. */
@@ -45,28 +46,11 @@ export interface SwTestServer {
   close(): Promise<void>;
 }
 
-const MIME: Record<string, string> = { '.json': 'application/json', '.jwk': 'application/json' };
-
-async function serveStore(storeDir: string, path: string, res: ServerResponse): Promise<void> {
-  const relative = path.slice('/store/'.length);
-  try {
-    const body = await readFile(join(storeDir, ...relative.split('/').filter((s) => s && s !== '..')));
-    const ext = relative.slice(relative.lastIndexOf('.'));
-    res.writeHead(200, {
-      'content-type': MIME[ext] ?? 'application/octet-stream',
-      // The manifest changes; records and files never do (docs/manifest.md).
-      'cache-control': relative === 'manifest.json' ? 'no-cache' : 'public, max-age=31536000, immutable',
-    });
-    res.end(body);
-  } catch {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end(`no ${path} in the store`);
-  }
-}
-
 /** Starts a server for `storeDir`. */
 export async function startSwServer(storeDir: string, config: SwTestConfig): Promise<SwTestServer> {
   const bundle = await readFile(SW_BUNDLE, 'utf8');
   const requests: string[] = [];
+  const store = storeHandler(storeDir);
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(url.pathname + url.search);
@@ -76,8 +60,8 @@ export async function startSwServer(storeDir: string, config: SwTestConfig): Pro
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' });
       return void res.end(`self.TRANCHE_TEST = ${JSON.stringify(server.config)};\n${bundle}`);
     }
-    if (url.pathname.startsWith('/store/')) return serveStore(storeDir, url.pathname, res);
     if (url.pathname.startsWith('/modules/')) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('module files are not on the network');
+    if (await store.handle(req, res)) return;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(APP_HTML);
   };

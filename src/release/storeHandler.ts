@@ -1,0 +1,177 @@
+/**
+ * Serving a release store over HTTP from Node, for the app's own server:
+ *
+ * - the store's documents under a mount path (`/store/` by default), as the service worker
+ *   fetches them: `manifest.json` (`no-cache`: it changes), `records/**` and `files/**`
+ *   (immutable: never rewritten), `keys/*.jwk` (public keys, for `verify`). Nothing else: no
+ *   dot file (the lock, temp files), no `history.jsonl` (operator data), nothing outside;
+ * - module URLs `<modulePrefix><module>/<version>/<path>` resolved through the version's
+ *   release record, so the app runs from the network when no worker serves it (a first visit,
+ *   after the kill switch, a module the worker has not staged yet). Unversioned module URLs
+ *   `<modulePrefix><module>/<path>` get the stable version's file, as such a page runs stable;
+ * - the import map of the manifest's stable versions, for the server to inject into the
+ *   shell's HTML (`injectIntoHtml(html, null, map)`), which is what makes that network path
+ *   start.
+ *
+ * Paths are checked with the same rules as release paths (src/core/paths.ts) after URL
+ * normalisation, and module URLs are read by the worker's own parser (src/core/moduleUrl.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { importMapOf, type ImportMap } from '../core/importMap.js';
+import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
+import { parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
+import { unsafePathReason } from '../core/paths.js';
+import { TrancheError } from '../core/TrancheError.js';
+import { readCurrentManifest } from './publish.js';
+import { readRecord } from './release.js';
+import { storeLayout, type StoreLayout } from './storeLayout.js';
+
+/** Options of {@link storeHandler}. */
+export interface StoreHandlerOptions {
+  /**
+   * URL path the store is served under; the worker's `manifestUrl` is `<mount>manifest.json`.
+   * @default '/store/'
+   */
+  mount?: string;
+  /**
+   * Path prefix of module URLs; must equal the worker's `modulePrefix`.
+   * @default '/modules/'
+   */
+  modulePrefix?: string;
+}
+
+/** A store served over HTTP. */
+export interface StoreHandler {
+  /**
+   * Answers `req` when its path is under the mount or the module prefix and resolves true;
+   * resolves false, without touching `res`, for any other path (the caller's to answer).
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** The import map of the current manifest's stable versions (empty before the first publish). */
+  stableImportMap(): Promise<ImportMap>;
+}
+
+/** One year, the longest lifetime caches honour: records and files never change. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+// What the store serves besides the manifest: each pattern is a whole store-relative path.
+const SERVED: ReadonlyArray<{ pattern: RegExp; type: string }> = [
+  { pattern: /^records\/[^/]+\/[^/]+\.json$/, type: 'application/json' },
+  { pattern: /^files\/[0-9a-f]{64}$/, type: 'application/octet-stream' },
+  { pattern: /^keys\/[^/]+\.jwk$/, type: 'application/json' },
+];
+// URLs are only used for their paths: any origin does for parsing.
+const ORIGIN = 'http://store.invalid';
+
+/** Serves the store at `dir` (see the file comment). */
+export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/modules/' }: StoreHandlerOptions = {}): StoreHandler {
+  for (const [option, value] of [['mount', mount], ['modulePrefix', modulePrefix]] as const) {
+    if (!/^\/([^?#]*\/)?$/.test(value)) throw new TrancheError('invalid-option', { option: `storeHandler ${option}`, expected: 'a path starting and ending with /', got: JSON.stringify(value) });
+  }
+  const layout = storeLayout(dir);
+  const records = new RecordCache(layout);
+  const moduleBase = ORIGIN + modulePrefix;
+
+  const stableVersions = async (): Promise<Record<string, string>> => {
+    const manifest = await readCurrentManifest(layout);
+    return Object.fromEntries(Object.entries(manifest?.modules ?? {}).map(([name, mod]) => [name, mod.stable]));
+  };
+
+  return {
+    async handle(req, res) {
+      const pathname = new URL(req.url ?? '/', ORIGIN).pathname;
+      const inStore = pathname.startsWith(mount);
+      const module = inStore ? null : parseModuleUrl(ORIGIN + pathname, moduleBase);
+      if (!inStore && !module && !pathname.startsWith(modulePrefix)) return false;
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        send(req, res, 405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' }, `${req.method} ${pathname}: the store is read-only`);
+        return true;
+      }
+      try {
+        if (inStore) await serveStorePath(req, res, layout, pathname.slice(mount.length));
+        else if (module) await serveModule(req, res, layout, records, module, stableVersions);
+        else notFound(req, res, `${pathname} is not a module URL (${modulePrefix}<module>/<version>/<path>)`);
+      } catch (err) {
+        send(req, res, 500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, `tranche store: ${(err as Error).message}`);
+      }
+      return true;
+    },
+    async stableImportMap() {
+      const stable = await stableVersions();
+      const entries = new Map<string, string>();
+      for (const [module, version] of Object.entries(stable)) entries.set(module, (await records.get(module, version))?.entry ?? '');
+      return importMapOf({ modules: stable }, modulePrefix, (module) => entries.get(module) || null);
+    },
+  };
+}
+
+/** A store document: the manifest, a record, a file, a public key. */
+async function serveStorePath(req: IncomingMessage, res: ServerResponse, layout: StoreLayout, relative: string): Promise<void> {
+  const refused = unsafePathReason(relative);
+  if (refused) return notFound(req, res, `store path ${JSON.stringify(relative)} refused: it ${refused}`);
+  const isManifest = relative === 'manifest.json';
+  const type = isManifest ? 'application/json' : SERVED.find((s) => s.pattern.test(relative))?.type;
+  if (!type) return notFound(req, res, `${relative} is not served (only manifest.json, records/, files/ and keys/ are)`);
+  const body = await readOrNull(layout.abs(relative));
+  if (!body) return notFound(req, res, `${relative} is not in the store`);
+  // The worker fetches the manifest past the HTTP cache anyway; no-cache keeps other readers current.
+  send(req, res, 200, { 'content-type': type, 'cache-control': isManifest ? 'no-cache' : IMMUTABLE }, body);
+}
+
+/** One file of a module version, found through the version's release record. */
+async function serveModule(req: IncomingMessage, res: ServerResponse, layout: StoreLayout, records: RecordCache, url: ModuleUrl, stable: () => Promise<Record<string, string>>): Promise<void> {
+  // Unversioned: a page the worker does not serve runs the stable versions (its import map says so).
+  const version = url.version ?? (await stable())[url.module];
+  if (!version) return notFound(req, res, `module ${url.module} has no stable version`);
+  const label = releaseKey(url.module, version);
+  const record = await records.get(url.module, version);
+  if (!record) return notFound(req, res, `${label} is not released`);
+  const file = record.files.find((f) => f.path === url.path);
+  if (!file) return notFound(req, res, `${label} has no file ${url.path} (its release record lists every file)`);
+  const body = await readOrNull(layout.blob(file.sha256));
+  if (!body) throw new TrancheError('not-found', { what: `files/${file.sha256} (${label} ${file.path}); tranche verify lists what is missing` });
+  send(req, res, 200, {
+    'content-type': file.type,
+    // A versioned URL names bytes that never change; an unversioned one follows the stable version.
+    'cache-control': url.version ? IMMUTABLE : 'no-cache',
+    'x-tranche-module': label,
+  }, body);
+}
+
+/** Release records by module@version: immutable once written, so read each once. */
+class RecordCache {
+  private readonly _records = new Map<string, ReleaseRecord>();
+
+  constructor(private readonly _layout: StoreLayout) {}
+
+  /** The record of module@version, or null when it is not released. */
+  async get(module: string, version: string): Promise<ReleaseRecord | null> {
+    const key = releaseKey(module, version);
+    const known = this._records.get(key);
+    if (known) return known;
+    const record = await readRecord(this._layout, this._layout.recordPath(module, version));
+    if (!record) return null;
+    if (record.module !== module || record.version !== version) {
+      throw new TrancheError('rejected', { what: this._layout.recordPath(module, version), reason: `describes ${releaseKey(record.module, record.version)}` });
+    }
+    this._records.set(key, record);
+    return record;
+  }
+}
+
+async function readOrNull(path: string): Promise<Buffer | null> {
+  return readFile(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') return null;
+    throw err;
+  });
+}
+
+function notFound(req: IncomingMessage, res: ServerResponse, why: string): void {
+  send(req, res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, `tranche store: ${why}`);
+}
+
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  // Bytes are served as their recorded type, never as what a browser might sniff.
+  res.writeHead(status, { ...headers, 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
