@@ -4,7 +4,7 @@
  * evidence used: an error whose source and stack name no module file is counted as unattributed
  * and never blames a module (app shell code, third-party scripts, browser extensions).
  */
-import { MODULE_NAME } from './names.js';
+import { parseModuleUrl } from './moduleUrl.js';
 
 /** A module version named by a URL. */
 export interface ModuleRef { module: string; version: string }
@@ -23,12 +23,10 @@ export interface AttributionOptions {
 /** Path prefix of module URLs unless configured otherwise (the worker's `modulePrefix` default). */
 export const DEFAULT_MODULE_PREFIX = '/modules/';
 
-// A URL segment that looks like a semver version. The worker compares it with the page's
-// snapshot before acting, so this only has to reject segments that are plainly not versions
-// (and keeps semver's parser out of the page bundle).
-const VERSION_SEGMENT = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
-
-/** module@version of a module file URL, or null when `url` is not one. */
+/**
+ * module@version of a versioned module file URL of `origin`, or null when `url` is not one
+ * (an unversioned module URL names no version: it blames nothing).
+ */
 export function attributeUrl(url: string, { origin, prefix }: AttributionOptions): ModuleRef | null {
   let parsed: URL;
   try {
@@ -37,11 +35,8 @@ export function attributeUrl(url: string, { origin, prefix }: AttributionOptions
     return null;
   }
   if (origin !== null && parsed.origin !== origin) return null;
-  if (!parsed.pathname.startsWith(prefix)) return null;
-  const [module, version, ...file] = parsed.pathname.slice(prefix.length).split('/');
-  if (!module || !version || file.length === 0 || !file.every(Boolean)) return null;
-  if (!MODULE_NAME.test(module) || !VERSION_SEGMENT.test(version)) return null;
-  return { module, version };
+  const file = parseModuleUrl(parsed.href, parsed.origin + prefix);
+  return file?.version ? { module: file.module, version: file.version } : null;
 }
 
 // V8 (Chromium, Node): "    at fn (http://h/a.js:1:20)", "    at http://h/a.js:1:20",

@@ -4,11 +4,12 @@
  * means "that file of the version my snapshot runs", which is how code that cannot use the
  * page's import map (dedicated workers, CSS url()s written by hand) stays on its snapshot.
  * A segment after the module that is a valid semver version is read as the version.
- * The worker (sw/Router.ts) and the Node store handler (src/release/storeHandler.ts) both read
- * module URLs with this one parser, so the network answers exactly the URLs the worker does.
+ * The worker (sw/Router.ts), the Node store handler (src/release/storeHandler.ts) and the page's
+ * error attribution (attribution.ts) all read module URLs with this one parser, so the network
+ * answers exactly the URLs the worker does and an error blames exactly the version served.
+ * Dependency-free (no semver, no valibot): the page client bundles it.
  */
-import semverValid from 'semver/functions/valid.js';
-import { MODULE_NAME } from './manifest.js';
+import { MODULE_NAME, isVersion } from './names.js';
 import { unsafePathReason } from './paths.js';
 
 /** A parsed module URL; `version` is null for an unversioned one. */
@@ -21,7 +22,7 @@ export function parseModuleUrl(href: string, moduleBase: string): ModuleUrl | nu
   if (!bare.startsWith(moduleBase)) return null;
   const [module, ...rest] = bare.slice(moduleBase.length).split('/');
   if (!module || !MODULE_NAME.test(module) || rest.length === 0) return null;
-  const versioned = rest.length > 1 && semverValid(rest[0]!) === rest[0];
+  const versioned = rest.length > 1 && isVersion(rest[0]!);
   const version = versioned ? rest[0]! : null;
   const path = (versioned ? rest.slice(1) : rest).join('/');
   // Decoding is not needed: release paths never contain percent escapes (src/core/paths.ts).

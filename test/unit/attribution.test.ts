@@ -8,7 +8,7 @@ const options = { origin, prefix: '/modules/' };
 describe('attributeUrl', () => {
   it('reads module@version from a versioned module URL', () => {
     expect(attributeUrl(`${origin}/modules/cart/2.1.0/assets/chunk-ab.js`, options)).toEqual({ module: 'cart', version: '2.1.0' });
-    expect(attributeUrl(`${origin}/modules/ui.kit/1.0.0-rc.1+b7/index.js?v=1#x`, options)).toEqual({ module: 'ui.kit', version: '1.0.0-rc.1+b7' });
+    expect(attributeUrl(`${origin}/modules/ui.kit/1.0.0-rc.1/index.js?v=1#x`, options)).toEqual({ module: 'ui.kit', version: '1.0.0-rc.1' });
   });
 
   it('honours a configured prefix', () => {
@@ -23,6 +23,9 @@ describe('attributeUrl', () => {
       `${origin}/modules/cart/2.1.0/`,
       `${origin}/modules/cart/2.1.0`,
       `${origin}/modules/cart/latest/a.js`,
+      // Build metadata: no manifest can release such a version (semver drops it when printing).
+      `${origin}/modules/cart/2.1.0+b7/a.js`,
+      `${origin}/modules/cart/2.1.0/../a.js`,
       `${origin}/modules/Cart/2.1.0/a.js`,
       `${origin}/x/modules/cart/2.1.0/a.js`,
       'not a url',
