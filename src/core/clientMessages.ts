@@ -37,10 +37,13 @@ export interface ErrorEntry {
 
 /**
  * The page's snapshot was good: credits its versions with a healthy boot. The nonce names the
- * exact page load, so a page that is leaving can never vouch for another one (capgo #907).
- * Answered with a `Reply` (protocol.ts): `ok: false` when the worker knows no such page load.
+ * exact page load, so a page that is leaving can never vouch for another one (capgo #907); the
+ * worker also checks that the sender is the client that load was pinned to. `nonce` null: the
+ * page has no injected snapshot (an app with `navigation: false`), and the snapshot pinned to
+ * the sending client counts. Answered with a `Reply` (protocol.ts): `ok: false` when the worker
+ * knows no such page load on that client.
  */
-export interface ReadyRequest { type: 'READY'; nonce: string }
+export interface ReadyRequest { type: 'READY'; nonce: string | null }
 
 /**
  * Errors a page saw since its last batch. `dropped` errors arrived past the page's budget and

@@ -28,7 +28,7 @@ const errorEntrySchema = v.pipe(
 );
 
 /** `READY`: see `ReadyRequest`. */
-export const readyRequestSchema = v.object({ type: v.literal('READY'), nonce });
+export const readyRequestSchema = v.object({ type: v.literal('READY'), nonce: v.nullable(nonce) });
 
 /** `REPORT_ERRORS`: see `ReportErrorsMessage`. */
 export const reportErrorsMessageSchema = v.object({

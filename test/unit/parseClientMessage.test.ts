@@ -17,6 +17,8 @@ describe('parseClientMessage', () => {
   it('accepts what the page client sends', () => {
     expect(parseClientMessage(report)).toEqual(report);
     expect(parseClientMessage({ type: 'READY', nonce: 'n1' })).toEqual({ type: 'READY', nonce: 'n1' });
+    // A page without an injected snapshot (navigation: false) vouches for its client's snapshot.
+    expect(parseClientMessage({ type: 'READY', nonce: null })).toEqual({ type: 'READY', nonce: null });
     expect(isClientMessage({ ...report, nonce: null })).toBe(true);
   });
 
