@@ -1,20 +1,23 @@
 /**
- * Tells pages and the telemetry hook what happened. Delivery never blocks the caller and a
- * failing hook or a closed page never breaks the worker.
+ * Tells pages and the hooks (the app's `onEvent`, the telemetry queue) what happened. Delivery
+ * never blocks the caller, and a failing hook or a closed page never breaks the worker.
  */
-import type { WorkerEvent } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
-import type { TrancheEvent } from './options.js';
+import type { BroadcastEvent, TrancheEvent } from './options.js';
 
-/** Sends worker events to every window client and to `onEvent`. */
+/** Something that watches every event; called synchronously, so it must be cheap. */
+export type EventHook = (event: TrancheEvent) => void | Promise<void>;
+
+/** Sends worker events to every window client and to the hooks. */
 export class Broadcaster {
-  constructor(
-    private readonly _adapter: Adapter,
-    private readonly _onEvent: ((event: TrancheEvent) => void | Promise<void>) | null,
-  ) {}
+  private readonly _hooks: EventHook[];
 
-  /** Gives `event` to the hook now and to every open page; resolves once posted. */
-  async emit(event: WorkerEvent): Promise<void> {
+  constructor(private readonly _adapter: Adapter, hooks: readonly (EventHook | null)[]) {
+    this._hooks = hooks.filter((hook): hook is EventHook => hook !== null);
+  }
+
+  /** Gives `event` to the hooks now and to every open page; resolves once posted. */
+  async emit(event: BroadcastEvent): Promise<void> {
     this.notify(event);
     for (const client of await this._adapter.clients()) {
       if (client.type !== 'window') continue;
@@ -26,13 +29,14 @@ export class Broadcaster {
     }
   }
 
-  /** Gives `event` to the telemetry hook only (exposures are not for pages). */
+  /** Gives `event` to the hooks only (exposures, readiness and error reports are not for pages). */
   notify(event: TrancheEvent): void {
-    if (!this._onEvent) return;
-    try {
-      Promise.resolve(this._onEvent(event)).catch(() => undefined);
-    } catch {
-      // The hook is app code: its failure must not stop a fetch or a staging.
+    for (const hook of this._hooks) {
+      try {
+        Promise.resolve(hook(event)).catch(() => undefined);
+      } catch {
+        // The hook is app code: its failure must not stop a fetch or a staging.
+      }
     }
   }
 }

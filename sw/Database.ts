@@ -2,11 +2,14 @@
  * Everything the worker must remember across restarts, in one IndexedDB database (via idb).
  * Each method is one transaction, so a worker stopped at any moment leaves either the state
  * before or the state after it. The atomic swap of a module version is `commit`: the only way
- * a version becomes what new page loads get.
+ * a version becomes what new page loads get, besides `markBad`, which moves a module off a
+ * version that failed on this client (docs/fallback.md).
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { BadVersion } from '../src/core/fallbackPolicy.js';
 import type { Manifest, ReleaseRecord, SignedEnvelope } from '../src/core/manifest.js';
 import type { Snapshot, StagingFailureReason, WorkerCondition } from '../src/core/protocol.js';
+import type { TelemetryBatch } from '../src/core/telemetry.js';
 
 /** Who this browser is for bucketing: the app identity, when set, takes precedence. */
 export interface Identity { anonymousId: string; userId: string | null }
@@ -16,6 +19,17 @@ export interface AcceptedManifest { envelope: SignedEnvelope; manifest: Manifest
 export interface StatusRow { condition: WorkerCondition; why: string; since: number }
 /** QA overrides by module. */
 export type Overrides = Record<string, { version: string; expires: number }>;
+
+/** Everything a starting worker reads. */
+export interface StoredState {
+  identity?: Identity;
+  manifest: AcceptedManifest | null;
+  status?: StatusRow;
+  overrides: Overrides;
+  modules: ModuleRow[];
+  versions: VersionRow[];
+  bad: BadVersion[];
+}
 
 interface ControlValues { identity: Identity; manifest: AcceptedManifest; status: StatusRow; overrides: Overrides }
 type ControlKey = keyof ControlValues;
@@ -43,22 +57,38 @@ export interface VersionRow {
   record: ReleaseRecord;
   /** `ready`: every file verified and stored; set only by `commit`, so ready means committed. */
   status: 'staging' | 'ready';
+  /** When a page load running it last called `ready()` (epoch ms); absent: never on this client. */
+  healthyAt?: number;
 }
 /** The snapshot pinned to one client (page or worker) for its whole life. */
-export interface ClientRow { clientId: string; snapshot: Snapshot; pinnedAt: number }
+export interface ClientRow {
+  clientId: string;
+  snapshot: Snapshot;
+  pinnedAt: number;
+  /**
+   * When the page called `ready()` (epoch ms), null until then. Absent on rows pinned by a
+   * worker older than automatic fallback: those pages are never judged for their boot.
+   */
+  ready?: number | null;
+}
+/** A telemetry batch waiting to be sent, with its retry schedule. */
+export interface TelemetryRow { id: string; created: number; batch: TelemetryBatch; attempts: number; retryAt: number }
 
 interface TrancheDB extends DBSchema {
   control: { key: ControlKey; value: { key: ControlKey; value: unknown } };
   modules: { key: string; value: ModuleRow };
   versions: { key: string; value: VersionRow };
   clients: { key: string; value: ClientRow };
+  bad: { key: [string, string]; value: BadVersion };
+  telemetry: { key: string; value: TelemetryRow };
 }
 
 type Tx<S extends StoreNames<TrancheDB>[]> = IDBPTransaction<TrancheDB, S, 'readwrite'>;
 
 /** Name of the IndexedDB database. */
 export const DB_NAME = 'tranche';
-const DB_VERSION = 1;
+/** 1: control, modules, versions, clients. 2: bad marks and the telemetry queue. */
+const DB_VERSION = 2;
 
 /** The row of a module this browser has not seen before. */
 export function emptyModule(module: string): ModuleRow {
@@ -73,12 +103,19 @@ export class Database {
   static async open(factory: IDBFactory, name = DB_NAME): Promise<Database> {
     // idb's openDB reads the global indexedDB; going through `wrap` keeps the factory a seam.
     const request = factory.open(name, DB_VERSION);
-    request.addEventListener('upgradeneeded', () => {
+    // Each step adds what its version brought, so a database of any older version keeps its data.
+    request.addEventListener('upgradeneeded', ({ oldVersion }) => {
       const db = request.result;
-      db.createObjectStore('control', { keyPath: 'key' });
-      db.createObjectStore('modules', { keyPath: 'module' });
-      db.createObjectStore('versions', { keyPath: 'key' });
-      db.createObjectStore('clients', { keyPath: 'clientId' });
+      if (oldVersion < 1) {
+        db.createObjectStore('control', { keyPath: 'key' });
+        db.createObjectStore('modules', { keyPath: 'module' });
+        db.createObjectStore('versions', { keyPath: 'key' });
+        db.createObjectStore('clients', { keyPath: 'clientId' });
+      }
+      if (oldVersion < 2) {
+        db.createObjectStore('bad', { keyPath: ['module', 'version'] });
+        db.createObjectStore('telemetry', { keyPath: 'id' });
+      }
     });
     const db = (await wrap(request)) as unknown as IDBPDatabase<TrancheDB>;
     // A newer worker upgrading the schema, or the kill switch deleting it, must not wait on us.
@@ -96,11 +133,13 @@ export class Database {
   }
 
   /** Everything a starting worker reads, in one transaction. */
-  async load(): Promise<{ identity?: Identity; manifest: AcceptedManifest | null; status?: StatusRow; overrides: Overrides; modules: ModuleRow[]; versions: VersionRow[] }> {
-    const tx = this._db.transaction(['control', 'modules', 'versions'], 'readonly');
-    const [control, modules, versions] = await Promise.all([tx.objectStore('control').getAll(), tx.objectStore('modules').getAll(), tx.objectStore('versions').getAll()]);
+  async load(): Promise<StoredState> {
+    const tx = this._db.transaction(['control', 'modules', 'versions', 'bad'], 'readonly');
+    const [control, modules, versions, bad] = await Promise.all([
+      tx.objectStore('control').getAll(), tx.objectStore('modules').getAll(), tx.objectStore('versions').getAll(), tx.objectStore('bad').getAll(),
+    ]);
     const get = <K extends ControlKey>(key: K) => control.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
-    return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {}, modules, versions };
+    return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {}, modules, versions, bad };
   }
 
   async setControl<K extends ControlKey>(key: K, value: ControlValues[K]): Promise<void> {
@@ -141,14 +180,20 @@ export class Database {
   /**
    * The atomic swap: marks module@version ready and makes it the module's current version,
    * keeping the version it replaces first among at most `retain` previous ones. Fails (and
-   * changes nothing) when the version row is missing.
+   * changes nothing) when the version row is missing. `wanted` is asked inside the transaction,
+   * after every transaction queued before it (a bad mark) has run: false changes nothing and
+   * resolves to null.
    */
-  async commit(module: string, version: string, retain: number): Promise<ModuleRow> {
+  async commit(module: string, version: string, retain: number, wanted: () => boolean = () => true): Promise<ModuleRow | null> {
     const tx = this._db.transaction(['versions', 'modules'], 'readwrite');
     const versions = tx.objectStore('versions');
     const row = await versions.get(`${module}@${version}`);
     // Nothing was written yet, so throwing leaves the transaction to commit empty.
     if (!row) throw new Error(`Invariant violated (commit): ${module}@${version} has no version row`);
+    if (!wanted()) {
+      await tx.done;
+      return null;
+    }
     await versions.put({ ...row, status: 'ready' });
     const rows = await this._finishModules(tx, (all) => {
       const mod = all.get(module) ?? emptyModule(module);
@@ -168,6 +213,52 @@ export class Database {
 
   async putClient(row: ClientRow): Promise<void> {
     await this._db.put('clients', row);
+  }
+
+  /**
+   * A module version failed on this client: stores its bad mark and, in the same transaction,
+   * what that changes in the module rows (the fallback). Returns every row after it.
+   */
+  async markBad(mark: BadVersion, update: (rows: Map<string, ModuleRow>) => void): Promise<ModuleRow[]> {
+    const tx = this._db.transaction(['bad', 'modules'], 'readwrite');
+    await tx.objectStore('bad').put(mark);
+    return this._finishModules(tx, update);
+  }
+
+  /** Deletes bad marks that no longer hold anything back. */
+  async forgetBad(marks: readonly BadVersion[]): Promise<void> {
+    const tx = this._db.transaction('bad', 'readwrite');
+    await Promise.all([...marks.map((m) => tx.store.delete([m.module, m.version])), tx.done]);
+  }
+
+  /**
+   * A page load called `ready()` at `at`: records it on the client's row and credits the
+   * versions `keys` it runs with a healthy boot, in one transaction. Rows clean-up already
+   * removed are left alone.
+   */
+  async markReady(clientId: string, at: number, keys: readonly string[]): Promise<void> {
+    const tx = this._db.transaction(['clients', 'versions'], 'readwrite');
+    const clients = tx.objectStore('clients');
+    const versions = tx.objectStore('versions');
+    const touch = async <T>(store: { get(key: string): Promise<T | undefined>; put(value: T): Promise<unknown> }, key: string, change: (row: T) => T) => {
+      const row = await store.get(key);
+      if (row) await store.put(change(row));
+    };
+    await Promise.all([
+      touch(clients, clientId, (row) => ({ ...row, ready: at })),
+      ...keys.map((key) => touch(versions, key, (row) => ({ ...row, healthyAt: at }))),
+      tx.done,
+    ]);
+  }
+
+  async telemetryRows(): Promise<TelemetryRow[]> {
+    return this._db.getAll('telemetry');
+  }
+
+  /** Stores telemetry rows and deletes others, in one transaction. */
+  async updateTelemetry(put: readonly TelemetryRow[], remove: readonly string[]): Promise<void> {
+    const tx = this._db.transaction('telemetry', 'readwrite');
+    await Promise.all([...put.map((row) => tx.store.put(row)), ...remove.map((id) => tx.store.delete(id)), tx.done]);
   }
 
   /** Forgets the given clients' snapshots and version rows in one transaction (clean-up). */

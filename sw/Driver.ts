@@ -1,27 +1,26 @@
 /**
  * The Driver owns the worker's state: the accepted manifest, this browser's identity and
- * assignments, each module's current version, and the work that moves modules forward
- * (manifest checks, staging, the atomic commit, clean-up). Routing (sw/Router.ts) and page
- * messages (sw/answer.ts) read and change state only through its methods.
+ * overrides, and the worker's condition. It wires the parts that do the work: Modules
+ * (planning, staging, commit, clean-up), Fallback (readiness, error reports, bad versions) and
+ * Telemetry. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its methods.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
-import { releaseKey } from '../src/core/manifest.js';
-import type { CheckResult, Snapshot, WorkerCondition, WorkerEvent, WorkerState } from '../src/core/protocol.js';
+import type { FallbackStatus } from '../src/core/clientMessages.js';
+import type { CheckResult, Snapshot, WorkerCondition, WorkerState } from '../src/core/protocol.js';
 import { trustKeys, type TrustedKeys } from '../src/core/signature.js';
 import type { Adapter } from './Adapter.js';
-import { desiredVersion, identityKey, overrideProblem, planModules } from './assignment.js';
+import { identityKey, overrideProblem } from './assignment.js';
 import { Broadcaster } from './Broadcaster.js';
 import { checkManifest } from './checkManifest.js';
-import { cleanUp } from './cleanUp.js';
-import { Database, type AcceptedManifest, type Identity, type ModuleRow, type StatusRow, type VersionRow } from './Database.js';
+import { Database, type AcceptedManifest, type Identity, type StatusRow, type VersionRow } from './Database.js';
+import { Fallback } from './Fallback.js';
 import { FileStore, FILES_CACHE } from './FileStore.js';
-import type { ResolvedOptions } from './options.js';
+import { Modules } from './Modules.js';
+import type { BroadcastEvent, ResolvedOptions } from './options.js';
 import { SHELL_CACHE } from './Shell.js';
 import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
-import { Stager, failureOf } from './Stager.js';
-import { StagingQueue } from './StagingQueue.js';
-import { moduleStatus } from './workerState.js';
+import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
 
@@ -30,20 +29,18 @@ export class Driver {
   /** Resolves once the persisted state is loaded; never rejects (see `intercepting`). */
   readonly ready: Promise<void>;
   readonly files: FileStore;
+  readonly modules: Modules;
+  readonly fallback: Fallback;
   private _db: Database | null = null;
-  private _stager: Stager | null = null;
   private _snapshots: SnapshotBook | null = null;
   private _broken: unknown = null;
   private _identity: Identity = { anonymousId: '', userId: null };
   private _manifest: AcceptedManifest | null = null;
   private _status: StatusRow = { condition: 'NORMAL', why: NOMINAL, since: 0 };
   private _overrides: OverrideBook | null = null;
-  private _modules = new Map<string, ModuleRow>();
-  private _versions = new Map<string, VersionRow>();
-  private readonly _announced = new Map<string, string>();
   private readonly _trusted: Promise<TrustedKeys>;
   private readonly _events: Broadcaster;
-  private readonly _queue: StagingQueue;
+  private readonly _telemetry: Telemetry | null;
   private readonly _background = new Set<Promise<unknown>>();
   private _checking: Promise<CheckResult> | null = null;
   private _lastCheck = -Infinity;
@@ -51,14 +48,23 @@ export class Driver {
 
   constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter) {
     this.files = new FileStore(_adapter, _options.storeBase);
-    this._events = new Broadcaster(_adapter, _options.onEvent);
+    const track = (work: Promise<unknown>) => this.track(work);
+    this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, track);
+    this._events = new Broadcaster(_adapter, [_options.onEvent, this._telemetry?.observe ?? null]);
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
     this._trusted.catch(() => undefined); // reported by each manifest check instead
-    this._queue = new StagingQueue(_adapter, {
-      stage: (module, signal) => this._stageModule(module, signal),
-      cleanUp: () => this._cleanUp(),
-      track: (work) => this._track(work),
+    const emit = (event: BroadcastEvent) => this._emit(event);
+    const manifest = () => this._manifest?.manifest ?? null;
+    this.modules = new Modules(_options, _adapter, this.files, {
+      manifest,
+      overrides: () => this._overrides?.all ?? {},
+      intercepting: () => this.intercepting,
+      isBad: (module, version) => this.fallback.isBad(module, version),
+      emit,
+      track,
+      forgetClients: (ids) => this._snapshots?.forget(ids),
     });
+    this.fallback = new Fallback(_options.fallback, _adapter, this.modules, { manifest, emit, track, notify: (event) => this._events.notify(event) });
     this.ready = this._load();
   }
 
@@ -67,13 +73,14 @@ export class Driver {
     return this._broken === null && this._status.condition !== 'DISABLED';
   }
 
-  /** Starts the work a worker does on each start: a manifest check, resuming staging, the interval. */
+  /** Starts the work a worker does on each start: a manifest check, resuming staging and boot deadlines, the interval. */
   start(): void {
-    this._track(this.ready.then(() => {
+    this.track(this.ready.then(() => {
       if (!this.intercepting) return;
       this._schedulePoll();
-      this._track(this.checkForUpdates());
-      for (const module of this._modules.keys()) this._queue.kick(module);
+      this.track(this.checkForUpdates());
+      this.modules.kickAll();
+      this.track(this.fallback.resume());
     }));
   }
 
@@ -90,6 +97,14 @@ export class Driver {
     while (this._background.size) await Promise.allSettled([...this._background]);
   }
 
+  /**
+   * Resolves once the background work is done, the pending boot deadlines were judged and the
+   * collected telemetry was sent: what a fetch or message event keeps the worker alive for.
+   */
+  async keepAlive(): Promise<void> {
+    await Promise.all([this.idle(), this.fallback.keepAlive(), this._telemetry?.keepAlive()]);
+  }
+
   /** Fetches and verifies the manifest now (concurrent callers share one check). */
   checkForUpdates(): Promise<CheckResult> {
     this._checking ??= this._check().finally(() => (this._checking = null));
@@ -98,15 +113,14 @@ export class Driver {
 
   /** A navigation happened: check the manifest unless one was checked recently. */
   checkIfDue(): void {
-    if (this._adapter.now() - this._lastCheck >= this._options.navigationCheckThrottleMs) this._track(this.checkForUpdates());
+    if (this._adapter.now() - this._lastCheck >= this._options.navigationCheckThrottleMs) this.track(this.checkForUpdates());
   }
 
-  /** Pins the current versions to a new page (or worker) and returns the snapshot. */
+  /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */
   async pinSnapshot(clientId: string, overrideErrors: readonly string[] = []): Promise<Snapshot> {
     await this.ready;
-    const modules: Record<string, string> = {};
-    for (const row of this._modules.values()) if (row.current) modules[row.module] = row.current;
-    const snapshot = await this.snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules, overrideErrors);
+    const snapshot = await this.snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, this.modules.currentVersions(), overrideErrors);
+    this.fallback.watch(clientId, snapshot, this._adapter.now());
     this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot });
     return snapshot;
   }
@@ -125,13 +139,22 @@ export class Driver {
 
   /** The row of module@version when it is committed (servable), else null. */
   servable(module: string, version: string): VersionRow | null {
-    const row = this._versions.get(releaseKey(module, version));
-    return row?.status === 'ready' ? row : null;
+    return this.modules.servable(module, version);
+  }
+
+  /**
+   * Resolves once the state is loaded and may be changed; throws `rejected` after the kill
+   * switch or without storage.
+   */
+  async usable(): Promise<void> {
+    await this.ready;
+    if (this._status.condition === 'DISABLED') throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
+    if (!this._db) throw storageError(this._broken);
   }
 
   /** Sets or clears the app identity; assignments follow it. */
   async setIdentity(userId: string | null): Promise<void> {
-    await this._usable();
+    await this.usable();
     if (this._identity.userId === userId) return;
     this._identity = { ...this._identity, userId };
     await this._db!.setControl('identity', this._identity);
@@ -143,30 +166,23 @@ export class Driver {
    * `overrideTtlMs`, or with `version` null releases the module. Throws `rejected` naming why.
    */
   async setOverride(module: string, version: string | null): Promise<void> {
-    await this._usable();
+    await this.usable();
     // A version released after the last check is not known yet: look once before refusing.
     if (version !== null && overrideProblem(this._manifest?.manifest ?? null, module, version) !== null) await this.checkForUpdates();
     await this._overrides!.set(this._manifest?.manifest ?? null, module, version, this._adapter.now());
-    this._announceAndStage();
+    this.modules.announceAndStage();
   }
 
   /** QA: releases every override. */
   async clearOverrides(): Promise<void> {
-    await this._usable();
+    await this.usable();
     await this._overrides!.clear();
-    this._announceAndStage();
-  }
-
-  /** Waits (at most `ms`) until `modules` have nothing left to stage. */
-  async settle(modules: readonly string[], ms: number): Promise<void> {
-    await this._queue.settle(modules, ms);
+    this.modules.announceAndStage();
   }
 
   /** The data behind `GET_STATE`, as seen by client `clientId`. */
-  async state(clientId: string): Promise<WorkerState> {
+  async state(clientId: string): Promise<WorkerState & FallbackStatus> {
     await this.ready;
-    const targets = this._targets();
-    const overrides = this._overrides?.live(this._adapter.now()) ?? {};
     return {
       condition: this._status.condition,
       why: this._broken ? storageError(this._broken).message : this._status.why,
@@ -174,24 +190,27 @@ export class Driver {
       identity: this._identity.userId === null ? 'anonymous' : 'app',
       // After the kill switch the database is gone: there is no snapshot left to report.
       snapshot: this._snapshots && this.intercepting ? await this._snapshots.of(clientId) : null,
-      modules: Object.fromEntries([...this._modules.values()].map((row) => [row.module, moduleStatus(row, targets.get(row.module), overrides[row.module])])),
+      modules: this.modules.statuses(this._overrides?.live(this._adapter.now()) ?? {}),
+      bad: this.intercepting ? this.fallback.marks() : [],
     };
+  }
+
+  /** Keeps `work` in the background work `idle()` waits for; logs what it throws. */
+  track(work: Promise<unknown>): void {
+    const tracked = work.catch((err) => console.error('tranche:', err)).finally(() => this._background.delete(tracked));
+    this._background.add(tracked);
   }
 
   /** Stops timers and closes the database (tests simulate a worker stop with it). */
   close(): void {
-    this._queue.stop();
+    this.modules.stop();
+    this.fallback.stop();
+    this._telemetry?.stop();
     if (this._interval !== null) this._adapter.clearTimeout(this._interval);
     this._db?.close();
   }
 
   // === Loading and manifest checks ===
-
-  private async _usable(): Promise<void> {
-    await this.ready;
-    if (this._status.condition === 'DISABLED') throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
-    if (!this._db) throw storageError(this._broken);
-  }
 
   private async _load(): Promise<void> {
     try {
@@ -203,16 +222,17 @@ export class Driver {
       if (!state.identity) await db.setControl('identity', this._identity);
       this._manifest = state.manifest;
       this._status = state.status ?? this._status;
-      this._modules = new Map(state.modules.map((row) => [row.module, row]));
-      this._versions = new Map(state.versions.map((row) => [row.key, row]));
+      this.modules.attach(db, state.modules, state.versions);
+      this.fallback.attach(db, this._snapshots, state.bad);
       this._overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
+      this._telemetry?.attach(db, this._identity.anonymousId);
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
       this._broken = err;
       return;
     }
     // A kill switch that was interrupted (worker stopped mid-wipe) finishes now.
-    if (this._status.condition === 'DISABLED') this._track(this._disable());
+    if (this._status.condition === 'DISABLED') this.track(this._disable());
   }
 
   private async _check(): Promise<CheckResult> {
@@ -222,14 +242,18 @@ export class Driver {
     this._lastCheck = this._adapter.now();
     const check = await checkManifest(this._adapter, this._options.manifestUrl, this._trusted, this._manifest);
     // Pages come and go between checks: their snapshots' versions may be free to delete now.
-    this._queue.cleanUpWhenIdle();
+    this.modules.cleanUpWhenIdle();
     if (check.kind === 'rejected') {
       await this._setStatus('STALE', `${check.reason}: ${check.message}`);
       this._emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });
       return { outcome: 'rejected', sequence: sequence(), reason: check.reason, message: check.message };
     }
     if (this._status.condition === 'STALE') await this._setStatus('NORMAL', NOMINAL);
-    if (check.kind === 'unchanged') return { outcome: 'unchanged', sequence: sequence() };
+    if (check.kind === 'unchanged') {
+      // A bad mark's back-off may have ended since the last check: its version is offered again.
+      this.modules.announceAndStage();
+      return { outcome: 'unchanged', sequence: sequence() };
+    }
     if (check.accepted.manifest.killSwitch) {
       await this._disable();
       return { outcome: 'updated', sequence: check.accepted.manifest.sequence };
@@ -245,95 +269,17 @@ export class Driver {
   private async _replan(accepted: AcceptedManifest | null): Promise<void> {
     const manifest = accepted?.manifest ?? this._manifest?.manifest;
     if (!manifest) return;
-    const key = identityKey(this._identity);
-    let fallbacks: ReturnType<typeof planModules> = [];
-    const plan = (rows: Map<string, ModuleRow>) => {
-      fallbacks = planModules(rows, manifest, key, (m, v) => this.servable(m, v) !== null);
-    };
-    await this._queue.quiet(); // clean-up must not delete a version a fallback is about to use
-    const rows = accepted ? await this._db!.acceptManifest(accepted, plan) : await this._db!.updateModules(plan);
+    const db = this._db!;
+    await this.modules.replan(manifest, identityKey(this._identity), (plan) => (accepted ? db.acceptManifest(accepted, plan) : db.updateModules(plan)));
     if (accepted) this._manifest = accepted;
-    this._modules = new Map(rows.map((row) => [row.module, row]));
-    for (const f of fallbacks) this._emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
-    this._announceAndStage();
+    this.modules.announceAndStage();
   }
 
   private _schedulePoll(): void {
     this._interval = this._adapter.setTimeout(() => {
-      this._track(this.checkForUpdates());
+      this.track(this.checkForUpdates());
       this._schedulePoll();
     }, this._options.checkIntervalMs);
-  }
-
-  // === Staging and commit ===
-
-  /** The version each module is moving to (desired but not current). */
-  private _targets(): Map<string, string> {
-    const manifest = this._manifest?.manifest;
-    const targets = new Map<string, string>();
-    if (!manifest) return targets;
-    for (const row of this._modules.values()) {
-      const version = desiredVersion(manifest, row, this._overrides?.all ?? {}, this._adapter.now());
-      if (version && version !== row.current) targets.set(row.module, version);
-    }
-    return targets;
-  }
-
-  private _announceAndStage(): void {
-    for (const [module, version] of this._targets()) {
-      if (this._announced.get(module) !== version) {
-        this._announced.set(module, version);
-        this._emit({ type: 'VERSION_DETECTED', module, version, current: this._modules.get(module)?.current ?? null });
-      }
-      this._queue.kick(module);
-    }
-  }
-
-  /** Stages and commits the version `module` is moving to; returns when to retry on failure. */
-  private async _stageModule(module: string, signal: AbortSignal): Promise<number | null> {
-    const version = this._targets().get(module);
-    const ref = version && this._manifest?.manifest.releases[releaseKey(module, version)];
-    if (!version || !ref || !this.intercepting) return null;
-    const failure = this._modules.get(module)?.failure;
-    if (failure?.version === version && failure.retryAt > this._adapter.now()) return failure.retryAt;
-    if (!this.servable(module, version)) {
-      try {
-        this._stager ??= new Stager(this._adapter, this._db!, this.files, this._options.storeBase);
-        const row = await this._stager.stage({ module, version, ref }, signal, (event) => this._emit(event));
-        this._versions.set(row.key, row);
-      } catch (err) {
-        if (signal.aborted) return null;
-        return this._recordFailure(module, version, err);
-      }
-      this._emit({ type: 'VERSION_READY', module, version });
-    }
-    // The target may have moved while files downloaded; the queue runs again for the new one.
-    if (this._targets().get(module) !== version) return null;
-    const previous = this._modules.get(module)?.current ?? null;
-    const row = await this._db!.commit(module, version, this._options.retainVersions);
-    this._modules.set(module, row);
-    this._versions.set(releaseKey(module, version), { ...this._versions.get(releaseKey(module, version))!, status: 'ready' });
-    this._emit({ type: 'VERSION_ACTIVATED', module, version, previous });
-    return null;
-  }
-
-  private async _recordFailure(module: string, version: string, err: unknown): Promise<number> {
-    const failure = failureOf(err, version, this._modules.get(module)?.failure ?? null, this._adapter.now(), this._options.retryDelayMs);
-    const rows = await this._db!.updateModules((all) => {
-      const row = all.get(module);
-      if (row) all.set(module, { ...row, failure });
-    });
-    this._modules = new Map(rows.map((row) => [row.module, row]));
-    const { reason, message, retryAt } = failure;
-    this._emit({ type: 'STAGING_FAILED', module, version, reason, message, retryAt });
-    return retryAt;
-  }
-
-  private async _cleanUp(): Promise<void> {
-    if (!this.intercepting || !this._db) return;
-    const result = await cleanUp(this._adapter, this._db, this.files, [...this._modules.values()], this._targets());
-    for (const key of result.versions) this._versions.delete(key);
-    this.snapshots.forget(result.clients);
   }
 
   // === Condition ===
@@ -351,7 +297,7 @@ export class Driver {
   private async _disable(): Promise<void> {
     await this._setStatus('DISABLED', 'the manifest kill switch is on');
     this._emit({ type: 'WORKER_DISABLED' });
-    await this._queue.abort();
+    await this.modules.abort();
     this.close();
     await Promise.all([this._adapter.deleteCache(FILES_CACHE), this._adapter.deleteCache(SHELL_CACHE)]);
     await Database.destroy(this._adapter.indexedDB);
@@ -359,15 +305,9 @@ export class Driver {
     await this._adapter.unregister();
   }
 
-  private _emit(event: WorkerEvent): void {
-    this._track(this._events.emit(event));
+  private _emit(event: BroadcastEvent): void {
+    this.track(this._events.emit(event));
   }
-
-  private _track(work: Promise<unknown>): void {
-    const tracked = work.catch((err) => console.error('tranche:', err)).finally(() => this._background.delete(tracked));
-    this._background.add(tracked);
-  }
-
 }
 
 function storageError(cause: unknown): TrancheError<'rejected'> {

@@ -3,6 +3,7 @@
  * client's snapshot; app navigations get the app's HTML with a fresh snapshot injected.
  * Everything else, and anything tranche has no committed version for, is left to the network.
  */
+import { isTrancheError } from '../src/core/TrancheError.js';
 import { releaseKey } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
@@ -18,6 +19,12 @@ import { OVERRIDE_PARAM, Shell, isInjectable } from './Shell.js';
  * applies to a later load.
  */
 const OVERRIDE_STAGING_WAIT_MS = 15_000;
+/**
+ * How long a navigation waits for a fallback version that is still being staged (a module
+ * whose failed version was replaced by a stable one never stored here), so the page reloading
+ * after `ROLLED_BACK` gets it; past it the page loads without that module.
+ */
+const RECOVERY_STAGING_WAIT_MS = 15_000;
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' } });
@@ -55,6 +62,8 @@ export class Router {
     const query = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
     const overrideErrors = query === null ? [] : await this._applyOverrides(query);
     this._driver.checkIfDue();
+    const recovering = this._driver.fallback.recovering();
+    if (recovering.length) await this._driver.modules.settle(recovering, RECOVERY_STAGING_WAIT_MS);
     const page = await this._shell!.fetch(request);
     if (!page) return Response.error();
     if (!isInjectable(page)) return page;
@@ -84,7 +93,7 @@ export class Router {
         errors.push((err as Error).message);
       }
     }
-    await this._driver.settle(forced, OVERRIDE_STAGING_WAIT_MS);
+    await this._driver.modules.settle(forced, OVERRIDE_STAGING_WAIT_MS);
     return errors;
   }
 
@@ -104,6 +113,8 @@ export class Router {
     try {
       return await this._driver.files.respond(file, label);
     } catch (err) {
+      // Stored bytes went missing and the store now serves others: this version is unusable here.
+      if (isTrancheError(err, 'integrity')) this._driver.track(this._driver.fallback.fail({ module: parsed.module, version, reason: 'integrity' }));
       return text(504, `tranche: ${label} ${parsed.path} is not stored and could not be downloaded again: ${(err as Error).message}`);
     }
   }

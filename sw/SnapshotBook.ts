@@ -5,7 +5,7 @@
  */
 import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
-import type { Database } from './Database.js';
+import type { ClientRow, Database } from './Database.js';
 
 /** Snapshots by client id, in memory over IndexedDB. */
 export class SnapshotBook {
@@ -25,7 +25,8 @@ export class SnapshotBook {
       created: new Date(this._adapter.now()).toISOString(),
       ...(overrideErrors.length ? { overrideErrors: [...overrideErrors] } : {}),
     };
-    if (clientId) await this._save(clientId, snapshot);
+    // `ready: null`: a page load whose boot is judged (docs/fallback.md) until it calls ready().
+    if (clientId) await this._save({ clientId, snapshot, pinnedAt: this._adapter.now(), ready: null });
     return snapshot;
   }
 
@@ -45,7 +46,8 @@ export class SnapshotBook {
    */
   async inherit(creatorId: string, workerId: string): Promise<Snapshot | null> {
     const snapshot = await this.of(creatorId);
-    if (snapshot && workerId && this._byClient.get(workerId) !== snapshot) await this._save(workerId, snapshot);
+    // No `ready`: a worker is no page load, its creator vouches for the snapshot.
+    if (snapshot && workerId && this._byClient.get(workerId) !== snapshot) await this._save({ clientId: workerId, snapshot, pinnedAt: this._adapter.now() });
     return snapshot;
   }
 
@@ -54,8 +56,8 @@ export class SnapshotBook {
     for (const id of clientIds) this._byClient.delete(id);
   }
 
-  private async _save(clientId: string, snapshot: Snapshot): Promise<void> {
-    this._byClient.set(clientId, snapshot);
-    await this._db.putClient({ clientId, snapshot, pinnedAt: this._adapter.now() });
+  private async _save(row: ClientRow): Promise<void> {
+    this._byClient.set(row.clientId, row.snapshot);
+    await this._db.putClient(row);
   }
 }

@@ -1,13 +1,16 @@
 /**
- * Answers page requests (protocol.ts). Every request is answered, whatever the worker's
- * condition (a degraded worker that ignores pages leaves apps no way out, angular #22087);
- * a request the worker cannot honour gets an error reply naming why.
+ * Answers page messages: the requests of protocol.ts and the fallback messages of
+ * clientMessages.ts. Every request is answered, whatever the worker's condition (a degraded
+ * worker that ignores pages leaves apps no way out, angular #22087); a request the worker cannot
+ * honour gets an error reply naming why. `REPORT_ERRORS` is never answered: a page in an error
+ * storm must not wait on the worker.
  */
+import type { ReadyRequest, ReportErrorsMessage } from '../src/core/clientMessages.js';
 import type { PageRequest, Reply } from '../src/core/protocol.js';
 import type { Driver } from './Driver.js';
 
 /** The reply to `request` from client `clientId`. */
-export async function answer(driver: Driver, request: PageRequest, clientId: string): Promise<Reply> {
+export async function answer(driver: Driver, request: PageRequest | ReadyRequest, clientId: string): Promise<Reply> {
   try {
     return { type: 'REPLY', ok: true, result: await run(driver, request, clientId) };
   } catch (err) {
@@ -16,7 +19,13 @@ export async function answer(driver: Driver, request: PageRequest, clientId: str
   }
 }
 
-async function run(driver: Driver, request: PageRequest, clientId: string): Promise<unknown> {
+/** Acts on `REPORT_ERRORS` from client `clientId`; what goes wrong is the worker's to log, not the page's. */
+export async function receiveReport(driver: Driver, message: ReportErrorsMessage, clientId: string): Promise<void> {
+  await driver.usable();
+  await driver.fallback.report(clientId, message);
+}
+
+async function run(driver: Driver, request: PageRequest | ReadyRequest, clientId: string): Promise<unknown> {
   switch (request.type) {
     case 'CHECK_FOR_UPDATES':
       return driver.checkForUpdates();
@@ -27,6 +36,10 @@ async function run(driver: Driver, request: PageRequest, clientId: string): Prom
       return null;
     case 'SET_OVERRIDE':
       await driver.setOverride(request.module, request.version);
+      return null;
+    case 'READY':
+      await driver.usable();
+      await driver.fallback.ready(clientId, request.nonce);
       return null;
   }
 }

@@ -2,14 +2,20 @@
  * tranche/sw: the service worker runtime. An app's service worker calls `installTranche` once,
  * at top level, before adding fetch listeners of its own (docs/service-worker.md).
  */
+import { isClientMessage } from '../src/core/parseClientMessage.js';
 import { isPageRequest, type CheckResult, type WorkerState } from '../src/core/protocol.js';
-import { answer } from './answer.js';
+import type { FallbackStatus } from '../src/core/clientMessages.js';
+import { answer, receiveReport } from './answer.js';
 import { browserAdapter } from './browserAdapter.js';
 import { Driver } from './Driver.js';
 import { resolveOptions, type TrancheWorkerOptions } from './options.js';
 import { Router } from './Router.js';
 
-export type { NavigationOptions, SnapshotPinnedEvent, TrancheEvent, TrancheWorkerOptions } from './options.js';
+export type {
+  ErrorCount, ErrorsReportedEvent, NavigationOptions, PageReadyEvent, SnapshotPinnedEvent, TelemetryOptions, TrancheEvent, TrancheWorkerOptions,
+} from './options.js';
+export type { BadVersion, FallbackPolicyOptions, FallbackReason } from '../src/core/fallbackPolicy.js';
+export type { FallbackStatus, RolledBackEvent } from '../src/core/clientMessages.js';
 export type * from '../src/core/protocol.js';
 
 /** What `installTranche` returns, for the app's own worker code. */
@@ -19,7 +25,7 @@ export interface TrancheWorker {
   /** Fetches and verifies the manifest now. */
   checkForUpdates(): Promise<CheckResult>;
   /** The worker's state (as `GET_STATE` answers it) seen from client `clientId`. */
-  state(clientId?: string): Promise<WorkerState>;
+  state(clientId?: string): Promise<WorkerState & FallbackStatus>;
   /** Resolves once no check, staging or clean-up is running. */
   idle(): Promise<void>;
 }
@@ -39,13 +45,20 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
     const response = router.handle(event.request, event.clientId, event.resultingClientId);
     if (!response) return;
     event.respondWith(response);
-    event.waitUntil(driver.idle());
+    // Boot deadlines and telemetry flushes must outlive an otherwise idle worker.
+    event.waitUntil(driver.keepAlive());
   });
   self.addEventListener('message', (event) => {
-    if (!isPageRequest(event.data)) return; // the app's own messages
+    const data: unknown = event.data;
+    const message = isPageRequest(data) || isClientMessage(data) ? data : null;
+    if (!message) return; // the app's own messages
     const source = event.source as Client | null;
-    const port = event.ports[0];
-    event.waitUntil(answer(driver, event.data, source?.id ?? '').then((reply) => (port ?? source)?.postMessage(reply)));
+    const clientId = source?.id ?? '';
+    const work = message.type === 'REPORT_ERRORS'
+      // Fire and forget: a page in an error storm never waits for an answer.
+      ? receiveReport(driver, message, clientId).catch((err) => console.error('tranche:', err))
+      : answer(driver, message, clientId).then((reply) => (event.ports[0] ?? source)?.postMessage(reply));
+    event.waitUntil(work.then(() => driver.keepAlive()));
   });
   driver.start();
 

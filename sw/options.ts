@@ -3,12 +3,43 @@
  * defaults filled in, each value checked) into `ResolvedOptions` for the rest of the runtime.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
+import type { RolledBackEvent } from '../src/core/clientMessages.js';
+import { resolveFallbackPolicy, type FallbackPolicyOptions, type ResolvedFallbackPolicy } from '../src/core/fallbackPolicy.js';
 import type { Snapshot, WorkerEvent } from '../src/core/protocol.js';
+import { MAX_BATCH_EVENTS } from '../src/core/telemetry.js';
 
 /** The exposure event: a page load was pinned to a snapshot. Goes to `onEvent` only, never to pages. */
 export interface SnapshotPinnedEvent { type: 'SNAPSHOT_PINNED'; clientId: string; snapshot: Snapshot }
-/** Everything `onEvent` receives: what pages are told, plus exposures. */
-export type TrancheEvent = WorkerEvent | SnapshotPinnedEvent;
+/** A page load called `ready()`: its snapshot's versions booted healthily. For `onEvent` only. */
+export interface PageReadyEvent { type: 'PAGE_READY'; clientId: string; snapshot: Snapshot }
+/** Errors of one module@version (null: unattributed) in one report from a page. */
+export interface ErrorCount { module: string | null; version: string | null; count: number }
+/**
+ * A page reported errors. Entries naming a version the page does not run, and errors the page
+ * only counted (`dropped`), are counted as unattributed. For `onEvent` only.
+ */
+export interface ErrorsReportedEvent { type: 'ERRORS_REPORTED'; clientId: string; counts: ErrorCount[] }
+/** Every event broadcast to pages: the worker protocol's and `ROLLED_BACK`. */
+export type BroadcastEvent = WorkerEvent | RolledBackEvent;
+/** Everything `onEvent` receives: what pages are told, plus exposures, healthy boots and error reports. */
+export type TrancheEvent = BroadcastEvent | SnapshotPinnedEvent | PageReadyEvent | ErrorsReportedEvent;
+
+/** Where and how often the worker sends telemetry batches (src/core/telemetry.ts). */
+export interface TelemetryOptions {
+  /** The collector endpoint batches are POSTed to as JSON, resolved against the worker's location. */
+  url: string;
+  /**
+   * How long events are collected before they are sent as one batch; also the first retry delay
+   * of a batch that could not be sent (doubling with each failure, up to one hour).
+   * @default 10000 (10 seconds)
+   */
+  batchIntervalMs?: number;
+  /**
+   * Most events per batch (at most 500, what a collector accepts).
+   * @default 100
+   */
+  maxBatchEvents?: number;
+}
 
 /** How the worker serves app navigations (the HTML it injects each page's snapshot into). */
 export interface NavigationOptions {
@@ -87,7 +118,22 @@ export interface TrancheWorkerOptions {
    * @default undefined
    */
   onEvent?: (event: TrancheEvent) => void | Promise<void>;
+  /**
+   * Thresholds of automatic fallback: when a module version counts as failed on this client
+   * (docs/fallback.md). Each field has its own default.
+   * @default {} (bootTimeoutMs 10000, runtimeErrors 3, runtimeWindowMs 60000, retryAfterMs 86400000)
+   */
+  fallback?: FallbackPolicyOptions;
+  /**
+   * Sends telemetry batches (exposures, healthy boots, error counts, rollbacks, staging failures,
+   * rejected manifests) to a collector. Off unless given.
+   * @default undefined (off)
+   */
+  telemetry?: TelemetryOptions;
 }
+
+/** Telemetry options with every default applied (`url` absolute). */
+export type ResolvedTelemetry = Required<TelemetryOptions>;
 
 /** Navigation options with every default applied. */
 export interface ResolvedNavigation { shellUrl: string | null; match: (url: URL) => boolean; networkTimeoutMs: number }
@@ -107,6 +153,8 @@ export interface ResolvedOptions {
   overrideTtlMs: number;
   retryDelayMs: number;
   onEvent: ((event: TrancheEvent) => void | Promise<void>) | null;
+  fallback: ResolvedFallbackPolicy;
+  telemetry: ResolvedTelemetry | null;
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -141,7 +189,28 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     overrideTtlMs: duration(options, 'overrideTtlMs', 86_400_000),
     retryDelayMs: duration(options, 'retryDelayMs', 30_000),
     onEvent: options.onEvent ?? null,
+    fallback: resolveFallbackPolicy(options.fallback),
+    telemetry: resolveTelemetry(options.telemetry, scope),
   };
+}
+
+function resolveTelemetry(telemetry: TrancheWorkerOptions['telemetry'], scope: string): ResolvedTelemetry | null {
+  if (telemetry === undefined) return null;
+  if (typeof telemetry !== 'object' || telemetry === null) invalid('telemetry', 'an object such as { url: "/telemetry" }', telemetry);
+  let url: URL | null = null;
+  try {
+    url = typeof telemetry.url === 'string' && telemetry.url ? new URL(telemetry.url, scope) : null;
+  } catch {
+    // reported below
+  }
+  if (!url || !/^https?:$/.test(url.protocol)) invalid('telemetry.url', 'an http(s) URL', telemetry.url);
+  const batchIntervalMs = telemetry.batchIntervalMs ?? 10_000;
+  if (!Number.isSafeInteger(batchIntervalMs) || batchIntervalMs < 1) invalid('telemetry.batchIntervalMs', 'an integer >= 1', batchIntervalMs);
+  const maxBatchEvents = telemetry.maxBatchEvents ?? 100;
+  if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1 || maxBatchEvents > MAX_BATCH_EVENTS) {
+    invalid('telemetry.maxBatchEvents', `an integer from 1 to ${MAX_BATCH_EVENTS}`, maxBatchEvents);
+  }
+  return { url: url.href, batchIntervalMs, maxBatchEvents };
 }
 
 function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: string, moduleBase: string, storeBase: string): ResolvedNavigation | null {

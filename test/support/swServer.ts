@@ -10,15 +10,27 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { storeHandler } from '../../src/release/index.js';
+import type { FallbackPolicyOptions } from '../../src/core/fallbackPolicy.js';
+import type { TelemetryOptions } from '../../sw/options.js';
 import { SW_BUNDLE } from './buildSwBundle.js';
 
 /** What the test worker reads from `self.TRANCHE_TEST`. */
-export interface SwTestConfig { publicKeys: unknown[]; retryDelayMs: number; navigationCheckThrottleMs: number }
+export interface SwTestConfig {
+  publicKeys: unknown[];
+  retryDelayMs: number;
+  navigationCheckThrottleMs: number;
+  fallback?: FallbackPolicyOptions;
+  telemetry?: TelemetryOptions;
+}
 
 /** A test's hand on one request: return true when it answered it. */
 export type ServerHook = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
 
-/** The app every test page is: it imports each module of its snapshot and renders it. */
+/**
+ * The app every test page is: it imports each module of its snapshot, renders it, and then
+ * vouches for its page load with `READY` as the page client's `ready()` does (a load that
+ * never does counts as a boot failure, docs/fallback.md).
+ */
 export const APP_HTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>tranche test app</title></head>
 <body><div id="out"></div>
@@ -28,6 +40,7 @@ export const APP_HTML = `<!doctype html>
   const out = document.getElementById('out');
   for (const name of Object.keys(window.snapshot?.modules ?? {})) (await import(name)).render(out);
   document.body.dataset.booted = 'yes';
+  if (window.snapshot) navigator.serviceWorker.controller?.postMessage({ type: 'READY', nonce: window.snapshot.id }, [new MessageChannel().port2]);
 </script>
 <script>navigator.serviceWorker.register('/sw.js');</script>
 </body></html>`;

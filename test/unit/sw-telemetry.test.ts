@@ -1,0 +1,138 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
+import { answer, receiveReport } from '../../sw/answer.js';
+import { Database } from '../../sw/Database.js';
+import type { Driver } from '../../sw/Driver.js';
+import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
+import { startDriver } from '../support/swHarness.js';
+import { createTestStore, type TestStore } from '../support/trancheStore.js';
+
+let t: TestStore;
+let platform: FakePlatform;
+/** Every body the collector was sent, checked with the collector's own schema. */
+let received: TelemetryBatch[];
+/** What the collector answers; a thrown error is the network failing. */
+let collector: () => Response;
+
+const URL_ = `${ORIGIN}/telemetry`;
+const INTERVAL = 1000;
+const telemetry = { telemetry: { url: '/telemetry', batchIntervalMs: INTERVAL } };
+
+beforeEach(async () => {
+  t = await createTestStore();
+  for (const v of ['1.0.0', '2.0.0']) await t.release('cart', v);
+  await t.store.promote('cart', '1.0.0');
+  platform = new FakePlatform(t.dir);
+  received = [];
+  collector = () => new Response('{}');
+  platform.hook = (url, init) => {
+    if (url.href !== URL_) return undefined;
+    expect(init?.method).toBe('POST');
+    received.push(parseTelemetryBatch(JSON.parse(init!.body as string)));
+    return collector();
+  };
+});
+afterEach(() => t.remove());
+
+/** Lets the batch interval pass and waits for what it triggers. */
+async function tick(driver: Driver, ms = INTERVAL): Promise<void> {
+  platform.advance(ms);
+  await driver.idle();
+}
+
+const events = () => received.flatMap((batch) => batch.events);
+const summary = () => events().map((e) => [e.type, e.module && `${e.module}@${e.version}`, e.reason, e.count, e.to].filter((x) => x !== undefined).join(' '));
+
+describe('Telemetry', () => {
+  it('sends exposures, healthy boots, summed error counts, rollbacks, staging and manifest failures, with unique ids, as the anonymous client', async () => {
+    const driver = await startDriver(platform, t.publicKey, { ...telemetry, retryDelayMs: 60_000 });
+    await driver.setIdentity('user-42'); // the app identity never leaves the browser in telemetry
+    platform.addClient('page-1');
+    const { id: nonce } = await driver.pinSnapshot('page-1');
+    expect(await answer(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
+    await t.store.rollout('cart', '2.0.0', 100);
+    platform.hook = ((hook) => (url, init) => (url.pathname.includes('/files/') ? new Response('busy', { status: 503 }) : hook!(url, init)))(platform.hook);
+    await driver.checkForUpdates();
+    await driver.idle();
+    for (let i = 0; i < 2; i++) {
+      await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }, { module: null, version: null, kind: 'runtime', count: 40, samples: [] }], dropped: 10 }, 'page-1');
+    }
+    await tick(driver);
+    expect(summary()).toEqual([
+      'exposure cart@1.0.0', 'healthy-boot cart@1.0.0', 'staging-failed cart@2.0.0 download',
+      'errors cart@1.0.0 2', 'errors 100',
+    ]);
+    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }], dropped: 0 }, 'page-1');
+    platform.hook = ((hook) => (url, init) => (url.pathname.endsWith('manifest.json') ? new Response('down', { status: 502 }) : hook!(url, init)))(platform.hook);
+    await driver.checkForUpdates();
+    await tick(driver);
+    expect(summary().slice(5)).toEqual(['rollback cart@1.0.0 runtime-errors', 'manifest-rejected download', 'errors cart@1.0.0 1']);
+    const anonymousId = (await Database.open(platform.indexedDB).then(async (db) => (await db.load()).identity))!.anonymousId;
+    expect(received.map((b) => b.client)).toEqual(received.map(() => anonymousId));
+    expect(new Set(events().map((e) => e.id)).size).toBe(events().length);
+    driver.close();
+  });
+
+  it('keeps a batch the collector could not take in IndexedDB and retries it with back-off, with the same ids, after a restart too', async () => {
+    collector = () => new Response('later', { status: 503 });
+    const driver = await startDriver(platform, t.publicKey, telemetry);
+    await driver.pinSnapshot('page-1');
+    await tick(driver); // first attempt
+    await tick(driver, INTERVAL - 1);
+    expect(received).toHaveLength(1);
+    await tick(driver, 1); // second attempt, one interval later
+    await tick(driver, 2 * INTERVAL - 1);
+    expect(received).toHaveLength(2);
+    await tick(driver, 1); // third attempt, two intervals later
+    expect(received).toHaveLength(3);
+    driver.close();
+
+    collector = () => new Response('{}');
+    // The next worker start sends it when its back-off (four intervals now) has passed.
+    const again = await startDriver(platform, t.publicKey, telemetry);
+    await tick(again, 4 * INTERVAL - 1);
+    expect(received).toHaveLength(3);
+    await tick(again, 1);
+    expect(received).toHaveLength(4);
+    const ids = received.map((b) => b.events.map((e) => e.id).join());
+    expect(new Set(ids).size).toBe(1);
+    await tick(again, 10 * INTERVAL);
+    expect(received).toHaveLength(4); // sent: nothing left to retry
+    again.close();
+  });
+
+  it('drops a batch the collector refuses as malformed instead of retrying it forever', async () => {
+    collector = () => new Response('{"error":"bad"}', { status: 400 });
+    const driver = await startDriver(platform, t.publicKey, telemetry);
+    await driver.pinSnapshot('page-1');
+    await tick(driver);
+    await tick(driver, 100 * INTERVAL);
+    expect(received).toHaveLength(1);
+    driver.close();
+  });
+});
+
+describe('Database upgrade', () => {
+  it('a database written by the first schema keeps its data and gains the bad marks and the telemetry queue', async () => {
+    // What a worker of schema 1 left behind: its stores and this browser's anonymous id.
+    const request = platform.indexedDB.open('tranche', 1);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      db.createObjectStore('control', { keyPath: 'key' }).put({ key: 'identity', value: { anonymousId: 'old-browser', userId: null } });
+      db.createObjectStore('modules', { keyPath: 'module' });
+      db.createObjectStore('versions', { keyPath: 'key' });
+      db.createObjectStore('clients', { keyPath: 'clientId' });
+    };
+    await new Promise((resolve) => (request.onsuccess = resolve));
+    request.result.close();
+
+    const driver = await startDriver(platform, t.publicKey, telemetry);
+    const page = platform.addClient('page-1');
+    const { id: nonce } = await driver.pinSnapshot('page-1');
+    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'boot', count: 1, samples: [] }], dropped: 0 }, 'page-1');
+    await tick(driver);
+    expect(page.messages).toContainEqual({ type: 'ROLLED_BACK', module: 'cart', version: '1.0.0', reason: 'boot-error', to: null });
+    expect(received.map((b) => b.client)).toEqual(['old-browser']);
+    driver.close();
+  });
+});
