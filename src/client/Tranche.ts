@@ -43,6 +43,7 @@ export class Tranche {
   private readonly _stopWatching: () => void;
   private _readyCalled = false;
   private _ready: Promise<void> | null = null;
+  private _pinned: Promise<Snapshot | null> | null = null;
 
   /**
    * Starts capturing errors at once (create it early in the page's boot), and prepares the
@@ -73,15 +74,17 @@ export class Tranche {
   /**
    * Marks this page load healthy: the app booted. Credits exactly the versions of this page's
    * snapshot (by its nonce), and from now on errors count as runtime errors, not boot errors.
-   * Resolves at once when the worker did not serve this page (nothing to credit).
+   * A page without an injected snapshot (the worker's `navigation: false`) vouches for the
+   * snapshot its module requests pinned. Resolves at once when no worker controls this page
+   * (nothing to credit).
    */
   ready(): Promise<void> {
     this._readyCalled = true;
     // Boot errors must reach the worker before the readiness that follows them.
     this._batcher.flush();
     const snapshot = this._snapshot;
-    if (!snapshot) return Promise.resolve();
-    this._ready ??= this._ask<unknown>('ready()', { type: 'READY', nonce: snapshot.id }).then(
+    if (!snapshot && !controlled()) return Promise.resolve();
+    this._ready ??= this._ask<unknown>('ready()', { type: 'READY', nonce: snapshot?.id ?? null }).then(
       () => undefined,
       (err: unknown) => {
         this._ready = null;
@@ -186,18 +189,32 @@ export class Tranche {
 
   private readonly _onMessage = ({ data }: WorkboxMessageEvent): void => {
     if (isRolledBackEvent(data)) {
-      this._onRolledBack(data);
+      void this._onRolledBack(data);
     } else if (isWorkerEvent(data)) {
       const { type, ...fields } = data;
       this._dispatch(EVENT_NAMES[type], fields as never);
     }
   };
 
-  private _onRolledBack({ type: _, ...fields }: RolledBackEvent): void {
-    const affectsThisPage = this._snapshot?.modules[fields.module] === fields.version;
+  private async _onRolledBack({ type: _, ...fields }: RolledBackEvent): Promise<void> {
+    const snapshot = await this._runningSnapshot();
+    const affectsThisPage = snapshot?.modules[fields.module] === fields.version;
     const willReload = affectsThisPage && fields.to !== null && this._options.reloadOnRollback && claimReload(tabStorage(), fields);
     this._dispatch('rolled-back', { ...fields, affectsThisPage, willReload });
     if (willReload) location.reload();
+  }
+
+  /**
+   * The snapshot this page runs: the injected one, else (the worker's `navigation: false`) the
+   * one its module requests pinned, asked of the worker once; null when it cannot say.
+   */
+  private _runningSnapshot(): Promise<Snapshot | null> {
+    if (this._snapshot || !controlled()) return Promise.resolve(this._snapshot);
+    this._pinned ??= this._ask<WorkerState>('rolled-back', { type: 'GET_STATE' }).then((state) => state.snapshot, () => {
+      this._pinned = null;
+      return null;
+    });
+    return this._pinned;
   }
 
   private _dispatch<K extends keyof TrancheEventMap>(type: K, fields: TrancheEventMap[K]): void {
@@ -226,6 +243,10 @@ function pageSnapshot(): Snapshot | null {
     console.error(err);
     return null;
   }
+}
+
+function controlled(): boolean {
+  return 'serviceWorker' in navigator && navigator.serviceWorker.controller !== null;
 }
 
 // Reading `sessionStorage` throws where storage is blocked (sandboxed frames, some privacy modes).

@@ -5,8 +5,10 @@
  * recovers from a `ROLLED_BACK` broadcast (one reload per failed version per tab).
  *
  * The controlling worker here is a recorder standing in for the worker side of READY,
- * REPORT_ERRORS and ROLLED_BACK (the fallback wiring of tranche/sw is tested with the runtime):
- * it keeps what pages send and broadcasts what the test asks it to.
+ * REPORT_ERRORS and ROLLED_BACK: it keeps exactly what pages send, so the batches themselves
+ * can be checked, and broadcasts what the test asks it to, so the loop guard can be driven
+ * past anything a real worker sends. The real worker's fallback is tested end to end in
+ * test/browser/fallback.test.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

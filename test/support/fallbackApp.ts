@@ -1,0 +1,178 @@
+/**
+ * The world of the automatic-fallback browser tests: the real test worker (tranche/sw from
+ * source, configured with a short boot timeout and a telemetry endpoint) serving an app built
+ * on the page client, with cart versions that break in each way the policy knows, an app shell
+ * and a third-party script that throw on demand, and a collector endpoint that can be down.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Page } from 'playwright-core';
+import { build } from 'vite';
+import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
+import { bundle } from './clientPages.js';
+import { askWorker, waitForState } from './swPage.js';
+import { startSwServer, type SwTestServer } from './swServer.js';
+import { createTestStore, type TestStore } from './trancheStore.js';
+
+/** Boot timeout of the test worker: configuration, long enough for a loaded CI machine. */
+export const BOOT_TIMEOUT_MS = 2500;
+
+const render = (version: string, extra = '') => `export function render(el) {
+  el.dataset.cart = ${JSON.stringify(version)};
+  el.append('cart@${version} ');${extra}
+}
+`;
+
+/** cart's versions: what each does is the name of the failure it stands for. */
+export const CART = {
+  /** Good, until the test sets localStorage `break` (a backend change breaks it too). */
+  good: '1.0.0',
+  /** Throws while it is imported. */
+  throwsOnImport: '2.0.0',
+  /** Boots, then throws from the third click on #buy. */
+  throwsFromThirdClick: '2.1.0',
+  /** Never finishes booting, so the app never calls ready(). */
+  neverReady: '3.0.0',
+  /** Boots; `window.storm(count, ms)` throws `count` errors from module code over `ms`. */
+  storms: '4.0.0',
+} as const;
+
+const SOURCES: Record<string, string> = {
+  [CART.good]: `if (localStorage.getItem('break')) throw new Error('cart@1.0.0 broke too');\n${render('1.0.0')}`,
+  [CART.throwsOnImport]: `throw new Error('cart@2.0.0 failed to boot');\n${render('2.0.0')}`,
+  [CART.throwsFromThirdClick]: `let clicks = 0;\n${render('2.1.0', `
+  document.getElementById('buy').addEventListener('click', () => {
+    clicks++;
+    if (clicks >= 3) null.checkout();
+  });`)}`,
+  [CART.neverReady]: `await new Promise(() => {});\n${render('3.0.0')}`,
+  [CART.storms]: `${render('4.0.0', `
+  window.stormThrown = 0;
+  window.storm = (count, ms) => {
+    for (let i = 0; i < count; i++) setTimeout(() => { window.stormThrown++; throw new Error('storm ' + i); }, (i * ms) / count);
+  };`)}`,
+};
+
+/**
+ * The app: the page client first, then each module of the snapshot, then `ready()`. `?prompt`
+ * makes it prompt instead of reloading on a rollback. Each load counts itself, and
+ * `rolled-back` events are kept, in sessionStorage (which outlives the reloads of a tab).
+ * `/shell.js` and the third-party script throw at boot and on demand when the URL has `?noise`.
+ */
+function appHtml(thirdParty: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>tranche fallback test app</title>
+<script src="/shell.js"></script>
+</head>
+<body><div id="out"></div><button id="buy">buy</button>
+<script type="module">
+  import { Tranche } from '/tranche.js';
+  sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads')) + 1));
+  const tranche = new Tranche('/sw.js', { reportIntervalMs: 50, reloadOnRollback: !location.search.includes('prompt') });
+  window.tranche = tranche;
+  tranche.addEventListener('rolled-back', ({ module, version, reason, to, affectsThisPage, willReload }) => {
+    const events = JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]');
+    events.push({ module, version, reason, to, affectsThisPage, willReload });
+    sessionStorage.setItem('rolled-back', JSON.stringify(events));
+  });
+  document.getElementById('buy').addEventListener('click', () => (window.buys = (window.buys ?? 0) + 1));
+  await tranche.register({ immediate: true });
+  const element = document.getElementById('tranche-snapshot');
+  window.snapshot = element ? JSON.parse(element.textContent) : null;
+  const out = document.getElementById('out');
+  for (const name of Object.keys(window.snapshot?.modules ?? {})) (await import(name)).render(out);
+  await tranche.ready();
+  document.body.dataset.booted = 'yes';
+</script>
+<script defer crossorigin="anonymous" src="${thirdParty}/modules/cart/${CART.storms}/third-party.js"></script>
+</body></html>`;
+}
+
+const NOISY = "location.search.includes('noise')";
+const SHELL_JS = `window.shellFail = () => setTimeout(() => { throw new Error('the shell broke'); });
+if (${NOISY}) addEventListener('load', () => { throw new Error('the shell failed while booting'); });\n`;
+// Laid out like a module file, on another origin: attribution must not blame cart for it.
+const THIRD_PARTY_JS = `window.thirdPartyFail = () => setTimeout(() => { throw new Error('a third party broke'); });
+if (${NOISY}) throw new Error('a third party failed while booting');\n`;
+
+/** A store with every cart version released and 1.0.0 stable, served with the app. */
+export interface FallbackWorld {
+  t: TestStore;
+  server: SwTestServer;
+  /** Telemetry batches the collector accepted, checked with its own schema. */
+  accepted: TelemetryBatch[];
+  /** Bodies that reached the collector while it was down. */
+  refused: TelemetryBatch[];
+  /** While true the collector answers 503. */
+  collectorDown: boolean;
+  close(): Promise<void>;
+}
+
+let client: Promise<string> | null = null;
+
+/** Builds the world; the page client is bundled once per test file. */
+export async function fallbackWorld(): Promise<FallbackWorld> {
+  client ??= bundle(build);
+  const t = await createTestStore();
+  for (const [version, source] of Object.entries(SOURCES)) await t.release('cart', version, { 'index.js': source });
+  await t.store.promote('cart', CART.good);
+  const server = await startSwServer(t.dir, {
+    publicKeys: [t.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 0,
+    fallback: { bootTimeoutMs: BOOT_TIMEOUT_MS },
+    telemetry: { url: '/telemetry', batchIntervalMs: 200 },
+  });
+  const world: FallbackWorld = { t, server, accepted: [], refused: [], collectorDown: false, close: async () => {
+    await server.close();
+    await t.remove();
+  } };
+  const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
+  const files: Record<string, [string, string]> = {
+    '/': ['text/html; charset=utf-8', appHtml(thirdParty)],
+    '/tranche.js': ['text/javascript', await client],
+    '/shell.js': ['text/javascript', SHELL_JS],
+  };
+  server.hook = async (req, res, path) => {
+    if (req.headers.host?.startsWith('localhost')) return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
+    if (path === '/telemetry') return collect(world, req, res);
+    const file = files[path];
+    return file ? send(res, 200, file[0], file[1]) : false;
+  };
+  return world;
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): true {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers }).end(body);
+  return true;
+}
+
+async function collect(world: FallbackWorld, req: IncomingMessage, res: ServerResponse): Promise<true> {
+  let body = '';
+  for await (const chunk of req) body += chunk;
+  const batch = parseTelemetryBatch(JSON.parse(body));
+  (world.collectorDown ? world.refused : world.accepted).push(batch);
+  return send(res, world.collectorDown ? 503 : 200, 'application/json', '{}');
+}
+
+/** Errors the collector counted for `module@version` (`null`: unattributed). */
+export function errorCount(world: FallbackWorld, ref: string | null): number {
+  return world.accepted.flatMap((b) => b.events)
+    .filter((e) => e.type === 'errors' && (e.module === undefined ? null : `${e.module}@${e.version}`) === ref)
+    .reduce((sum, e) => sum + (e.count ?? 0), 0);
+}
+
+/** Rolls cart `version` out to everyone and waits until new page loads get it. */
+export async function moveTo(world: FallbackWorld, page: Page, version: string): Promise<void> {
+  await world.t.store.rollout('cart', version, 100);
+  await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+  await waitForState(page, (state) => state.modules.cart?.current === version, `cart@${version} to be current`);
+}
+
+/** What this tab remembers across its reloads: how often it loaded, and its rolled-back events. */
+export async function tab(page: Page): Promise<{ loads: number; rolledBack: unknown[] }> {
+  for (;;) {
+    try {
+      return await page.evaluate(() => ({ loads: Number(sessionStorage.getItem('loads')), rolledBack: JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]') }));
+    } catch {
+      await page.waitForLoadState(); // the page was reloading: ask the next document
+    }
+  }
+}
