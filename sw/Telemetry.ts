@@ -114,6 +114,7 @@ export class Telemetry {
     const events = [...this._drafts, ...errors].map((draft): TelemetryEvent => ({ id: this._adapter.randomId(), ...draft }));
     this._drafts = [];
     this._errors.clear();
+    if (events.length === 0) return this._send();
     const rows: TelemetryRow[] = [];
     for (let i = 0; i < events.length; i += this._options.maxBatchEvents) {
       const batch: TelemetryBatch = { format: 1, client: this._client, events: events.slice(i, i + this._options.maxBatchEvents) };
@@ -141,6 +142,7 @@ export class Telemetry {
         continue;
       }
       const outcome = await this._post(row.batch);
+      if (outcome === 'refused') console.warn(`tranche: the telemetry collector ${this._options.url} refused a batch of ${row.batch.events.length} events; it is dropped`);
       if (outcome !== 'retry') {
         await db.updateTelemetry([], [row.id]);
         continue;

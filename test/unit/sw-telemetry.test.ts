@@ -3,6 +3,7 @@ import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemet
 import { answer, receiveReport } from '../../sw/answer.js';
 import { Database } from '../../sw/Database.js';
 import type { Driver } from '../../sw/Driver.js';
+import { resolveOptions, type TrancheWorkerOptions } from '../../sw/options.js';
 import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
 import { startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
@@ -134,5 +135,29 @@ describe('Database upgrade', () => {
     expect(page.messages).toContainEqual({ type: 'ROLLED_BACK', module: 'cart', version: '1.0.0', reason: 'boot-error', to: null });
     expect(received.map((b) => b.client)).toEqual(['old-browser']);
     driver.close();
+  });
+});
+
+describe('options', () => {
+  const resolve = (extra: Partial<TrancheWorkerOptions>) => resolveOptions({ manifestUrl: '/store/manifest.json', publicKeys: [{}], ...extra }, `${ORIGIN}/app/`);
+
+  it('fills in the documented defaults of fallback and telemetry; telemetry is off unless given', () => {
+    expect(resolve({})).toMatchObject({
+      fallback: { bootTimeoutMs: 10_000, runtimeErrors: 3, runtimeWindowMs: 60_000, retryAfterMs: 86_400_000 },
+      telemetry: null,
+    });
+    expect(resolve({ telemetry: { url: 'telemetry' }, fallback: { bootTimeoutMs: 1500 } })).toMatchObject({
+      fallback: { bootTimeoutMs: 1500, runtimeErrors: 3 },
+      telemetry: { url: `${ORIGIN}/app/telemetry`, batchIntervalMs: 10_000, maxBatchEvents: 100 },
+    });
+    expect(resolve({ telemetry: { url: 'https://collector.example/t' } }).telemetry!.url).toBe('https://collector.example/t');
+  });
+
+  it('names the option that is unusable', () => {
+    expect(() => resolve({ fallback: { bootTimeoutMs: -1 } })).toThrow('tranche/sw option fallback.bootTimeoutMs: expected an integer >= 0, got -1');
+    expect(() => resolve({ telemetry: { url: 'ftp://collector.example/t' } })).toThrow('tranche/sw option telemetry.url: expected an http(s) URL, got "ftp://collector.example/t"');
+    expect(() => resolve({ telemetry: { url: '' } })).toThrow(/option telemetry\.url: expected an http\(s\) URL/);
+    expect(() => resolve({ telemetry: { url: '/t', maxBatchEvents: 501 } })).toThrow('tranche/sw option telemetry.maxBatchEvents: expected an integer from 1 to 500, got 501');
+    expect(() => resolve({ telemetry: { url: '/t', batchIntervalMs: 0 } })).toThrow('tranche/sw option telemetry.batchIntervalMs: expected an integer >= 1, got 0');
   });
 });
