@@ -6,14 +6,15 @@
  *
  * Two callers share this: the worker injects each page load's snapshot, and a server injects
  * the manifest's stable versions into the shell for visits without the worker (first visit,
- * kill switch). Browsers merge several import maps with the first definition winning, so when
- * the worker serves a page its map comes first and the server's stays a fallback for modules
- * the worker has nothing staged for.
+ * kill switch). When the HTML already carries an import map (the server's, or the app's own),
+ * the two are merged into one, the injected entries winning: the HTML's map stays the fallback
+ * for modules the worker has nothing staged for, and the browser has no conflicting rules to
+ * drop (Chromium warns about each one).
  */
 import { SNAPSHOT_ELEMENT_ID, type Snapshot } from './protocol.js';
 
-/** An import map. */
-export interface ImportMap { imports: Record<string, string> }
+/** An import map (`scopes` and `integrity` are kept when merging, never produced). */
+export interface ImportMap { imports: Record<string, string>; scopes?: unknown; integrity?: unknown }
 
 /**
  * The import map of `snapshot.modules` (module -> version) under `moduleBase` (a URL or path
@@ -42,13 +43,37 @@ const HTML = /<html(?:\s[^>]*)?>/i;
 const DOCTYPE = /^\s*<!doctype[^>]*>/i;
 // A CSP with nonces allows only scripts carrying the page's nonce: reuse the one the HTML has.
 const NONCE = /<script\b[^>]*?\snonce=["']?([^"'\s>]+)/i;
+const IMPORT_MAP = /<script\b[^>]*\stype=["']?importmap["']?[^>]*>([\s\S]*?)<\/script\s*>/i;
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * `html` with the import map, and the snapshot unless it is null (a page no worker served has
- * none), inserted at the start of `<head>`.
+ * `html` without its import map, and `importMap` merged over it; both unchanged when the HTML
+ * has none or one that is not a JSON object (the browser then reports it; leave it be).
  */
-export function injectIntoHtml(html: string, snapshot: Snapshot | null, importMap: ImportMap): string {
-  const nonce = NONCE.exec(html)?.[1];
+function mergeExisting(html: string, importMap: ImportMap): { html: string; importMap: ImportMap } {
+  const match = IMPORT_MAP.exec(html);
+  if (!match) return { html, importMap };
+  let existing: unknown;
+  try {
+    existing = JSON.parse(match[1]!);
+  } catch {
+    return { html, importMap };
+  }
+  if (!isRecord(existing) || (existing.imports !== undefined && !isRecord(existing.imports))) return { html, importMap };
+  return {
+    html: html.slice(0, match.index) + html.slice(match.index + match[0].length),
+    importMap: { ...existing, imports: { ...(existing.imports as Record<string, string> | undefined), ...importMap.imports } },
+  };
+}
+
+/**
+ * `page` with the import map (merged with the page's own, if any), and the snapshot unless it
+ * is null (a page no worker served has none), inserted at the start of `<head>`.
+ */
+export function injectIntoHtml(page: string, snapshot: Snapshot | null, injected: ImportMap): string {
+  const nonce = NONCE.exec(page)?.[1];
+  const { html, importMap } = mergeExisting(page, injected);
   const attr = nonce ? ` nonce="${nonce}"` : '';
   const tags = `<script type="importmap"${attr}>${scriptJson(importMap)}</script>`
     + (snapshot ? `<script type="application/json" id="${SNAPSHOT_ELEMENT_ID}">${scriptJson(snapshot)}</script>` : '');

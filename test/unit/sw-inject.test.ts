@@ -39,6 +39,20 @@ describe('snapshot injection', () => {
     expect(html).not.toContain('tranche-snapshot');
   });
 
+  it('merges an import map the HTML already has into one, the injected entries winning', () => {
+    const page = '<head><script type="importmap">{"imports":{"cart":"/modules/cart/1.0.0/index.js","cart/":"/modules/cart/1.0.0/","other":"/o.js"},"scopes":{"/x/":{"a":"/b.js"}}}</script><title>x</title></head>';
+    const html = injectIntoHtml(page, snapshot, map);
+    expect(html.match(/type="importmap"/g)).toHaveLength(1);
+    const merged = JSON.parse(/<script type="importmap">(.*?)<\/script>/.exec(html)![1]!);
+    expect(merged).toEqual({ imports: { ...map.imports, other: '/o.js' }, scopes: { '/x/': { a: '/b.js' } } });
+    expect(html).toMatch(/^<head><script type="importmap">.*<\/script><script type="application\/json" id="tranche-snapshot">.*<\/script><title>x<\/title><\/head>$/);
+  });
+
+  it('leaves an import map that is not a JSON object where it is, after the injected one', () => {
+    const page = '<head><script type="importmap">not json</script></head>';
+    expect(injectIntoHtml(page, null, map)).toMatch(/^<head><script type="importmap">\{.*<\/script><script type="importmap">not json<\/script><\/head>$/);
+  });
+
   it('escapes what could close the script element', () => {
     const evil = { ...snapshot, overrideErrors: ['</script><script>alert(1)</script>'] };
     const html = injectIntoHtml('<head></head>', evil, map);
