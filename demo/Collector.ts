@@ -11,13 +11,19 @@ import { isTrancheError } from '../src/core/TrancheError.js';
 export interface VersionStats {
   module: string;
   version: string;
+  /** Distinct clients that loaded a page running this version. */
   clients: number;
+  /** Page loads running this version (exposures). */
+  pageLoads: number;
   healthyBoots: number;
   errors: number;
   rollbacks: Record<string, number>;
   stagingFailures: number;
   lastSeen: number;
 }
+
+/** Events of one type and module@version in one time bucket starting at `time` (epoch ms). */
+export interface TimelinePoint { time: number; type: string; module: string | null; version: string | null; n: number }
 
 /** What an HTTP handler answers for one body. */
 export interface IngestResult { status: number; body: { accepted?: number; duplicates?: number; error?: string } }
@@ -72,6 +78,7 @@ export class Collector {
   stats(): VersionStats[] {
     const rows = this._db.prepare(`SELECT module, version,
         COUNT(DISTINCT CASE WHEN type = 'exposure' THEN client END) AS clients,
+        SUM(CASE WHEN type = 'exposure' THEN count ELSE 0 END) AS pageLoads,
         SUM(CASE WHEN type = 'healthy-boot' THEN count ELSE 0 END) AS healthyBoots,
         SUM(CASE WHEN type = 'errors' THEN count ELSE 0 END) AS errors,
         SUM(CASE WHEN type = 'staging-failed' THEN count ELSE 0 END) AS stagingFailures,
@@ -88,10 +95,10 @@ export class Collector {
     }));
   }
 
-  /** Event counts per minute, type and module@version, since `since` (epoch ms), for the chart. */
-  timeline(since = 0): Array<{ minute: number; type: string; module: string | null; version: string | null; n: number }> {
-    return this._db.prepare(`SELECT (time / 60000) * 60000 AS minute, type, module, version, SUM(count) AS n
-      FROM events WHERE time >= ? GROUP BY minute, type, module, version ORDER BY minute`).all(since) as never;
+  /** Event counts per `bucketMs` (a minute by default), type and module@version, since `since` (epoch ms), for the chart. */
+  timeline(since = 0, bucketMs = 60_000): TimelinePoint[] {
+    return this._db.prepare(`SELECT time - time % @bucket AS time, type, module, version, SUM(count) AS n
+      FROM events WHERE time >= @since GROUP BY 1, type, module, version ORDER BY 1, type, module, version`).all({ since, bucket: Math.max(1, Math.floor(bucketMs)) }) as TimelinePoint[];
   }
 
   /** Manifest rejections by reason (they name no module). */

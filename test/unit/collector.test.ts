@@ -33,10 +33,32 @@ describe('Collector', () => {
       ev({ type: 'manifest-rejected', reason: 'signature' }),
     ]));
     expect(c.stats()).toEqual([{
-      module: 'cart', version: '2.1.0', clients: 2, healthyBoots: 1, errors: 3, stagingFailures: 0,
+      module: 'cart', version: '2.1.0', clients: 2, pageLoads: 3, healthyBoots: 1, errors: 3, stagingFailures: 0,
       rollbacks: { 'runtime-errors': 1, 'boot-error': 1 }, lastSeen: 1_700_000_000_000,
     }]);
     expect(c.rejections()).toEqual({ signature: 1 });
+    c.close();
+  });
+
+  it('counts events per time bucket, type and module@version for the chart', () => {
+    const c = new Collector(':memory:');
+    const t0 = 1_700_000_040_000;
+    c.ingest(batch('a', [
+      ev({ type: 'exposure', module: 'cart', version: '1.0.0', time: t0 }),
+      ev({ type: 'exposure', module: 'cart', version: '1.0.0', time: t0 + 9_999 }),
+      ev({ type: 'exposure', module: 'cart', version: '2.0.0', time: t0 + 10_000 }),
+      ev({ type: 'errors', module: 'cart', version: '2.0.0', time: t0 + 10_001, count: 4 }),
+      ev({ type: 'exposure', module: 'cart', version: '1.0.0', time: t0 - 1 }),
+    ]));
+    expect(c.timeline(t0, 10_000)).toEqual([
+      { time: t0, type: 'exposure', module: 'cart', version: '1.0.0', n: 2 },
+      { time: t0 + 10_000, type: 'errors', module: 'cart', version: '2.0.0', n: 4 },
+      { time: t0 + 10_000, type: 'exposure', module: 'cart', version: '2.0.0', n: 1 },
+    ]);
+    // Minutes by default: the event a millisecond before t0 (a whole minute) is in the minute before.
+    expect(c.timeline(0).map((p) => [p.time, p.type, p.version, p.n])).toEqual([
+      [t0 - 60_000, 'exposure', '1.0.0', 1], [t0, 'errors', '2.0.0', 4], [t0, 'exposure', '1.0.0', 2], [t0, 'exposure', '2.0.0', 1],
+    ]);
     c.close();
   });
 
