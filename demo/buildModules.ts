@@ -44,10 +44,15 @@ async function buildOne(module: string, version: string, dir: string): Promise<v
   });
 }
 
+/** Where {@link buildDemoModules} puts each module version under `outDir`. */
+export function demoModuleDirs(outDir: string): BuiltModule[] {
+  return Object.entries(DEMO_MODULES).flatMap(([module, versions]) =>
+    versions.map((version) => ({ module, version, dir: path.join(outDir, module, version), entry: ENTRY_FILE })));
+}
+
 /** Builds every module version of {@link DEMO_MODULES} under `outDir`, in one process. */
 export async function buildDemoModules(outDir: string): Promise<BuiltModule[]> {
-  const builds = Object.entries(DEMO_MODULES).flatMap(([module, versions]) =>
-    versions.map((version) => ({ module, version, dir: path.join(outDir, module, version), entry: ENTRY_FILE })));
+  const builds = demoModuleDirs(outDir);
   // Rolldown bundles on its own threads, so running the builds side by side overlaps their
   // JavaScript parts (config, plugins) with the native ones.
   await Promise.all(builds.map((b) => buildOne(b.module, b.version, b.dir)));

@@ -1,0 +1,32 @@
+/**
+ * The JSON the demo server's dashboard endpoints speak (demo/dashboardApi.ts answers them),
+ * shared by the server and the dashboard page so both ends agree on every field.
+ */
+import type { PublishResult, StoreStatus } from '../../src/release/index.js';
+import type { TimelinePoint, VersionStats } from '../Collector.js';
+
+/** GET /api/state */
+export interface DashboardState {
+  /** What `tranche status --json` prints. */
+  status: StoreStatus;
+  /** Every released version per module, newest first: what the buttons can roll out. */
+  released: Record<string, string[]>;
+  /** The collector's figures per module@version. */
+  stats: VersionStats[];
+  /** Events per `bucketMs`, type and module@version over the last `windowMs`, for the charts. */
+  timeline: TimelinePoint[];
+  bucketMs: number;
+  windowMs: number;
+  /** Manifests clients refused, by reason (they name no module). */
+  rejections: Record<string, number>;
+}
+
+/** POST /api/actions: the same operations as the CLI verbs of the same names. */
+export type DashboardAction =
+  | { verb: 'rollout'; module: string; version: string; percent: number }
+  | { verb: 'promote'; module: string; version: string }
+  | { verb: 'pause' | 'resume'; module: string }
+  | { verb: 'rollback'; module: string; to?: string };
+
+/** The answer to POST /api/actions: what the release code did, or why it refused (HTTP 400). */
+export type ActionResult = PublishResult | { error: string };

@@ -1,0 +1,77 @@
+/**
+ * The dashboard's endpoints: GET /api/state (the store's status, released versions and the
+ * collector's figures) and POST /api/actions, which runs a verb through the same release API
+ * the `tranche` CLI calls (tranche/node), so a button does exactly what the command does.
+ */
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import rcompare from 'semver/functions/rcompare.js';
+import valid from 'semver/functions/valid.js';
+import * as v from 'valibot';
+import { MODULE_NAME } from '../src/core/names.js';
+import { parseDocument, parseJson } from '../src/core/validate.js';
+import { isTrancheError, type PublishResult, type ReleaseStore } from '../src/release/index.js';
+import type { Collector } from './Collector.js';
+import type { ActionResult, DashboardAction, DashboardState } from './dashboard/api.js';
+
+const moduleName = v.pipe(v.string('expected a module name'), v.regex(MODULE_NAME, 'expected a module name'));
+const version = v.pipe(v.string('expected a version'), v.minLength(1, 'expected a version'));
+const actionSchema = v.variant('verb', [
+  v.object({ verb: v.literal('rollout'), module: moduleName, version, percent: v.number('expected a percentage') }),
+  v.object({ verb: v.literal('promote'), module: moduleName, version }),
+  v.object({ verb: v.picklist(['pause', 'resume']), module: moduleName }),
+  v.object({ verb: v.literal('rollback'), module: moduleName, to: v.optional(version) }),
+], 'expected verb rollout, promote, pause, resume or rollback');
+
+/** The charts show the last 15 minutes (a walkthrough's worth) in 10-second steps. */
+const CHART_WINDOW_MS = 15 * 60_000;
+const CHART_BUCKET_MS = 10_000;
+
+/** Every released version per module, newest first, from the store's records. */
+async function releasedVersions(store: ReleaseStore): Promise<Record<string, string[]>> {
+  const released: Record<string, string[]> = {};
+  const modules = await readdir(store.layout.recordsDir).catch(() => []);
+  for (const module of modules.filter((m) => MODULE_NAME.test(m))) {
+    const files = await readdir(path.join(store.layout.recordsDir, module));
+    const versions = files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).filter((ver) => valid(ver) === ver);
+    released[module] = versions.sort(rcompare);
+  }
+  return released;
+}
+
+/** What GET /api/state answers. */
+export async function dashboardState(store: ReleaseStore, collector: Collector): Promise<DashboardState> {
+  return {
+    status: await store.status(),
+    released: await releasedVersions(store),
+    stats: collector.stats(),
+    timeline: collector.timeline(Date.now() - CHART_WINDOW_MS, CHART_BUCKET_MS),
+    bucketMs: CHART_BUCKET_MS,
+    windowMs: CHART_WINDOW_MS,
+    rejections: collector.rejections(),
+  };
+}
+
+function run(store: ReleaseStore, action: DashboardAction): Promise<PublishResult> {
+  switch (action.verb) {
+    case 'rollout': return store.rollout(action.module, action.version, action.percent);
+    case 'promote': return store.promote(action.module, action.version);
+    case 'pause': return store.pause(action.module);
+    case 'resume': return store.resume(action.module);
+    case 'rollback': return store.rollback(action.module, action.to === undefined ? {} : { to: action.to });
+  }
+}
+
+/**
+ * Runs the action in `body` (JSON). Status 200 with what the release code did, or 400 with the
+ * reason it refused (a bad body, a paused module, a blocked version: the CLI's own messages).
+ */
+export async function dashboardAction(store: ReleaseStore, body: string): Promise<{ status: number; body: ActionResult }> {
+  try {
+    const action = parseDocument(actionSchema, parseJson(body, 'action'), 'action') as DashboardAction;
+    return { status: 200, body: await run(store, action) };
+  } catch (err) {
+    if (isTrancheError(err)) return { status: 400, body: { error: err.message } };
+    throw err;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The demo's one HTTP server, on loopback:
+ *
+ * | path | what |
+ * | --- | --- |
+ * | `/` | the shop's shell, with the stable versions' import map injected for visits no worker serves |
+ * | `/sw.js`, `/assets/…` | the app's worker and the shell's hashed assets |
+ * | `/store/…`, `/modules/…` | the release store and module files (tranche/node's storeHandler) |
+ * | `POST /api/telemetry` | the collector: 413 past the size limit, 400 with the reason |
+ * | `/dashboard`, `/dashboard/assets/…` | the dashboard page |
+ * | `GET /api/state`, `POST /api/actions` | the dashboard's data and its buttons (dashboardApi.ts) |
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { MAX_BATCH_BYTES } from '../src/core/telemetry.js';
+import { unsafePathReason } from '../src/core/paths.js';
+import { injectIntoHtml, storeHandler, type ReleaseStore } from '../src/release/index.js';
+import { contentTypeOf } from '../src/release/contentType.js';
+import type { DemoBuild } from './build.js';
+import type { Collector } from './Collector.js';
+import { dashboardAction, dashboardState } from './dashboardApi.js';
+
+/** What the server serves. */
+export interface DemoServerOptions {
+  build: DemoBuild;
+  store: ReleaseStore;
+  collector: Collector;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+/** A running demo server. */
+export interface DemoServer {
+  /** `http://127.0.0.1:<port>/` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Largest action body the dashboard sends; anything bigger is not one. */
+const MAX_ACTION_BYTES = 16 * 1024;
+// A body this far past its limit is not drained to answer politely: the connection is dropped.
+const DRAIN_LIMIT_FACTOR = 16;
+
+class TooLarge extends Error {
+  constructor(readonly size: number) {
+    super(`body of at least ${size} bytes`);
+  }
+}
+
+/**
+ * The request body, refused with TooLarge past `limit` bytes. An oversized body is still read
+ * to its end (up to a bound) before the refusal, so the client gets to read the 413.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else if (size > limit * DRAIN_LIMIT_FACTOR) req.destroy();
+    });
+    req.on('end', () => (size > limit ? reject(new TooLarge(size)) : resolve(Buffer.concat(chunks))));
+    // Dropped (by us past the drain bound, or by the client): nobody is left to answer.
+    req.on('close', () => reject(new TooLarge(size)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+function json(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json', JSON.stringify(value));
+}
+
+/** A hashed asset of a build (`<dir>/assets/<name>`), immutable; false when there is none. */
+async function serveAsset(res: ServerResponse, dir: string, name: string): Promise<boolean> {
+  if (unsafePathReason(name) !== null) return false;
+  const body = await readFile(path.join(dir, 'assets', ...name.split('/'))).catch(() => null);
+  if (!body) return false;
+  send(res, 200, contentTypeOf(name), body, 'public, max-age=31536000, immutable');
+  return true;
+}
+
+/** Starts the demo server on 127.0.0.1. */
+export async function startDemoServer({ build, store, collector, port }: DemoServerOptions): Promise<DemoServer> {
+  const files = storeHandler(store.layout.root);
+  const shellHtml = await readFile(path.join(build.appDir, 'index.html'), 'utf8');
+  const dashboardHtml = await readFile(path.join(build.dashboardDir, 'index.html'));
+  const worker = await readFile(path.join(build.appDir, 'sw.js'));
+
+  const routes = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (method === 'POST' && pathname === '/api/telemetry') {
+      const body = await readBody(req, MAX_BATCH_BYTES);
+      const result = collector.ingest(body);
+      return json(res, result.status, result.body);
+    }
+    if (method === 'POST' && pathname === '/api/actions') {
+      const result = await dashboardAction(store, (await readBody(req, MAX_ACTION_BYTES)).toString('utf8'));
+      return json(res, result.status, result.body);
+    }
+    if (await files.handle(req, res)) return;
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', `${method} ${pathname} is not allowed`);
+    if (pathname === '/' || pathname === '/index.html') {
+      // Without the worker (a first visit, the kill switch) the page runs the stable versions.
+      const html = injectIntoHtml(shellHtml, null, await files.stableImportMap());
+      return send(res, 200, 'text/html; charset=utf-8', html, 'no-cache');
+    }
+    if (pathname === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', worker, 'no-cache');
+    if (pathname === '/dashboard' || pathname === '/dashboard/') return send(res, 200, 'text/html; charset=utf-8', dashboardHtml, 'no-cache');
+    if (pathname === '/api/state') return json(res, 200, await dashboardState(store, collector));
+    if (pathname.startsWith('/assets/') && await serveAsset(res, build.appDir, pathname.slice('/assets/'.length))) return;
+    if (pathname.startsWith('/dashboard/assets/') && await serveAsset(res, build.dashboardDir, pathname.slice('/dashboard/assets/'.length))) return;
+    send(res, 404, 'text/plain; charset=utf-8', `${pathname} not found`);
+  };
+
+  const server = createServer((req, res) => {
+    const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    routes(req, res, pathname).catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      if (err instanceof TooLarge) {
+        res.setHeader('connection', 'close');
+        return json(res, 413, { error: `${err.message} is over the limit of ${pathname === '/api/telemetry' ? MAX_BATCH_BYTES : MAX_ACTION_BYTES}` });
+      }
+      console.error(`demo server: ${req.method} ${pathname}:`, err);
+      json(res, 500, { error: (err as Error).message });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
