@@ -82,8 +82,11 @@ export class Router {
     for (const item of query.split(',').map((s) => s.trim()).filter(Boolean)) {
       const at = item.lastIndexOf('@');
       try {
-        if (item === 'clear') await this._driver.clearOverrides();
-        else if (at < 1) errors.push(`${item}: expected <module>@<version>, <module>@ or clear`);
+        if (item === 'clear') {
+          await this._driver.clearOverrides();
+          // Every module may go back to its assignment: the page waits for those commits too.
+          forced.push(...this._driver.modules.rows.map((row) => row.module));
+        } else if (at < 1) errors.push(`${item}: expected <module>@<version>, <module>@ or clear`);
         else {
           const [module, version] = [item.slice(0, at), item.slice(at + 1)];
           await this._driver.setOverride(module, version || null);

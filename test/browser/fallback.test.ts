@@ -30,6 +30,11 @@ afterEach(async () => {
   await world?.close();
 });
 
+/** Polls `fn` until the assertion holds; page loads and fallbacks take seconds on a busy machine. */
+function poll<T>(fn: () => T | Promise<T>) {
+  return expect.poll(fn, { timeout: 30_000 });
+}
+
 function state(p: Page): Promise<TrancheState> {
   return p.evaluate(() => (window as unknown as { tranche: { state(): Promise<TrancheState> } }).tranche.state());
 }
@@ -46,7 +51,7 @@ describe('automatic fallback in Chromium', () => {
     await moveTo(world, page, CART.throwsOnImport);
     const before = (await tab(page)).loads;
     await page.reload();
-    await expect.poll(async () => (await tab(page)).loads).toBe(before + 2);
+    await poll(async () => (await tab(page)).loads).toBe(before + 2);
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
     expect((await tab(page)).rolledBack).toEqual([rollback(CART.throwsOnImport, 'boot-error', CART.good)]);
     const { bad, snapshot } = await state(page);
@@ -59,7 +64,7 @@ describe('automatic fallback in Chromium', () => {
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
     expect(await tab(page)).toMatchObject({ loads: before + 4, rolledBack: [rollback(CART.throwsOnImport, 'boot-error', CART.good)] });
     // The collector heard of it, with the reason and the version the client went back to.
-    await expect.poll(() => world.accepted.flatMap((b) => b.events).filter((e) => e.type === 'rollback'))
+    await poll(() => world.accepted.flatMap((b) => b.events).filter((e) => e.type === 'rollback'))
       .toMatchObject([{ module: 'cart', version: CART.throwsOnImport, reason: 'boot-error', to: CART.good }]);
   });
 
@@ -70,10 +75,10 @@ describe('automatic fallback in Chromium', () => {
     const before = (await tab(page)).loads;
     await click(page, 4);
     // The worker has judged both errors once the collector counted them.
-    await expect.poll(() => errorCount(world, `cart@${CART.throwsFromThirdClick}`)).toBe(2);
+    await poll(() => errorCount(world, `cart@${CART.throwsFromThirdClick}`)).toBe(2);
     expect((await state(page)).bad).toEqual([]);
     await click(page, 1);
-    await expect.poll(async () => (await tab(page)).loads).toBe(before + 1);
+    await poll(async () => (await tab(page)).loads).toBe(before + 1);
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
     expect((await tab(page)).rolledBack).toEqual([rollback(CART.throwsFromThirdClick, 'runtime-errors', CART.good)]);
   });
@@ -82,7 +87,7 @@ describe('automatic fallback in Chromium', () => {
     await moveTo(world, page, CART.neverReady);
     const before = (await tab(page)).loads;
     await page.reload(); // hangs in cart@3.0.0's import, so ready() never comes
-    await expect.poll(async () => (await tab(page)).loads, { timeout: 20_000 }).toBe(before + 2);
+    await poll(async () => (await tab(page)).loads).toBe(before + 2);
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
     expect((await tab(page)).rolledBack).toEqual([rollback(CART.neverReady, 'boot-timeout', CART.good)]);
     expect((await state(page)).bad).toMatchObject([{ version: CART.neverReady, reason: 'boot-timeout' }]);
@@ -96,7 +101,7 @@ describe('automatic fallback in Chromium', () => {
       const w = window as unknown as { shellFail(): void; thirdPartyFail(): void };
       for (let i = 0; i < 3; i++) { w.shellFail(); w.thirdPartyFail(); }
     });
-    await expect.poll(() => errorCount(world, null)).toBe(8);
+    await poll(() => errorCount(world, null)).toBe(8);
     expect(errorCount(world, `cart@${CART.storms}`)).toBe(0);
     expect((await state(page)).bad).toEqual([]);
     expect((await tab(page)).rolledBack).toEqual([]);
@@ -113,7 +118,7 @@ describe('automatic fallback in Chromium', () => {
     await page.bringToFront(); // a background tab's frames are throttled, which slows clicks
     await click(page, 5);
     for (const [i, p] of [page, other].entries()) {
-      await expect.poll(async () => (await tab(p)).loads).toBe(before[i]!.loads + 1);
+      await poll(async () => (await tab(p)).loads).toBe(before[i]!.loads + 1);
       expect((await loaded(p)).rendered.cart).toBe(CART.good);
       expect((await tab(p)).rolledBack).toEqual([rollback(CART.throwsFromThirdClick, 'runtime-errors', CART.good)]);
     }
@@ -124,7 +129,7 @@ describe('automatic fallback in Chromium', () => {
     await page.evaluate(() => localStorage.setItem('break', 'yes')); // cart@1.0.0 breaks as well now
     const before = (await tab(page)).loads;
     await page.reload();
-    await expect.poll(async () => (await tab(page)).rolledBack).toEqual([
+    await poll(async () => (await tab(page)).rolledBack).toEqual([
       rollback(CART.throwsOnImport, 'boot-error', CART.good),
       rollback(CART.good, 'boot-error', null),
     ]);
@@ -149,32 +154,33 @@ describe('automatic fallback in Chromium', () => {
     expect(ticked).toBe(true);
     await page.click('#buy');
     expect(await page.evaluate(() => (window as unknown as { buys: number }).buys)).toBe(1);
-    await expect.poll(() => page.evaluate(() => (window as unknown as { stormThrown: number }).stormThrown)).toBe(10_000);
-    await expect.poll(async () => (await tab(page)).rolledBack).toEqual([rollback(CART.storms, 'runtime-errors', CART.good, false)]);
+    await poll(() => page.evaluate(() => (window as unknown as { stormThrown: number }).stormThrown)).toBe(10_000);
+    await poll(async () => (await tab(page)).rolledBack).toEqual([rollback(CART.storms, 'runtime-errors', CART.good, false)]);
     expect((await state(page)).bad).toMatchObject([{ version: CART.storms, reason: 'runtime-errors' }]);
     // Batched, budgeted and summed, every error still reaches the collector.
-    await expect.poll(() => errorCount(world, `cart@${CART.storms}`) + errorCount(world, null), { timeout: 20_000 }).toBe(10_000);
+    await poll(() => errorCount(world, `cart@${CART.storms}`) + errorCount(world, null)).toBe(10_000);
     await page.evaluate(() => (window as unknown as { tranche: { applyUpdate(): void } }).tranche.applyUpdate());
-    await expect.poll(async () => (await loaded(page)).rendered.cart).toBe(CART.good);
+    await poll(async () => (await loaded(page)).rendered.cart).toBe(CART.good);
   });
 
   it('telemetry batches reach the collector with unique ids, and are retried after it was down', async () => {
     world.collectorDown = true;
     await page.reload(); // an exposure and a healthy boot
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
-    await expect.poll(() => world.refused.length).toBeGreaterThanOrEqual(2);
+    await poll(() => world.refused.length).toBeGreaterThanOrEqual(2);
     world.collectorDown = false;
     const refusedIds = new Set(world.refused.flatMap((b) => b.events.map((e) => e.id)));
     const acceptedIds = () => world.accepted.flatMap((b) => b.events.map((e) => e.id));
-    await expect.poll(() => [...refusedIds].every((id) => acceptedIds().includes(id)), { timeout: 20_000 }).toBe(true);
+    await poll(() => [...refusedIds].every((id) => acceptedIds().includes(id))).toBe(true);
     expect(new Set(acceptedIds()).size).toBe(acceptedIds().length);
     const events = world.accepted.flatMap((b) => b.events);
     expect(events).toContainEqual(expect.objectContaining({ type: 'exposure', module: 'cart', version: CART.good }));
     expect(events).toContainEqual(expect.objectContaining({ type: 'healthy-boot', module: 'cart', version: CART.good }));
     // The anonymous client id, never the app identity.
     await page.evaluate(() => (window as unknown as { tranche: { identify(id: string): Promise<void> } }).tranche.identify('user-42'));
+    const sent = world.accepted.length;
     await page.reload();
-    await expect.poll(() => world.accepted.length).toBeGreaterThan(0);
+    await poll(() => world.accepted.length).toBeGreaterThan(sent);
     expect(new Set([...world.refused, ...world.accepted].map((b) => b.client)).size).toBe(1);
     expect(world.accepted[0]!.client).not.toBe('user-42');
   });
