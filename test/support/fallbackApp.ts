@@ -14,7 +14,7 @@ import { startSwServer, type SwTestServer } from './swServer.js';
 import { createTestStore, type TestStore } from './trancheStore.js';
 
 /** Boot timeout of the test worker: configuration, long enough for a loaded CI machine. */
-export const BOOT_TIMEOUT_MS = 2500;
+export const BOOT_TIMEOUT_MS = 5000;
 
 const render = (version: string, extra = '') => `export function render(el) {
   el.dataset.cart = ${JSON.stringify(version)};
