@@ -251,6 +251,7 @@ export class Database {
     ]);
   }
 
+  /** Every telemetry batch waiting to be sent. */
   async telemetryRows(): Promise<TelemetryRow[]> {
     return this._db.getAll('telemetry');
   }
