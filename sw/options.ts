@@ -161,6 +161,21 @@ function invalid(option: string, expected: string, got: unknown): never {
   throw new TrancheError('invalid-option', { option, expected, got: JSON.stringify(got) ?? String(got) });
 }
 
+/**
+ * `value` resolved against the scope, refused unless it is on the worker's own origin: the
+ * store's bytes and the app's HTML are served as this origin's, so they must come from it.
+ */
+function sameOrigin(option: string, value: string, scope: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value, scope);
+  } catch {
+    invalid(option, 'a URL', value);
+  }
+  if (url.origin !== new URL(scope).origin) invalid(option, `a URL on the worker's origin ${new URL(scope).origin}`, value);
+  return url;
+}
+
 function duration(options: TrancheWorkerOptions, key: keyof TrancheWorkerOptions, fallback: number): number {
   const value = options[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) invalid(key, 'an integer >= 0', value);
@@ -174,7 +189,7 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
   if (!Array.isArray(options.publicKeys) || options.publicKeys.length === 0) invalid('publicKeys', 'a non-empty array of JWKs', options.publicKeys);
   const prefix = options.modulePrefix ?? '/modules/';
   if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/') invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
-  const manifestUrl = new URL(options.manifestUrl, scope);
+  const manifestUrl = sameOrigin('manifestUrl', options.manifestUrl, scope);
   const moduleBase = new URL(prefix, scope).href;
   const storeBase = new URL('./', manifestUrl).href;
   return {
@@ -226,7 +241,7 @@ function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: strin
   const ours = (href: string) => href.startsWith(moduleBase) || storeDirs.some((dir) => href.startsWith(dir)) || href.startsWith(`${storeBase}manifest.json`);
   const match = given.match ?? ((url: URL) => url.href.startsWith(scope));
   return {
-    shellUrl: given.shellUrl === undefined ? null : new URL(given.shellUrl, scope).href,
+    shellUrl: given.shellUrl === undefined ? null : sameOrigin('navigation.shellUrl', given.shellUrl, scope).href,
     match: (url) => !ours(url.href) && match(url),
     networkTimeoutMs,
   };

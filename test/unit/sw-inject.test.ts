@@ -106,4 +106,12 @@ describe('options', () => {
     expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], retainVersions: -1 }, 'https://app.test/')).toThrow(/option retainVersions: expected an integer >= 0, got -1/);
     expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], modulePrefix: 'modules' }, 'https://app.test/')).toThrow(/option modulePrefix: expected a path such as \/modules\//);
   });
+
+  it('refuses a store or an app shell on another origin', () => {
+    expect(() => resolveOptions({ manifestUrl: 'https://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/'))
+      .toThrow('tranche/sw option manifestUrl: expected a URL on the worker\'s origin https://app.test, got "https://cdn.example/store/manifest.json"');
+    expect(() => resolveOptions({ manifestUrl: '//evil.example/m.json', publicKeys: [{}] }, 'https://app.test/')).toThrow(/option manifestUrl: expected a URL on the worker's origin/);
+    expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], navigation: { shellUrl: 'http://app.test/' } }, 'https://app.test/'))
+      .toThrow(/option navigation.shellUrl: expected a URL on the worker's origin https:\/\/app.test/);
+  });
 });
