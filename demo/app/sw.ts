@@ -19,6 +19,10 @@ installTranche({
   publicKeys: [__DEMO_PUBLIC_KEY__],
   // The shop is one page; the dashboard and the API are not app pages.
   navigation: { shellUrl: '/', match: (url) => url.pathname === '/' },
+  // A demo is watched: a `tranche` command shows on the next reload within about 10 s, instead
+  // of the production defaults (every 5 min, and at most once a minute on navigations).
+  checkIntervalMs: 10_000,
+  navigationCheckThrottleMs: 0,
   // Every 2 s rather than 10: the dashboard is watched while things happen.
   telemetry: { url: '/api/telemetry', batchIntervalMs: 2000 },
 });
