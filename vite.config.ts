@@ -16,7 +16,7 @@ export default defineConfig({
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
           environment: 'node',
-          globalSetup: ['test/support/ensure-chromium.ts', 'test/support/buildSwBundle.ts'],
+          globalSetup: ['test/support/ensure-chromium.ts', 'test/support/buildSwBundle.ts', 'test/support/demoBuild.ts'],
           testTimeout: 90_000,
           hookTimeout: 120_000,
         },
