@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_by_version ON events (module, version, type);
 CREATE INDEX IF NOT EXISTS events_by_time ON events (time);`;
 
+/** The collector's database and its queries; one per demo server. */
 export class Collector {
   private readonly _db: Database.Database;
   private readonly _insert: Database.Statement;
@@ -107,6 +108,7 @@ export class Collector {
     return Object.fromEntries(rows.map((r) => [r.reason ?? 'unknown', r.n]));
   }
 
+  /** Closes the database (the demo server does on Ctrl-C). */
   close(): void {
     this._db.close();
   }
