@@ -1,28 +1,41 @@
 /**
  * Vitest global setup of the browser project: bundles the test app's service worker (tranche/sw
  * from source) with vite once per run, into .tmp/sw-test/sw.js, the way an app's build would.
+ * The benchmarks (test/bench/) bundle their workers with the same `bundleWorker`.
  */
+import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 
 /** Where the bundle lands; test/support/swServer.ts serves it. */
 export const SW_BUNDLE = fileURLToPath(new URL('../../.tmp/sw-test/sw.js', import.meta.url));
 
-export default async function buildSwBundle(): Promise<void> {
+/**
+ * Bundles the worker source `entry` into the one classic script `outFile` (an IIFE, unminified,
+ * so a profile names its functions), emptying `outFile`'s directory first. Built as for
+ * production: library mode leaves `process.env.NODE_ENV` alone, and Workbox's development
+ * checks and logging would otherwise run (or throw: a worker has no `process`).
+ */
+export async function bundleWorker(entry: string, outFile: string): Promise<void> {
   await build({
     configFile: false,
     logLevel: 'warn',
+    define: { 'process.env.NODE_ENV': JSON.stringify('production') },
     build: {
-      outDir: fileURLToPath(new URL('../../.tmp/sw-test', import.meta.url)),
+      outDir: dirname(outFile),
       emptyOutDir: true,
       minify: false,
       sourcemap: false,
       lib: {
-        entry: fileURLToPath(new URL('../browser/fixtures/sw-entry.ts', import.meta.url)),
+        entry,
         formats: ['iife'],
         name: 'trancheTestWorker',
-        fileName: () => 'sw.js',
+        fileName: () => basename(outFile),
       },
     },
   });
+}
+
+export default async function buildSwBundle(): Promise<void> {
+  await bundleWorker(fileURLToPath(new URL('../browser/fixtures/sw-entry.ts', import.meta.url)), SW_BUNDLE);
 }
