@@ -1,0 +1,54 @@
+/**
+ * `npm run bench [-- --quick] [-- --out <path>] [-- --only <word>]`: runs every benchmark in
+ * headless Chromium and Node, prints a table with each figure beside its goal and baseline, and
+ * writes the figures as JSON (default bench-results.json). Benchmarks never gate CI: a missed
+ * goal is printed as MISSED, and the exit code is 0 unless a benchmark could not run at all.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchChromium } from '../support/chromium.js';
+import type { BenchEnv, Measure } from './env.js';
+import { missed, table, writeFigures, type Figure } from './figures.js';
+import { moduleFetch } from './measures/moduleFetch.js';
+import { navigation } from './measures/navigation.js';
+import { updateBytes } from './measures/updateBytes.js';
+import { assignment } from './measures/assignment.js';
+import { ingest } from './measures/ingest.js';
+import { workerStart } from './measures/workerStart.js';
+import { bundleWorkers } from './origins.js';
+
+/** Every measure, in the order they run. */
+const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, assignment, ingest, workerStart];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench-results.json' },
+      only: { type: 'string' },
+    },
+  });
+  const started = Date.now();
+  const log = (message: string) => console.error(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${message}`);
+  log('bundling the workers');
+  const bundles = await bundleWorkers();
+  const browser = await launchChromium();
+  const env: BenchEnv = { browser, bundles, quick: values.quick, rounds: (full, quick) => (values.quick ? quick : full), log };
+  const figures: Figure[] = [];
+  try {
+    for (const measure of MEASURES.filter((m) => !values.only || m.title.includes(values.only))) {
+      log(measure.title);
+      figures.push(...(await measure.run(env)));
+    }
+  } finally {
+    await browser.close();
+  }
+  console.log(table(figures));
+  const out = resolve(values.out);
+  await writeFigures(out, figures);
+  const misses = figures.filter(missed);
+  console.log(misses.length ? `\nMISSED ${misses.length} goal(s): ${misses.map((f) => f.name).join('; ')}` : '\nEvery goal met.');
+  log(`figures written to ${out}`);
+}
+
+await main();
