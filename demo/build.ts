@@ -16,7 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { trancheServiceWorker } from '../src/vite/index.js';
-import { buildDemoModules, demoModuleDirs, type BuiltModule } from './buildModules.js';
+import { buildDemoModules, DEMO_MODULES, demoModuleDirs, type BuiltModule } from './buildModules.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
 const DEMO = path.join(REPO, 'demo');
@@ -75,7 +75,7 @@ async function buildApp(outDir: string, publicKey: unknown): Promise<void> {
       outDir,
       emptyOutDir: true,
       // The modules are the page's import map's business, never bundled into the shell.
-      rolldownOptions: { external: ['header', 'catalog', 'cart'] },
+      rolldownOptions: { external: Object.keys(DEMO_MODULES) },
     },
     // The shell's HTML comes from tranche's own copy offline; its assets from the precache.
     plugins: [trancheServiceWorker({ entry: 'sw.ts', precache: ['assets/**'] })],
