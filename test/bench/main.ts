@@ -12,13 +12,14 @@ import { missed, table, writeFigures, type Figure } from './figures.js';
 import { moduleFetch } from './measures/moduleFetch.js';
 import { navigation } from './measures/navigation.js';
 import { updateBytes } from './measures/updateBytes.js';
+import { fallback } from './measures/fallback.js';
 import { assignment } from './measures/assignment.js';
 import { ingest } from './measures/ingest.js';
 import { workerStart } from './measures/workerStart.js';
 import { bundleWorkers } from './origins.js';
 
 /** Every measure, in the order they run. */
-const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, assignment, ingest, workerStart];
+const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, fallback, assignment, ingest, workerStart];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
