@@ -7,16 +7,25 @@
 import type { FileEntry } from '../src/core/manifest.js';
 import type { Adapter, BlobCache } from './Adapter.js';
 import { downloadVerified } from './download.js';
+import { RecentBlobs } from './RecentBlobs.js';
 
 /** The one cache holding module file bytes. Bump the suffix if the stored form ever changes. */
 export const FILES_CACHE = 'tranche-files-v1';
 
 /** Versioned module URLs never change content; the header says so to anything reading it. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
+/**
+ * Bytes of served files kept in memory (sw/RecentBlobs.ts): several snapshots' worth of a
+ * large app's code, small next to what a browser holds for one tab.
+ */
+const RECENT_BYTES = 16 * 1024 * 1024;
 
 /** The verified blobs of every staged version. */
 export class FileStore {
   private _cache: Promise<BlobCache> | null = null;
+  private readonly _recent = new RecentBlobs(RECENT_BYTES);
+  /** Reads in flight, so that a burst of requests for one file reads it once. */
+  private readonly _reading = new Map<string, Promise<Blob>>();
 
   constructor(private readonly _adapter: Adapter, private readonly _storeBase: string) {}
 
@@ -40,27 +49,45 @@ export class FileStore {
   /** Deletes the blobs with these hashes. */
   async delete(hashes: Iterable<string>): Promise<void> {
     const cache = await this._open();
-    await Promise.all([...hashes].map((sha) => cache.delete(this.urlOf(sha))));
+    await Promise.all([...hashes].map((sha) => {
+      this._recent.delete(sha);
+      return cache.delete(this.urlOf(sha));
+    }));
   }
 
   /**
    * The response for one file of a committed version, with the record's content type and a
-   * header naming module@version. A blob missing from the cache (evicted by hand or by the
-   * browser) is fetched again from the store and verified, never served unchecked.
+   * header naming module@version. Recently served bytes come from memory; a blob missing from
+   * the cache (evicted by hand or by the browser) is fetched again from the store and verified,
+   * never served unchecked.
    */
   async respond(file: FileEntry, label: string): Promise<Response> {
-    const cache = await this._open();
-    const hit = await cache.match(this.urlOf(file.sha256));
-    let body: BodyInit | null;
-    if (hit) body = hit.body;
-    else {
-      const bytes = await downloadVerified(this._adapter, this.urlOf(file.sha256), file.sha256, `${label} ${file.path}`);
-      await this.put(file.sha256, bytes);
-      body = bytes;
-    }
+    const body = this._recent.get(file.sha256) ?? (await this._read(file, label));
     return new Response(body, {
       headers: { 'content-type': file.type, 'cache-control': IMMUTABLE, 'x-tranche-module': label },
     });
+  }
+
+  private _read(file: FileEntry, label: string): Promise<Blob> {
+    let reading = this._reading.get(file.sha256);
+    if (!reading) {
+      reading = this._load(file, label).finally(() => this._reading.delete(file.sha256));
+      this._reading.set(file.sha256, reading);
+    }
+    return reading;
+  }
+
+  private async _load(file: FileEntry, label: string): Promise<Blob> {
+    const hit = await (await this._open()).match(this.urlOf(file.sha256));
+    let blob: Blob;
+    if (hit) blob = await hit.blob();
+    else {
+      const bytes = await downloadVerified(this._adapter, this.urlOf(file.sha256), file.sha256, `${label} ${file.path}`);
+      await this.put(file.sha256, bytes);
+      blob = new Blob([bytes]);
+    }
+    this._recent.set(file.sha256, blob);
+    return blob;
   }
 
   private _open(): Promise<BlobCache> {
