@@ -35,7 +35,12 @@ export class Router {
   private readonly _shell: Shell | null;
 
   constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter, private readonly _driver: Driver) {
-    this._shell = _options.navigation && new Shell(_adapter, _options.navigation);
+    this._shell = _options.navigation && new Shell(_adapter, _options.navigation, (work) => _driver.track(work));
+  }
+
+  /** Install: refreshes the app's HTML copies, so this worker starts on the HTML of its own build. */
+  async prepare(): Promise<void> {
+    await this._shell?.refreshAll();
   }
 
   /**

@@ -1,47 +1,123 @@
 /**
- * The app's HTML for navigations: from the network, with the last good copy kept for when the
- * network is down or too slow. The copy is plain app HTML (never a page's injected snapshot),
- * so any page load can be served from it with a fresh snapshot.
+ * The app's HTML for navigations. By default stale-while-revalidate: a navigation is answered
+ * at once from the last good copy (in memory, else Cache Storage) and the copy is refreshed from
+ * the network after the answer is on its way; only a page with no copy waits for the network.
+ * Network-first made every navigation wait for the server, about three times the time to first
+ * byte of a worker answering from its cache (`npm run bench`). A new worker (a new app build)
+ * refreshes the copies while it installs, so it never starts on HTML from before the build.
+ * With `strategy: 'network-first'` the network is asked first and the copy serves when it is
+ * down, slower than `networkTimeoutMs` or answering 5xx. The copy is plain app HTML (never a
+ * page's injected snapshot), so any page load can be served from it with a fresh snapshot.
  */
-import type { Adapter } from './Adapter.js';
+import type { Adapter, BlobCache } from './Adapter.js';
 import type { ResolvedNavigation } from './options.js';
 
 /** Cache holding the last good HTML per navigation URL (or the one shell URL). */
 export const SHELL_CACHE = 'tranche-shell-v1';
 /** Query parameter of QA overrides; stripped from the key of the cached copy. */
 export const OVERRIDE_PARAM = 'tranche';
+/**
+ * Copies kept in memory (a single-page app has one, its `shellUrl`) and refreshed at install;
+ * older ones stay in Cache Storage and are refreshed when next served.
+ */
+const KEPT_IN_MEMORY = 32;
 
 /** Whether a response is HTML the worker may inject a snapshot into. */
 export function isInjectable(response: Response): boolean {
   return response.ok && response.type !== 'opaqueredirect' && (response.headers.get('content-type') ?? '').toLowerCase().includes('text/html');
 }
 
-/** Fetches app HTML, network first with a timed fallback to the cached copy. */
-export class Shell {
-  constructor(private readonly _adapter: Adapter, private readonly _nav: ResolvedNavigation) {}
+/** A page's HTML as last fetched. */
+interface Copy { body: string; status: number; statusText: string; headers: [string, string][] }
 
-  /** The HTML for navigation `request`, or null when neither the network nor the cache has it. */
+function copyOf(body: string, { status, statusText, headers }: Response): Copy {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => pairs.push([name, value]));
+  return { body, status, statusText, headers: pairs };
+}
+
+function responseOf({ body, status, statusText, headers }: Copy): Response {
+  return new Response(body, { status, statusText, headers });
+}
+
+/** Fetches app HTML: its last good copy, refreshed in the background (or network first). */
+export class Shell {
+  private _cache: Promise<BlobCache> | null = null;
+  /** Copies by cache key, least recently served first. */
+  private readonly _copies = new Map<string, Copy>();
+
+  /** `background` keeps the worker alive until the work it is given settles. */
+  constructor(private readonly _adapter: Adapter, private readonly _nav: ResolvedNavigation, private readonly _background: (work: Promise<unknown>) => void) {}
+
+  /** The HTML for navigation `request`, or null when neither the network nor a copy has it. */
   async fetch(request: Request): Promise<Response | null> {
     const key = this._cacheKey(request.url);
-    const cache = await this._adapter.openCache(SHELL_CACHE);
-    const network = this._fromNetwork(request).then(async (response) => {
-      // Failing to keep a copy (quota) must not fail the page load.
-      if (isInjectable(response)) await cache.put(key, response.clone()).catch(() => undefined);
-      return response;
-    });
-    const cached = await cache.match(key);
-    if (!cached) return network.catch(() => null);
+    const copy = await this._copy(key);
+    if (copy && this._nav.strategy === 'stale-while-revalidate') {
+      // A macrotask later: the answer goes out before the refresh takes the thread.
+      const later = new Promise<void>((resolve) => this._adapter.setTimeout(resolve, 0));
+      this._background(later.then(() => this._refresh(request, key)).catch(() => undefined));
+      return responseOf(copy);
+    }
+    const network = this._refresh(request, key);
+    if (!copy) return network.catch(() => null);
     let timer: unknown;
     const late = new Promise<null>((resolve) => (timer = this._adapter.setTimeout(() => resolve(null), this._nav.networkTimeoutMs)));
     const first = await Promise.race([network.catch(() => null), late]);
     this._adapter.clearTimeout(timer);
     // A 5xx during a deploy is no better than being offline: the last good page is.
-    return first && first.status < 500 ? first : cached;
+    return first && first.status < 500 ? first : responseOf(copy);
   }
 
-  private _fromNetwork(request: Request): Promise<Response> {
+  /** Install: fetches the kept copies again (failures keep the old copy). */
+  async refreshAll(): Promise<void> {
+    const keys = (await (await this._open()).keys()).map((k) => k.url).slice(-KEPT_IN_MEMORY);
+    await Promise.all(keys.map((key) => this._refresh(key, key).catch(() => undefined)));
+  }
+
+  /** The network's answer for `request`; good HTML becomes the copy of `key` (in the background). */
+  private async _refresh(request: Request | string, key: string): Promise<Response> {
+    const response = await this._fromNetwork(request);
+    if (isInjectable(response)) this._background(this._keep(key, response.clone()));
+    return response;
+  }
+
+  private async _keep(key: string, response: Response): Promise<void> {
+    this._remember(key, copyOf(await response.clone().text(), response));
+    // Failing to keep a copy on disk (quota) must not fail anything: the one in memory serves.
+    await (await this._open()).put(key, response).catch(() => undefined);
+  }
+
+  private async _copy(key: string): Promise<Copy | null> {
+    const known = this._copies.get(key);
+    if (known) {
+      this._remember(key, known);
+      return known;
+    }
+    const cached = await (await this._open()).match(key);
+    if (!cached) return null;
+    const copy = copyOf(await cached.text(), cached);
+    this._remember(key, copy);
+    return copy;
+  }
+
+  private _remember(key: string, copy: Copy): void {
+    this._copies.delete(key);
+    this._copies.set(key, copy);
+    for (const oldest of this._copies.keys()) {
+      if (this._copies.size <= KEPT_IN_MEMORY) break;
+      this._copies.delete(oldest);
+    }
+  }
+
+  private _fromNetwork(request: Request | string): Promise<Response> {
     if (this._nav.shellUrl) return this._adapter.fetch(this._nav.shellUrl, { credentials: 'same-origin' });
-    return this._adapter.fetch(request);
+    return typeof request === 'string' ? this._adapter.fetch(request, { credentials: 'same-origin' }) : this._adapter.fetch(request);
+  }
+
+  private _open(): Promise<BlobCache> {
+    this._cache ??= this._adapter.openCache(SHELL_CACHE);
+    return this._cache;
   }
 
   private _cacheKey(url: string): string {

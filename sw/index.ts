@@ -39,7 +39,7 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   const driver = new Driver(resolved, adapter);
   const router = new Router(resolved, adapter, driver);
 
-  self.addEventListener('install', (event) => event.waitUntil(driver.prepare()));
+  self.addEventListener('install', (event) => event.waitUntil(Promise.all([driver.prepare(), router.prepare()])));
   self.addEventListener('activate', (event) => event.waitUntil(driver.idle()));
   self.addEventListener('fetch', (event) => {
     const response = router.handle(event.request, event.clientId, event.resultingClientId);

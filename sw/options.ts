@@ -56,8 +56,18 @@ export interface NavigationOptions {
    */
   match?: (url: URL) => boolean;
   /**
-   * How long a navigation waits for the network before the cached copy of the HTML is served
-   * (only when there is one; without a copy it waits for the network).
+   * Where the HTML comes from. `'stale-while-revalidate'`: the last good copy at once, refreshed
+   * from the network after the answer (and for every kept copy when a new worker installs), so a
+   * page gets a changed HTML one navigation late; only a page with no copy waits for the
+   * network. `'network-first'`: the network, the copy only when it is down, slow (see
+   * `networkTimeoutMs`) or answers 5xx; every navigation then waits for the server.
+   * @default 'stale-while-revalidate'
+   */
+  strategy?: 'stale-while-revalidate' | 'network-first';
+  /**
+   * With `strategy: 'network-first'`, how long a navigation waits for the network before the
+   * cached copy of the HTML is served (only when there is one; without a copy it waits for the
+   * network).
    * @default 4000
    */
   networkTimeoutMs?: number;
@@ -136,7 +146,12 @@ export interface TrancheWorkerOptions {
 export type ResolvedTelemetry = Required<TelemetryOptions>;
 
 /** Navigation options with every default applied. */
-export interface ResolvedNavigation { shellUrl: string | null; match: (url: URL) => boolean; networkTimeoutMs: number }
+export interface ResolvedNavigation {
+  shellUrl: string | null;
+  match: (url: URL) => boolean;
+  strategy: NonNullable<NavigationOptions['strategy']>;
+  networkTimeoutMs: number;
+}
 
 /** Options resolved once: URLs absolute, defaults in place. */
 export interface ResolvedOptions {
@@ -233,6 +248,8 @@ function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: strin
   const given = nav ?? {};
   if (typeof given !== 'object') invalid('navigation', 'false or an object', nav);
   if (given.match !== undefined && typeof given.match !== 'function') invalid('navigation.match', 'a function (url: URL) => boolean', given.match);
+  const strategy = given.strategy ?? 'stale-while-revalidate';
+  if (strategy !== 'stale-while-revalidate' && strategy !== 'network-first') invalid('navigation.strategy', "'stale-while-revalidate' or 'network-first'", strategy);
   const networkTimeoutMs = given.networkTimeoutMs ?? 4000;
   if (!Number.isInteger(networkTimeoutMs) || networkTimeoutMs < 0) invalid('navigation.networkTimeoutMs', 'an integer >= 0', networkTimeoutMs);
   // The worker never treats module files or the store's documents as app pages, whatever
@@ -243,6 +260,7 @@ function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: strin
   return {
     shellUrl: given.shellUrl === undefined ? null : sameOrigin('navigation.shellUrl', given.shellUrl, scope).href,
     match: (url) => !ours(url.href) && match(url),
+    strategy,
     networkTimeoutMs,
   };
 }

@@ -92,7 +92,7 @@ describe('options', () => {
       manifestUrl: 'https://app.test/shop/store/manifest.json', storeBase: 'https://app.test/shop/store/',
       moduleBase: 'https://app.test/modules/', checkIntervalMs: 300_000, navigationCheckThrottleMs: 60_000,
       retainVersions: 2, overrideTtlMs: 86_400_000, retryDelayMs: 30_000, onEvent: null,
-      navigation: { shellUrl: null, networkTimeoutMs: 4000 },
+      navigation: { shellUrl: null, strategy: 'stale-while-revalidate', networkTimeoutMs: 4000 },
     });
     expect(o.navigation!.match(new URL('https://app.test/shop/cart'))).toBe(true);
     expect(o.navigation!.match(new URL('https://app.test/other'))).toBe(false);
@@ -105,6 +105,8 @@ describe('options', () => {
     expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [] }, 'https://app.test/')).toThrow(/option publicKeys: expected a non-empty array/);
     expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], retainVersions: -1 }, 'https://app.test/')).toThrow(/option retainVersions: expected an integer >= 0, got -1/);
     expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], modulePrefix: 'modules' }, 'https://app.test/')).toThrow(/option modulePrefix: expected a path such as \/modules\//);
+    expect(() => resolveOptions({ manifestUrl: '/m', publicKeys: [{}], navigation: { strategy: 'cache-only' as 'network-first' } }, 'https://app.test/'))
+      .toThrow(/option navigation.strategy: expected 'stale-while-revalidate' or 'network-first', got "cache-only"/);
   });
 
   it('refuses a store or an app shell on another origin', () => {

@@ -1,0 +1,94 @@
+/**
+ * The app's HTML for navigations (sw/Shell.ts through the Router): stale-while-revalidate by
+ * default, a fresh copy for each new worker at install, and network-first on request.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveOptions, type NavigationOptions } from '../../sw/options.js';
+import { Router } from '../../sw/Router.js';
+import type { Driver } from '../../sw/Driver.js';
+import { FakePlatform, MANIFEST_URL, ORIGIN } from '../support/fakePlatform.js';
+import { startDriver } from '../support/swHarness.js';
+import { createTestStore, type TestStore } from '../support/trancheStore.js';
+
+let t: TestStore;
+let platform: FakePlatform;
+/** The app's HTML as the server has it now; null: the server is down. */
+let html: string | null;
+
+beforeEach(async () => {
+  t = await createTestStore();
+  await t.release('cart', '1.0.0');
+  await t.store.promote('cart', '1.0.0');
+  platform = new FakePlatform(t.dir);
+  html = '<!doctype html><html><head><title>build 1</title></head><body></body></html>';
+  platform.hook = (url) => {
+    if (url.pathname !== '/') return undefined;
+    if (html === null) throw new TypeError('Failed to fetch');
+    return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } });
+  };
+});
+afterEach(() => t.remove());
+
+function router(driver: Driver, navigation: NavigationOptions = {}): Router {
+  return new Router(resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [t.publicKey], navigation: { shellUrl: '/', ...navigation } }, `${ORIGIN}/`), platform, driver);
+}
+
+let pages = 0;
+/** A navigation to `/` (Node's Request cannot be built with mode 'navigate'). Returns the page's title. */
+async function navigate(r: Router): Promise<string> {
+  const request = Object.defineProperty(new Request(`${ORIGIN}/`), 'mode', { value: 'navigate' });
+  const page = await r.handle(request, '', `page-${++pages}`)!;
+  const text = await page.text();
+  expect(text).toContain('id="tranche-snapshot"');
+  return /<title>(.*)<\/title>/.exec(text)![1]!;
+}
+
+/** Lets the refresh that follows an answer run (it waits one macrotask). */
+async function settle(driver: Driver): Promise<void> {
+  platform.advance(0);
+  await driver.idle();
+}
+
+describe('navigations (stale-while-revalidate)', () => {
+  it('answers from the last good copy at once and refreshes it for the next navigation', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const r = router(driver);
+    expect(await navigate(r)).toBe('build 1'); // no copy yet: the network
+    html = html!.replace('build 1', 'build 2');
+    const fetched = platform.fetchCount(`${ORIGIN}/`);
+    expect(await navigate(r)).toBe('build 1');
+    await settle(driver);
+    expect(platform.fetchCount(`${ORIGIN}/`)).toBe(fetched + 1);
+    expect(await navigate(r)).toBe('build 2');
+    html = null; // offline: the copy still serves
+    expect(await navigate(r)).toBe('build 2');
+    await settle(driver);
+    driver.close();
+  });
+
+  it('a new worker refreshes the copy while it installs, so it starts on the HTML of its build', async () => {
+    const first = await startDriver(platform, t.publicKey);
+    expect(await navigate(router(first))).toBe('build 1');
+    await settle(first);
+    first.close();
+    html = html!.replace('build 1', 'build 2');
+    const second = await startDriver(platform, t.publicKey);
+    const r = router(second);
+    await r.prepare();
+    await second.idle();
+    expect(await navigate(r)).toBe('build 2');
+    second.close();
+  });
+
+  it("with strategy 'network-first' every navigation asks the network, the copy serving only when it fails", async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const r = router(driver, { strategy: 'network-first' });
+    expect(await navigate(r)).toBe('build 1');
+    html = html!.replace('build 1', 'build 2');
+    expect(await navigate(r)).toBe('build 2');
+    await driver.idle();
+    html = null;
+    expect(await navigate(r)).toBe('build 2');
+    driver.close();
+  });
+});
