@@ -32,6 +32,11 @@ export interface Adapter {
   /** Runs `fn` after `ms`; timers die with the worker, so nothing may rely on them firing. */
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /**
+   * Resolves in a later task, whatever the clock: work that must not delay the answer being
+   * built now (keeping copies, persisting a snapshot) waits for it.
+   */
+  nextTask(): Promise<void>;
   fetch(input: Request | string, init?: RequestInit): Promise<Response>;
   openCache(name: string): Promise<BlobCache>;
   deleteCache(name: string): Promise<boolean>;

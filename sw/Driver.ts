@@ -216,7 +216,7 @@ export class Driver {
     try {
       const db = await Database.open(this._adapter.indexedDB);
       this._db = db;
-      this._snapshots = new SnapshotBook(this._adapter, db);
+      this._snapshots = new SnapshotBook(this._adapter, db, (work) => this.track(work));
       const state = await db.load();
       this._identity = state.identity ?? { anonymousId: this._adapter.randomId(), userId: null };
       if (!state.identity) await db.setControl('identity', this._identity);

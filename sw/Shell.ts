@@ -54,9 +54,8 @@ export class Shell {
     const key = this._cacheKey(request.url);
     const copy = await this._copy(key);
     if (copy && this._nav.strategy === 'stale-while-revalidate') {
-      // A macrotask later: the answer goes out before the refresh takes the thread.
-      const later = new Promise<void>((resolve) => this._adapter.setTimeout(resolve, 0));
-      this._background(later.then(() => this._refresh(request, key)).catch(() => undefined));
+      // A task later: the answer goes out before the refresh takes the thread.
+      this._background(this._adapter.nextTask().then(() => this._refresh(request, key)).catch(() => undefined));
       return responseOf(copy);
     }
     const network = this._refresh(request, key);

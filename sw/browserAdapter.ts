@@ -10,6 +10,7 @@ export function browserAdapter(scope: ServiceWorkerGlobalScope): Adapter {
     now: () => Date.now(),
     setTimeout: (fn, ms) => scope.setTimeout(fn, ms),
     clearTimeout: (handle) => scope.clearTimeout(handle as number),
+    nextTask: () => new Promise((resolve) => scope.setTimeout(resolve, 0)),
     fetch: (input, init) => scope.fetch(input, init),
     openCache: (name) => scope.caches.open(name),
     deleteCache: (name) => scope.caches.delete(name),

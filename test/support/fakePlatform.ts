@@ -71,6 +71,10 @@ export class FakePlatform implements Adapter {
   clearTimeout(handle: unknown): void {
     this._timers = this._timers.filter((t) => t.id !== handle);
   }
+  /** A real task later: it does not wait for the fake clock. */
+  nextTask(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
   /** Moves time forward, firing due timers in order. */
   advance(ms: number): void {
     const until = this._time + ms;

@@ -173,6 +173,7 @@ describe('Fallback: readiness and the boot deadline', () => {
     await t.store.rollout('cart', '2.0.0', 100);
     const driver = await startDriver(platform, t.publicKey);
     await openPage(driver, 'page-1');
+    await driver.idle(); // the snapshot's write, which the navigation's waitUntil waits for
     driver.close(); // the browser stops the worker: its timers die
     const again = await startDriver(platform, t.publicKey);
     platform.advance(BOOT_MS);

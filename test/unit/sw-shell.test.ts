@@ -43,9 +43,8 @@ async function navigate(r: Router): Promise<string> {
   return /<title>(.*)<\/title>/.exec(text)![1]!;
 }
 
-/** Lets the refresh that follows an answer run (it waits one macrotask). */
+/** Lets the refresh that follows an answer run. */
 async function settle(driver: Driver): Promise<void> {
-  platform.advance(0);
   await driver.idle();
 }
 
