@@ -130,6 +130,14 @@ export class Modules {
     for (const f of fallbacks) this._host.emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
   }
 
+  /** The version `module` is moving to (wanted but not current), if any. */
+  targetOf(module: string): string | undefined {
+    const manifest = this._host.manifest();
+    const row = this._rows.get(module);
+    const version = manifest && row ? this._target(manifest, row) : null;
+    return version && version !== row!.current ? version : undefined;
+  }
+
   /** The version each module is moving to (wanted but not current). */
   targets(): Map<string, string> {
     const manifest = this._host.manifest();
@@ -166,9 +174,9 @@ export class Modules {
     }
   }
 
-  /** Resumes staging every module (worker start). */
+  /** Resumes staging every module that is moving to another version (worker start). */
   kickAll(): void {
-    for (const module of this._rows.keys()) this._queue.kick(module);
+    for (const module of this.targets().keys()) this._queue.kick(module);
   }
 
   /** Waits (at most `ms`) until `modules` have nothing left to stage. */
@@ -193,7 +201,8 @@ export class Modules {
 
   /** Stages and commits the version `module` is moving to; returns when to retry on failure. */
   private async _stage(module: string, signal: AbortSignal): Promise<number | null> {
-    const version = this.targets().get(module);
+    // One module's target: computing every module's for each of n modules was n² work.
+    const version = this.targetOf(module);
     const ref = version && this._host.manifest()?.releases[releaseKey(module, version)];
     if (!version || !ref || !this._host.intercepting()) return null;
     const failure = this._rows.get(module)?.failure;
@@ -211,7 +220,7 @@ export class Modules {
     }
     // The target may have moved while files downloaded (a newer manifest, a bad mark); the
     // queue runs again for the new one. Asked again inside the commit's transaction.
-    const wanted = () => this.targets().get(module) === version;
+    const wanted = () => this.targetOf(module) === version;
     if (!wanted()) return null;
     const previous = this._rows.get(module)?.current ?? null;
     const row = await this._db!.commit(module, version, this._options.retainVersions, wanted);
