@@ -9,7 +9,7 @@ import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
 import { importMapOf } from '../src/core/importMap.js';
 import { parseModuleUrl, type ModuleUrl } from '../src/core/moduleUrl.js';
-import { injectIntoResponse } from './inject.js';
+import { injectIntoPage, injectIntoResponse } from './inject.js';
 import type { ResolvedOptions } from './options.js';
 import { OVERRIDE_PARAM, Shell, isInjectable } from './Shell.js';
 
@@ -71,10 +71,11 @@ export class Router {
     if (recovering.length) await this._driver.modules.settle(recovering, RECOVERY_STAGING_WAIT_MS);
     const page = await this._shell!.fetch(request);
     if (!page) return Response.error();
-    if (!isInjectable(page)) return page;
+    const fromNetwork = page instanceof Response;
+    if (fromNetwork && !isInjectable(page)) return page;
     const snapshot = await this._driver.pinSnapshot(resultingClientId, overrideErrors);
     const importMap = importMapOf(snapshot, this._options.moduleBase, (m, v) => this._driver.servable(m, v)?.record.entry ?? null);
-    return injectIntoResponse(page, snapshot, importMap);
+    return fromNetwork ? injectIntoResponse(page, snapshot, importMap) : injectIntoPage(page, snapshot, importMap);
   }
 
   /**

@@ -10,6 +10,7 @@
  * page's injected snapshot), so any page load can be served from it with a fresh snapshot.
  */
 import type { Adapter, BlobCache } from './Adapter.js';
+import { htmlPage, type HtmlPage } from './inject.js';
 import type { ResolvedNavigation } from './options.js';
 
 /** Cache holding the last good HTML per navigation URL (or the one shell URL). */
@@ -27,36 +28,26 @@ export function isInjectable(response: Response): boolean {
   return response.ok && response.type !== 'opaqueredirect' && (response.headers.get('content-type') ?? '').toLowerCase().includes('text/html');
 }
 
-/** A page's HTML as last fetched. */
-interface Copy { body: string; status: number; statusText: string; headers: [string, string][] }
-
-function copyOf(body: string, { status, statusText, headers }: Response): Copy {
-  const pairs: [string, string][] = [];
-  headers.forEach((value, name) => pairs.push([name, value]));
-  return { body, status, statusText, headers: pairs };
-}
-
-function responseOf({ body, status, statusText, headers }: Copy): Response {
-  return new Response(body, { status, statusText, headers });
-}
-
 /** Fetches app HTML: its last good copy, refreshed in the background (or network first). */
 export class Shell {
   private _cache: Promise<BlobCache> | null = null;
   /** Copies by cache key, least recently served first. */
-  private readonly _copies = new Map<string, Copy>();
+  private readonly _copies = new Map<string, HtmlPage>();
 
   /** `background` keeps the worker alive until the work it is given settles. */
   constructor(private readonly _adapter: Adapter, private readonly _nav: ResolvedNavigation, private readonly _background: (work: Promise<unknown>) => void) {}
 
-  /** The HTML for navigation `request`, or null when neither the network nor a copy has it. */
-  async fetch(request: Request): Promise<Response | null> {
+  /**
+   * The HTML for navigation `request`: the copy itself when it answers (nothing to read), else
+   * the network's response (any response, HTML or not); null when neither has it.
+   */
+  async fetch(request: Request): Promise<HtmlPage | Response | null> {
     const key = this._cacheKey(request.url);
     const copy = await this._copy(key);
     if (copy && this._nav.strategy === 'stale-while-revalidate') {
       // A task later: the answer goes out before the refresh takes the thread.
       this._background(this._adapter.nextTask().then(() => this._refresh(request, key)).catch(() => undefined));
-      return responseOf(copy);
+      return copy;
     }
     const network = this._refresh(request, key);
     if (!copy) return network.catch(() => null);
@@ -65,7 +56,7 @@ export class Shell {
     const first = await Promise.race([network.catch(() => null), late]);
     this._adapter.clearTimeout(timer);
     // A 5xx during a deploy is no better than being offline: the last good page is.
-    return first && first.status < 500 ? first : responseOf(copy);
+    return first && first.status < 500 ? first : copy;
   }
 
   /** Install: fetches the kept copies again (failures keep the old copy). */
@@ -82,12 +73,12 @@ export class Shell {
   }
 
   private async _keep(key: string, response: Response): Promise<void> {
-    this._remember(key, copyOf(await response.clone().text(), response));
+    this._remember(key, htmlPage(await response.clone().text(), response));
     // Failing to keep a copy on disk (quota) must not fail anything: the one in memory serves.
     await (await this._open()).put(key, response).catch(() => undefined);
   }
 
-  private async _copy(key: string): Promise<Copy | null> {
+  private async _copy(key: string): Promise<HtmlPage | null> {
     const known = this._copies.get(key);
     if (known) {
       this._remember(key, known);
@@ -95,12 +86,12 @@ export class Shell {
     }
     const cached = await (await this._open()).match(key);
     if (!cached) return null;
-    const copy = copyOf(await cached.text(), cached);
+    const copy = htmlPage(await cached.text(), cached);
     this._remember(key, copy);
     return copy;
   }
 
-  private _remember(key: string, copy: Copy): void {
+  private _remember(key: string, copy: HtmlPage): void {
     this._copies.delete(key);
     this._copies.set(key, copy);
     for (const oldest of this._copies.keys()) {
