@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --quick] [-- --out <path>] [-- --only <word>]`: runs every benchmark in
  * headless Chromium and Node, prints a table with each figure beside its goal and baseline, and
- * writes the figures as JSON (default bench-results.json). Benchmarks never gate CI: a missed
- * goal is printed as MISSED, and the exit code is 0 unless a benchmark could not run at all.
+ * writes the figures as JSON (default bench-results.json). `--only <word>` runs the measures
+ * whose title contains the word. Benchmarks never gate CI: a missed goal is printed as MISSED,
+ * and the exit code is 0 unless a measure could not run at all.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,10 +37,17 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const env: BenchEnv = { browser, bundles, quick: values.quick, rounds: (full, quick) => (values.quick ? quick : full), log };
   const figures: Figure[] = [];
+  const failed: string[] = [];
   try {
     for (const measure of MEASURES.filter((m) => !values.only || m.title.includes(values.only))) {
       log(measure.title);
-      figures.push(...(await measure.run(env)));
+      try {
+        figures.push(...(await measure.run(env)));
+      } catch (err) {
+        // One broken measure must not cost the others' figures.
+        failed.push(measure.title);
+        console.error(`[bench] ${measure.title} could not run:`, err);
+      }
     }
   } finally {
     await browser.close();
@@ -49,7 +57,10 @@ async function main(): Promise<void> {
   await writeFigures(out, figures);
   const misses = figures.filter(missed);
   console.log(misses.length ? `\nMISSED ${misses.length} goal(s): ${misses.map((f) => f.name).join('; ')}` : '\nEvery goal met.');
+  if (failed.length) console.log(`FAILED to run: ${failed.join('; ')}`);
   log(`figures written to ${out}`);
+  // A missed goal is a finding, not a failure; a measure that could not run is.
+  process.exitCode = failed.length ? 1 : 0;
 }
 
 await main();

@@ -45,6 +45,6 @@ export async function interleave<K extends string, T = number>(variants: Record<
 }
 
 /** Runs `round` `warmup + rounds` times and returns the recorded samples. */
-export async function repeat(round: Round, rounds: number, warmup = 1): Promise<number[]> {
+export async function repeat<T = number>(round: Round<T>, rounds: number, warmup = 1): Promise<T[]> {
   return (await interleave({ only: round }, rounds, warmup)).only;
 }

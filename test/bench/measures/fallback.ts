@@ -96,13 +96,7 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     const page = await openApp(context, world.server.origin);
     expectGood(await loaded(page));
     let next = 0;
-    const samples: { switched: number; recovered: number }[] = [];
-    await repeat(async () => {
-      const sample = await round(world, page, `9.0.${next++}`);
-      samples.push(sample);
-      return sample.switched;
-    }, env.rounds(10, 3), 1);
-    const recorded = samples.slice(1);
+    const recorded = await repeat(() => round(world, page, `9.0.${next++}`), env.rounds(10, 3), 1);
     return [
       { name: 'fallback: error report → bad version marked, current switched (ROLLED_BACK at the page)', value: median(recorded.map((s) => s.switched)), unit: 'ms', goal: GOAL_SWITCH_MS, baseline: null },
       { name: 'fallback: error report → reloaded page shows the good version', value: median(recorded.map((s) => s.recovered)), unit: 'ms', goal: GOAL_RECOVERED_MS, baseline: null },
