@@ -59,8 +59,11 @@ export interface OriginOptions {
   store: TestStore;
   /** Paths bare and Workbox precache at install, and the bytes their servers serve there. */
   precache: ReadonlyMap<string, Served>;
-  /** tranche's worker config. @default the store's key, checks on navigation at most once a minute */
-  config?: Partial<SwTestConfig>;
+}
+
+/** tranche's worker script as a test server serves it: its config, then the bench bundle. */
+export function trancheScript(bundles: WorkerBundles, config: SwTestConfig): string {
+  return `self.TRANCHE_TEST = ${JSON.stringify(config)};\n${bundles.tranche}`;
 }
 
 /** Install stages every module the store has live: 1,000 of them take a while on a busy machine. */
@@ -78,14 +81,15 @@ async function within<T>(ms: number, what: string, work: () => Promise<T>): Prom
 }
 
 /** Starts a server for `kind`, installs its worker in a new context and returns a controlled page. */
-export async function openOrigin(kind: WorkerKind, { browser, bundles, store, precache, config }: OriginOptions): Promise<Origin> {
-  const server = await startSwServer(store.dir, { publicKeys: [store.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 60_000, ...config });
-  const preamble = kind === 'tranche'
-    ? `self.TRANCHE_TEST = ${JSON.stringify(server.config)};\n`
-    : `self.BENCH_PRECACHE = ${JSON.stringify([...precache.keys()])};\n`;
+export async function openOrigin(kind: WorkerKind, { browser, bundles, store, precache }: OriginOptions): Promise<Origin> {
+  // Navigations check the manifest at most once a minute, the default: a bench measures steady state.
+  const server = await startSwServer(store.dir, { publicKeys: [store.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 60_000 });
+  const script = kind === 'tranche'
+    ? trancheScript(bundles, server.config)
+    : `self.BENCH_PRECACHE = ${JSON.stringify([...precache.keys()])};\n${bundles[kind]}`;
   server.hook = (_req, res, path) => {
     if (path === '/sw.js') {
-      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(preamble + bundles[kind]);
+      res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(script);
       return true;
     }
     const served = kind === 'tranche' ? undefined : precache.get(path);
@@ -94,23 +98,31 @@ export async function openOrigin(kind: WorkerKind, { browser, bundles, store, pr
     return true;
   };
   const context = await browser.newContext();
-  const page = await within(INSTALL_TIMEOUT_MS, `the ${kind} worker to install and control its page`, async () => {
-    const opened = await openApp(context, server.origin);
-    await opened.waitForFunction(() => navigator.serviceWorker.controller !== null);
-    return opened;
-  });
-  return {
-    kind, server, context, page,
-    close: async () => {
-      await context.close();
-      await server.close();
-    },
+  const close = async () => {
+    await context.close();
+    await server.close();
   };
+  try {
+    const page = await within(INSTALL_TIMEOUT_MS, `the ${kind} worker to install and control its page`, async () => {
+      const opened = await openApp(context, server.origin);
+      await opened.waitForFunction(() => navigator.serviceWorker.controller !== null);
+      return opened;
+    });
+    return { kind, server, context, page, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }
 
 /** Opens one origin per kind, side by side. */
 export async function openOrigins(kinds: readonly WorkerKind[], options: OriginOptions): Promise<Record<WorkerKind, Origin>> {
   const origins: Partial<Record<WorkerKind, Origin>> = {};
-  for (const kind of kinds) origins[kind] = await openOrigin(kind, options);
+  try {
+    for (const kind of kinds) origins[kind] = await openOrigin(kind, options);
+  } catch (err) {
+    for (const origin of Object.values(origins)) await origin.close();
+    throw err;
+  }
   return origins as Record<WorkerKind, Origin>;
 }

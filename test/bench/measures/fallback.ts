@@ -10,6 +10,7 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import type { BenchEnv, Measure } from '../env.js';
 import type { Figure } from '../figures.js';
+import { trancheScript } from '../origins.js';
 import { median, repeat } from '../stats.js';
 import { CART, fallbackWorld, moveTo, type FallbackWorld } from '../../support/fallbackApp.js';
 import { askWorker, loaded, openApp } from '../../support/swPage.js';
@@ -86,7 +87,7 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   const inner = world.server.hook;
   world.server.hook = (req, res, path) => {
     if (path !== '/sw.js') return inner ? inner(req, res, path) : false;
-    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(`self.TRANCHE_TEST = ${JSON.stringify(world.server.config)};\n${env.bundles.tranche}`);
+    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(trancheScript(env.bundles, world.server.config));
     return true;
   };
   let context: BrowserContext | null = null;

@@ -1,8 +1,9 @@
 /**
  * 1. Cached module file throughput: 200 parallel fetches of one cached module file, through
  * tranche, through a bare worker that only calls `caches.match`, and through Workbox's
- * precache route. tranche answers from the page's snapshot, the version's release record and
- * its content-addressed cache, and must cost next to nothing over the bare worker.
+ * precache route. tranche finds the file in the version's release record and answers with its
+ * verified bytes (content-addressed, recently served ones from memory); it must cost next to
+ * nothing over the bare worker. The URL is versioned, as the import map makes every module URL.
  */
 import type { Page } from 'playwright-core';
 import type { BenchEnv, Measure } from '../env.js';
@@ -15,7 +16,7 @@ const PARALLEL = 200;
 const URL_PATH = '/modules/cart/1.0.0/assets/chunk.js';
 const GOAL = 1.03;
 
-/** A 16 KB module chunk: the size of a typical code-split chunk, gzip-uncompressed. */
+/** A module chunk of about `bytes` (default 16 KB, a typical code-split chunk before compression). */
 export function chunkSource(seed: string, bytes = 16_384): string {
   const lines = [`// ${seed}`];
   for (let i = 0; lines.join('\n').length < bytes; i++) lines.push(`export const item${i} = ${JSON.stringify(`${seed}-${i}-${'x'.repeat(40)}`)};`);

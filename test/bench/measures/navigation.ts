@@ -1,7 +1,8 @@
 /**
  * 2. Navigation: time to first byte and DOMContentLoaded of the app page served through
- * tranche (its HTML from the network, a fresh snapshot pinned and injected) against the very
- * same HTML served from a bare worker's cache. Both pages then import cart from their worker.
+ * tranche (its HTML as tranche's default configuration serves it, a fresh snapshot pinned and
+ * injected) against the very same HTML served from a bare worker's cache. Both pages then
+ * import cart from their worker.
  */
 import type { Page } from 'playwright-core';
 import type { BenchEnv, Measure } from '../env.js';
@@ -43,11 +44,13 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   await store.store.promote('cart', '1.0.0');
   const options = { browser: env.browser, bundles: env.bundles, store, precache: new Map<string, Served>() };
   const tranche = await openOrigin('tranche', options);
-  const html = await injectedHtml(tranche.page, tranche.server.origin);
-  const precache = new Map<string, Served>([['/', { type: 'text/html; charset=utf-8', body: html }], ...await versionFiles(store, 'cart', '1.0.0')]);
-  const bare = await openOrigin('bare', { ...options, precache });
+  let bare: Origin | null = null;
   try {
-    const samples = await interleave({ tranche: () => navigate(tranche), bare: () => navigate(bare) }, env.rounds(40, 12), 3);
+    const html = await injectedHtml(tranche.page, tranche.server.origin);
+    const precache = new Map<string, Served>([['/', { type: 'text/html; charset=utf-8', body: html }], ...await versionFiles(store, 'cart', '1.0.0')]);
+    bare = await openOrigin('bare', { ...options, precache });
+    const served = bare;
+    const samples = await interleave({ tranche: () => navigate(tranche), bare: () => navigate(served) }, env.rounds(40, 12), 3);
     const figures: Figure[] = [];
     for (const [key, label] of [['ttfb', 'time to first byte'], ['dcl', 'DOMContentLoaded']] as const) {
       const [t, b] = [samples.tranche.map((s) => s[key]), samples.bare.map((s) => s[key])];
@@ -59,7 +62,7 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     return figures;
   } finally {
     await tranche.close();
-    await bare.close();
+    await bare?.close();
     await store.remove();
   }
 }
