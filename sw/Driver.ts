@@ -188,6 +188,7 @@ export class Driver {
       why: this._broken ? storageError(this._broken).message : this._status.why,
       sequence: this._manifest?.manifest.sequence ?? 0,
       identity: this._identity.userId === null ? 'anonymous' : 'app',
+      clientId: this._identity.anonymousId,
       // After the kill switch the database is gone: there is no snapshot left to report.
       snapshot: this._snapshots && this.intercepting ? await this._snapshots.of(clientId) : null,
       modules: this.modules.statuses(this._overrides?.live(this._adapter.now()) ?? {}),

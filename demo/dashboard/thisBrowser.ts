@@ -8,14 +8,8 @@ import { Tranche, type TrancheState } from '../../src/client/index.js';
 
 const $ = (id: string) => document.getElementById(id)!;
 
-/** The client id, when the worker reports one in GET_STATE. */
-function clientIdOf(state: TrancheState): string | null {
-  const id = (state.worker as { clientId?: unknown }).clientId;
-  return typeof id === 'string' ? id : null;
-}
-
 function render(state: TrancheState): void {
-  $('client-id').textContent = clientIdOf(state) ?? `(not reported by the worker; identity: ${state.worker.identity})`;
+  $('client-id').textContent = `${state.worker.clientId}${state.worker.identity === 'app' ? ' (cohorts follow the app identity)' : ''}`;
   const next = Object.entries(state.worker.modules).map(([name, m]) => `${name} ${m.current ?? '(from the network)'}`);
   $('snapshot').textContent = next.join(' · ') || '–';
   $('buckets').textContent = Object.entries(state.buckets)

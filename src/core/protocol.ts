@@ -144,6 +144,8 @@ export interface WorkerState {
   why: string;
   sequence: number;
   identity: 'anonymous' | 'app';
+  /** This browser's anonymous client id (what telemetry reports; buckets use the app identity when one is set). */
+  clientId: string;
   /** The asking page's snapshot (null for a page the worker never served). */
   snapshot: Snapshot | null;
   modules: Record<string, ModuleStatus>;

@@ -68,6 +68,10 @@ describe('automatic fallback in the demo', () => {
     const rollbacks = () => dashboard.textContent('[data-stats=header] tr[data-version="3.0.0"] td[data-column="rollbacks"]');
     await expect.poll(rollbacks).toBe('3 (boot-error: 3)');
     expect(await dashboard.textContent('[data-stats=header] tr[data-version="3.0.0"] td[data-column="rollback rate"]')).toBe('100.0%');
+    // "This browser" shows the same client id the shop page's worker reports, and its bad mark.
+    const { clientId } = (await clientState(newcomer)).worker;
+    await expect.poll(() => dashboard.textContent('#client-id')).toBe(clientId);
+    await expect.poll(() => dashboard.textContent('#bad')).toBe('header@3.0.0 (boot-error)');
     await dashboard.close();
   });
 

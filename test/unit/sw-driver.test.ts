@@ -73,12 +73,17 @@ describe('Driver: assignment', () => {
   it('keeps a client on its rollout version across restarts, with the sequence it came from', async () => {
     await t.store.rollout('cart', '2.0.0', 30);
     const driver = await startDriver(platform, t.publicKey);
-    const first = (await driver.state('')).modules.cart!;
+    const firstState = await driver.state('');
+    const first = firstState.modules.cart!;
+    // The anonymous id is what decided the bucket, and what GET_STATE reports.
+    expect(first.assigned!.bucket).toBe(bucketOf('cart', firstState.clientId));
     driver.close();
     // Another manifest that leaves cart alone: the assignment (and its sequence) stays.
     await t.store.pause('search');
     const again = await startDriver(platform, t.publicKey);
-    const second = (await again.state('')).modules.cart!;
+    const secondState = await again.state('');
+    const second = secondState.modules.cart!;
+    expect(secondState.clientId).toBe(firstState.clientId);
     expect(second.assigned).toEqual(first.assigned);
     expect(second.current).toBe(first.assigned!.version);
     again.close();
