@@ -28,15 +28,17 @@ export type Round<T = number> = () => Promise<T>;
 
 /**
  * Runs `warmup` unrecorded rounds and then `rounds` recorded ones of every variant, interleaved
- * (A B C, B C A, C A B, …: each round starts one variant later, so no variant always runs
- * right after the same other one). Returns each variant's samples.
+ * in a fixed order (A B C A B C …), so every sample of a variant is taken right after another
+ * variant ran. (Rotating the order made a variant run twice in a row every other round: with
+ * two variants the second run of a pair was faster, "warm", and the round-by-round ratios
+ * alternated between two values, so their median jumped between runs.) Returns each variant's
+ * samples, index i from round i.
  */
 export async function interleave<K extends string, T = number>(variants: Record<K, Round<T>>, rounds: number, warmup = 2): Promise<Record<K, T[]>> {
   const names = Object.keys(variants) as K[];
   const samples = Object.fromEntries(names.map((n) => [n, [] as T[]])) as Record<K, T[]>;
   for (let round = 0; round < warmup + rounds; round++) {
-    for (let i = 0; i < names.length; i++) {
-      const name = names[(round + i) % names.length]!;
+    for (const name of names) {
       const sample = await variants[name]();
       if (round >= warmup) samples[name].push(sample);
     }

@@ -50,7 +50,7 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     const precache = new Map<string, Served>([['/', { type: 'text/html; charset=utf-8', body: html }], ...await versionFiles(store, 'cart', '1.0.0')]);
     bare = await openOrigin('bare', { ...options, precache });
     const served = bare;
-    const samples = await interleave({ tranche: () => navigate(tranche), bare: () => navigate(served) }, env.rounds(40, 12), 3);
+    const samples = await interleave({ tranche: () => navigate(tranche), bare: () => navigate(served) }, env.rounds(60, 12), 3);
     const figures: Figure[] = [];
     for (const [key, label] of [['ttfb', 'time to first byte'], ['dcl', 'DOMContentLoaded']] as const) {
       const [t, b] = [samples.tranche.map((s) => s[key]), samples.bare.map((s) => s[key])];
