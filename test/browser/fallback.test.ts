@@ -3,31 +3,22 @@
  * (tranche) in an app whose cart versions break in each way docs/fallback.md names. Each test
  * gets a fresh store, server and browser context.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { TrancheState } from '../../src/client/index.js';
-import { launchChromium } from '../support/chromium.js';
+import { browserFixture } from '../support/browserFixture.js';
 import { CART, errorCount, fallbackWorld, moveTo, tab, type FallbackWorld } from '../support/fallbackApp.js';
 import { loaded, openApp } from '../support/swPage.js';
 
-let browser: Browser;
+const fixture = browserFixture(fallbackWorld);
 let world: FallbackWorld;
 let context: BrowserContext;
 let page: Page;
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(() => browser?.close());
 beforeEach(async () => {
-  world = await fallbackWorld();
-  context = await browser.newContext();
+  [world, context] = [fixture.world(), fixture.context()];
   page = await openApp(context, world.server.origin);
   expect((await loaded(page)).rendered.cart).toBe(CART.good); // booted healthily: proven here
-});
-afterEach(async () => {
-  await context?.close();
-  await world?.close();
 });
 
 /** Polls `fn` until the assertion holds; page loads and fallbacks take seconds on a busy machine. */

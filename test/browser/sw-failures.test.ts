@@ -1,32 +1,23 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../src/core/protocol.js';
-import { launchChromium } from '../support/chromium.js';
+import { browserFixture } from '../support/browserFixture.js';
 import { askWorker, events, lazyChunk, loaded, openApp, recordEvents, waitForState, workerState } from '../support/swPage.js';
 import { newFilePaths, scenario, type Scenario } from '../support/swScenario.js';
 import { badManifests } from '../support/trancheStore.js';
 
-let browser: Browser;
+const fixture = browserFixture(scenario);
 let s: Scenario;
 let context: BrowserContext;
 let page: Page;
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(() => browser?.close());
 beforeEach(async () => {
-  s = await scenario();
-  context = await browser.newContext();
+  [s, context] = [fixture.world(), fixture.context()];
   page = await openApp(context, s.server.origin);
   expect((await loaded(page)).rendered.cart).toBe('1.0.0');
   await recordEvents(page);
-});
-afterEach(async () => {
-  await context?.close();
-  await s?.close();
 });
 
 describe('tranche/sw under failure in Chromium', () => {

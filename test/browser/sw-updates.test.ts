@@ -1,26 +1,17 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
+import type { BrowserContext } from 'playwright-core';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { browserFixture } from '../support/browserFixture.js';
 import { lazyChunk, loaded, openApp, stopWorkers, waitForState, workerState } from '../support/swPage.js';
 import { newFilePaths, scenario, type Scenario } from '../support/swScenario.js';
 
-let browser: Browser;
+const fixture = browserFixture(scenario);
 let s: Scenario;
 let context: BrowserContext;
 
-beforeAll(async () => {
-  browser = await launchChromium();
-});
-afterAll(() => browser?.close());
-beforeEach(async () => {
-  s = await scenario();
-  context = await browser.newContext();
-});
-afterEach(async () => {
-  await context?.close();
-  await s?.close();
+beforeEach(() => {
+  [s, context] = [fixture.world(), fixture.context()];
 });
 
 describe('tranche/sw updates in Chromium', () => {
