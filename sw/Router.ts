@@ -4,7 +4,7 @@
  * Everything else, and anything tranche has no committed version for, is left to the network.
  */
 import { isTrancheError } from '../src/core/TrancheError.js';
-import { releaseKey } from '../src/core/manifest.js';
+import { releaseKey, type FileEntry, type ReleaseRecord } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
 import { importMapOf } from '../src/core/importMap.js';
@@ -33,6 +33,8 @@ function text(status: number, body: string): Response {
 /** Answers fetch events. */
 export class Router {
   private readonly _shell: Shell | null;
+  /** Path -> file per committed record, built on first use (records are immutable). */
+  private readonly _filesByRecord = new WeakMap<ReleaseRecord, Map<string, FileEntry>>();
 
   constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter, private readonly _driver: Driver) {
     this._shell = _options.navigation && new Shell(_adapter, _options.navigation, (work) => _driver.track(work));
@@ -106,6 +108,16 @@ export class Router {
     return errors;
   }
 
+  /**
+   * The record's file at `path`. Indexed once per record, since this runs on every module
+   * request and a release may list thousands of files.
+   */
+  private _fileOf(record: ReleaseRecord, path: string): FileEntry | undefined {
+    let byPath = this._filesByRecord.get(record);
+    if (!byPath) this._filesByRecord.set(record, (byPath = new Map(record.files.map((f) => [f.path, f]))));
+    return byPath.get(path);
+  }
+
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
     await this._driver.ready;
     if (!this._driver.intercepting) return this._adapter.fetch(request);
@@ -117,7 +129,7 @@ export class Router {
     // Not committed here (unknown, still staging, never assigned): the server may have it.
     if (!version || !row) return this._adapter.fetch(request);
     const label = releaseKey(parsed.module, version);
-    const file = row.record.files.find((f) => f.path === parsed.path);
+    const file = this._fileOf(row.record, parsed.path);
     if (!file) return text(404, `tranche: ${label} has no file ${parsed.path} (its release record lists every file)`);
     try {
       return await this._driver.files.respond(file, label);
