@@ -23,10 +23,19 @@ export interface VersionStats {
 }
 
 /** Events of one type and module@version in one time bucket starting at `time` (epoch ms). */
-export interface TimelinePoint { time: number; type: string; module: string | null; version: string | null; n: number }
+export interface TimelinePoint {
+  time: number;
+  type: string;
+  module: string | null;
+  version: string | null;
+  n: number;
+}
 
 /** What an HTTP handler answers for one body. */
-export interface IngestResult { status: number; body: { accepted?: number; duplicates?: number; error?: string } }
+export interface IngestResult {
+  status: number;
+  body: { accepted?: number; duplicates?: number; error?: string };
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -66,8 +75,15 @@ export class Collector {
       let n = 0;
       for (const e of batch.events) {
         n += this._insert.run({
-          id: e.id, client: batch.client, type: e.type, time: e.time, module: e.module ?? null, version: e.version ?? null,
-          reason: e.reason ?? null, count: e.count ?? 1, to: e.to ?? null,
+          id: e.id,
+          client: batch.client,
+          type: e.type,
+          time: e.time,
+          module: e.module ?? null,
+          version: e.version ?? null,
+          reason: e.reason ?? null,
+          count: e.count ?? 1,
+          to: e.to ?? null,
         }).changes;
       }
       return n;
@@ -77,7 +93,9 @@ export class Collector {
 
   /** Figures per module@version, sorted by module then version. */
   stats(): VersionStats[] {
-    const rows = this._db.prepare(`SELECT module, version,
+    const rows = this._db
+      .prepare(
+        `SELECT module, version,
         COUNT(DISTINCT CASE WHEN type = 'exposure' THEN client END) AS clients,
         SUM(CASE WHEN type = 'exposure' THEN count ELSE 0 END) AS pageLoads,
         SUM(CASE WHEN type = 'healthy-boot' THEN count ELSE 0 END) AS healthyBoots,
@@ -85,26 +103,38 @@ export class Collector {
         SUM(CASE WHEN type = 'staging-failed' THEN count ELSE 0 END) AS stagingFailures,
         MAX(time) AS lastSeen
       FROM events WHERE module IS NOT NULL AND version IS NOT NULL
-      GROUP BY module, version ORDER BY module, version`).all() as Omit<VersionStats, 'rollbacks'>[];
-    const rollbacks = this._db.prepare(`SELECT module, version, reason, SUM(count) AS n FROM events
-      WHERE type = 'rollback' GROUP BY module, version, reason`).all() as Array<{ module: string; version: string; reason: string | null; n: number }>;
+      GROUP BY module, version ORDER BY module, version`,
+      )
+      .all() as Omit<VersionStats, 'rollbacks'>[];
+    const rollbacks = this._db
+      .prepare(
+        `SELECT module, version, reason, SUM(count) AS n FROM events
+      WHERE type = 'rollback' GROUP BY module, version, reason`,
+      )
+      .all() as Array<{ module: string; version: string; reason: string | null; n: number }>;
     return rows.map((row) => ({
       ...row,
-      rollbacks: Object.fromEntries(rollbacks
-        .filter((r) => r.module === row.module && r.version === row.version)
-        .map((r) => [r.reason ?? 'unknown', r.n])),
+      rollbacks: Object.fromEntries(
+        rollbacks.filter((r) => r.module === row.module && r.version === row.version).map((r) => [r.reason ?? 'unknown', r.n]),
+      ),
     }));
   }
 
   /** Event counts per `bucketMs` (a minute by default), type and module@version, since `since` (epoch ms), for the chart. */
   timeline(since = 0, bucketMs = 60_000): TimelinePoint[] {
-    return this._db.prepare(`SELECT time - time % @bucket AS time, type, module, version, SUM(count) AS n
-      FROM events WHERE time >= @since GROUP BY 1, type, module, version ORDER BY 1, type, module, version`).all({ since, bucket: Math.max(1, Math.floor(bucketMs)) }) as TimelinePoint[];
+    return this._db
+      .prepare(
+        `SELECT time - time % @bucket AS time, type, module, version, SUM(count) AS n
+      FROM events WHERE time >= @since GROUP BY 1, type, module, version ORDER BY 1, type, module, version`,
+      )
+      .all({ since, bucket: Math.max(1, Math.floor(bucketMs)) }) as TimelinePoint[];
   }
 
   /** Manifest rejections by reason (they name no module). */
   rejections(): Record<string, number> {
-    const rows = this._db.prepare(`SELECT reason, SUM(count) AS n FROM events WHERE type = 'manifest-rejected' GROUP BY reason`).all() as Array<{ reason: string | null; n: number }>;
+    const rows = this._db
+      .prepare(`SELECT reason, SUM(count) AS n FROM events WHERE type = 'manifest-rejected' GROUP BY reason`)
+      .all() as Array<{ reason: string | null; n: number }>;
     return Object.fromEntries(rows.map((r) => [r.reason ?? 'unknown', r.n]));
   }
 

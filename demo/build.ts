@@ -36,7 +36,11 @@ export interface DemoBuild {
 }
 
 /** What build.json records. */
-interface BuildInfo { hash: string; publicKey: unknown; built: string }
+interface BuildInfo {
+  hash: string;
+  publicKey: unknown;
+  built: string;
+}
 
 /** SHA-256 over every source file's path and bytes, and the public key. */
 async function sourceHash(publicKey: unknown): Promise<string> {
@@ -55,13 +59,19 @@ async function sourceHash(publicKey: unknown): Promise<string> {
 
 function layout(outDir: string, reused: boolean): DemoBuild {
   return {
-    outDir, reused, modules: demoModuleDirs(path.join(outDir, 'modules')),
-    appDir: path.join(outDir, 'app'), dashboardDir: path.join(outDir, 'dashboard'),
+    outDir,
+    reused,
+    modules: demoModuleDirs(path.join(outDir, 'modules')),
+    appDir: path.join(outDir, 'app'),
+    dashboardDir: path.join(outDir, 'dashboard'),
   };
 }
 
 async function readInfo(outDir: string): Promise<BuildInfo | null> {
-  return readFile(path.join(outDir, 'build.json'), 'utf8').then((text) => JSON.parse(text) as BuildInfo, () => null);
+  return readFile(path.join(outDir, 'build.json'), 'utf8').then(
+    (text) => JSON.parse(text) as BuildInfo,
+    () => null,
+  );
 }
 
 async function buildApp(outDir: string, publicKey: unknown): Promise<void> {

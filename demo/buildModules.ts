@@ -47,7 +47,8 @@ async function buildOne(module: string, version: string, dir: string): Promise<v
 /** Where {@link buildDemoModules} puts each module version under `outDir`. */
 export function demoModuleDirs(outDir: string): BuiltModule[] {
   return Object.entries(DEMO_MODULES).flatMap(([module, versions]) =>
-    versions.map((version) => ({ module, version, dir: path.join(outDir, module, version), entry: ENTRY_FILE })));
+    versions.map((version) => ({ module, version, dir: path.join(outDir, module, version), entry: ENTRY_FILE })),
+  );
 }
 
 /** Builds every module version of {@link DEMO_MODULES} under `outDir`, in one process. */

@@ -16,12 +16,16 @@ import type { ActionResult, DashboardAction, DashboardState } from './dashboard/
 
 const moduleName = v.pipe(v.string('expected a module name'), v.regex(MODULE_NAME, 'expected a module name'));
 const version = v.pipe(v.string('expected a version'), v.minLength(1, 'expected a version'));
-const actionSchema = v.variant('verb', [
-  v.object({ verb: v.literal('rollout'), module: moduleName, version, percent: v.number('expected a percentage') }),
-  v.object({ verb: v.literal('promote'), module: moduleName, version }),
-  v.object({ verb: v.picklist(['pause', 'resume']), module: moduleName }),
-  v.object({ verb: v.literal('rollback'), module: moduleName, to: v.optional(version) }),
-], 'expected verb rollout, promote, pause, resume or rollback');
+const actionSchema = v.variant(
+  'verb',
+  [
+    v.object({ verb: v.literal('rollout'), module: moduleName, version, percent: v.number('expected a percentage') }),
+    v.object({ verb: v.literal('promote'), module: moduleName, version }),
+    v.object({ verb: v.picklist(['pause', 'resume']), module: moduleName }),
+    v.object({ verb: v.literal('rollback'), module: moduleName, to: v.optional(version) }),
+  ],
+  'expected verb rollout, promote, pause, resume or rollback',
+);
 
 /** The charts show the last 15 minutes (a walkthrough's worth) in 10-second steps. */
 const CHART_WINDOW_MS = 15 * 60_000;
@@ -33,7 +37,10 @@ async function releasedVersions(store: ReleaseStore): Promise<Record<string, str
   const modules = await readdir(store.layout.recordsDir).catch(() => []);
   for (const module of modules.filter((m) => MODULE_NAME.test(m))) {
     const files = await readdir(path.join(store.layout.recordsDir, module));
-    const versions = files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).filter((ver) => valid(ver) === ver);
+    const versions = files
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .filter((ver) => valid(ver) === ver);
     released[module] = versions.sort(rcompare);
   }
   return released;
@@ -54,11 +61,16 @@ export async function dashboardState(store: ReleaseStore, collector: Collector):
 
 function run(store: ReleaseStore, action: DashboardAction): Promise<PublishResult> {
   switch (action.verb) {
-    case 'rollout': return store.rollout(action.module, action.version, action.percent);
-    case 'promote': return store.promote(action.module, action.version);
-    case 'pause': return store.pause(action.module);
-    case 'resume': return store.resume(action.module);
-    case 'rollback': return store.rollback(action.module, action.to === undefined ? {} : { to: action.to });
+    case 'rollout':
+      return store.rollout(action.module, action.version, action.percent);
+    case 'promote':
+      return store.promote(action.module, action.version);
+    case 'pause':
+      return store.pause(action.module);
+    case 'resume':
+      return store.resume(action.module);
+    case 'rollback':
+      return store.rollback(action.module, action.to === undefined ? {} : { to: action.to });
   }
 }
 

@@ -24,7 +24,10 @@ export const FIRST_STABLE = '1.0.0';
 export async function demoKeys(dir: string): Promise<DemoKeys> {
   const privateKeyPath = path.join(dir, 'private.jwk');
   const publicKeyPath = path.join(dir, 'public.jwk');
-  const exists = await readFile(privateKeyPath).then(() => true, () => false);
+  const exists = await readFile(privateKeyPath).then(
+    () => true,
+    () => false,
+  );
   if (!exists) await keygen(dir);
   const publicKey = JSON.parse(await readFile(publicKeyPath, 'utf8')) as Ed25519Jwk;
   return { privateKeyPath, publicKeyPath, publicKey, keyId: await keyIdOf(publicKey) };
@@ -47,9 +50,10 @@ export async function prepareDemoStore(dir: string, keys: DemoKeys, modules: rea
   const store = openStore(dir, { key: keys.privateKeyPath, actor: 'tranche demo' });
   const status = await store.status();
   if (status.sequence > 0) {
-    const keyWarning = status.keyId !== keys.keyId
-      ? `the store in ${dir} is signed by key ${status.keyId}, but the demo's worker trusts ${keys.keyId} (${keys.publicKeyPath}): pass the --keys that made it`
-      : undefined;
+    const keyWarning =
+      status.keyId !== keys.keyId
+        ? `the store in ${dir} is signed by key ${status.keyId}, but the demo's worker trusts ${keys.keyId} (${keys.publicKeyPath}): pass the --keys that made it`
+        : undefined;
     return { store, created: false, ...(keyWarning && { keyWarning }) };
   }
   for (const built of modules) await store.release(built.dir, { module: built.module, version: built.version, entry: built.entry });

@@ -34,7 +34,11 @@ function parseOptions(argv: string[]): DemoOptions {
   return new Command('npm run demo --')
     .description('Build the tranche demo shop, create its release store and serve it on 127.0.0.1.')
     .option('--port <n>', 'port to listen on; 0 picks a free one', port, 4173)
-    .option('--store <dir>', 'release store to serve; created (1.0.0 of every module stable) unless it holds one', path.join(DEMO, '.store'))
+    .option(
+      '--store <dir>',
+      'release store to serve; created (1.0.0 of every module stable) unless it holds one',
+      path.join(DEMO, '.store'),
+    )
     .option('--keys <dir>', "the demo's private.jwk and public.jwk, generated when missing (never served)", path.join(DEMO, '.keys'))
     .option('--data <dir>', "the telemetry collector's database", path.join(DEMO, '.data'))
     .option('--build-dir <dir>', 'where the demo is built', path.join(DEMO, '.build'))
@@ -44,7 +48,10 @@ function parseOptions(argv: string[]): DemoOptions {
 }
 
 /** Prepares and starts the demo; resolves with the running server and how to stop everything. */
-export async function runDemo(options: DemoOptions, log: (line: string) => void): Promise<{ server: DemoServer; stop: () => Promise<void> }> {
+export async function runDemo(
+  options: DemoOptions,
+  log: (line: string) => void,
+): Promise<{ server: DemoServer; stop: () => Promise<void> }> {
   const keys = await demoKeys(path.resolve(options.keys));
   const buildDir = path.resolve(options.buildDir);
   const build = options.build ? await buildDemo(buildDir, keys.publicKey) : await existingDemoBuild(buildDir, keys.publicKey);
@@ -79,10 +86,13 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log(`${signal}: stopping the demo`);
-    stop().then(() => process.exit(0), (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    });
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);

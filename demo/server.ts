@@ -70,7 +70,12 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': cache, 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)) });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': cache,
+    'x-content-type-options': 'nosniff',
+    'content-length': String(Buffer.byteLength(body)),
+  });
   res.end(body);
 }
 
@@ -113,10 +118,15 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
       return send(res, 200, 'text/html; charset=utf-8', html, 'no-cache');
     }
     if (pathname === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', worker, 'no-cache');
-    if (pathname === '/dashboard' || pathname === '/dashboard/') return send(res, 200, 'text/html; charset=utf-8', dashboardHtml, 'no-cache');
+    if (pathname === '/dashboard' || pathname === '/dashboard/')
+      return send(res, 200, 'text/html; charset=utf-8', dashboardHtml, 'no-cache');
     if (pathname === '/api/state') return json(res, 200, await dashboardState(store, collector));
-    if (pathname.startsWith('/assets/') && await serveAsset(res, build.appDir, pathname.slice('/assets/'.length))) return;
-    if (pathname.startsWith('/dashboard/assets/') && await serveAsset(res, build.dashboardDir, pathname.slice('/dashboard/assets/'.length))) return;
+    if (pathname.startsWith('/assets/') && (await serveAsset(res, build.appDir, pathname.slice('/assets/'.length)))) return;
+    if (
+      pathname.startsWith('/dashboard/assets/') &&
+      (await serveAsset(res, build.dashboardDir, pathname.slice('/dashboard/assets/'.length)))
+    )
+      return;
     send(res, 404, 'text/plain; charset=utf-8', `${pathname} not found`);
   };
 
@@ -126,7 +136,9 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
       if (res.headersSent) return void res.destroy();
       if (err instanceof TooLarge) {
         res.setHeader('connection', 'close');
-        return json(res, 413, { error: `${err.message} is over the limit of ${pathname === '/api/telemetry' ? MAX_BATCH_BYTES : MAX_ACTION_BYTES}` });
+        return json(res, 413, {
+          error: `${err.message} is over the limit of ${pathname === '/api/telemetry' ? MAX_BATCH_BYTES : MAX_ACTION_BYTES}`,
+        });
       }
       console.error(`demo server: ${req.method} ${pathname}:`, err);
       json(res, 500, { error: (err as Error).message });
@@ -138,9 +150,10 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -23,7 +23,10 @@ export interface ClientLike {
 }
 
 /** Storage use as `navigator.storage.estimate()` reports it (bytes). */
-export interface StorageEstimateLike { usage?: number; quota?: number }
+export interface StorageEstimateLike {
+  usage?: number;
+  quota?: number;
+}
 
 /** The platform seam. */
 export interface Adapter {

@@ -12,7 +12,10 @@ export type EventHook = (event: TrancheEvent) => void | Promise<void>;
 export class Broadcaster {
   private readonly _hooks: EventHook[];
 
-  constructor(private readonly _adapter: Adapter, hooks: readonly (EventHook | null)[]) {
+  constructor(
+    private readonly _adapter: Adapter,
+    hooks: readonly (EventHook | null)[],
+  ) {
     this._hooks = hooks.filter((hook): hook is EventHook => hook !== null);
   }
 

@@ -12,11 +12,22 @@ import type { Snapshot, StagingFailureReason, WorkerCondition } from '../src/cor
 import type { TelemetryBatch } from '../src/core/telemetry.js';
 
 /** Who this browser is for bucketing: the app identity, when set, takes precedence. */
-export interface Identity { anonymousId: string; userId: string | null }
+export interface Identity {
+  anonymousId: string;
+  userId: string | null;
+}
 /** The last manifest that passed verification. */
-export interface AcceptedManifest { envelope: SignedEnvelope; manifest: Manifest; acceptedAt: number }
+export interface AcceptedManifest {
+  envelope: SignedEnvelope;
+  manifest: Manifest;
+  acceptedAt: number;
+}
 /** The worker's condition, persisted so that a restart does not forget it was degraded. */
-export interface StatusRow { condition: WorkerCondition; why: string; since: number }
+export interface StatusRow {
+  condition: WorkerCondition;
+  why: string;
+  since: number;
+}
 /** QA overrides by module. */
 export type Overrides = Record<string, { version: string; expires: number }>;
 
@@ -31,13 +42,29 @@ export interface StoredState {
   bad: BadVersion[];
 }
 
-interface ControlValues { identity: Identity; manifest: AcceptedManifest; status: StatusRow; overrides: Overrides }
+interface ControlValues {
+  identity: Identity;
+  manifest: AcceptedManifest;
+  status: StatusRow;
+  overrides: Overrides;
+}
 type ControlKey = keyof ControlValues;
 
 /** What the manifest assigned, for which identity, and from which manifest sequence. */
-export interface Assignment { version: string; bucket: number; sequence: number; identity: string }
+export interface Assignment {
+  version: string;
+  bucket: number;
+  sequence: number;
+  identity: string;
+}
 /** Why the last staging of a version failed, and when to try again. */
-export interface StagingFailure { version: string; reason: StagingFailureReason; message: string; attempts: number; retryAt: number }
+export interface StagingFailure {
+  version: string;
+  reason: StagingFailureReason;
+  message: string;
+  attempts: number;
+  retryAt: number;
+}
 /** One module on this browser. */
 export interface ModuleRow {
   module: string;
@@ -72,7 +99,13 @@ export interface ClientRow {
   ready?: number | null;
 }
 /** A telemetry batch waiting to be sent, with its retry schedule. */
-export interface TelemetryRow { id: string; created: number; batch: TelemetryBatch; attempts: number; retryAt: number }
+export interface TelemetryRow {
+  id: string;
+  created: number;
+  batch: TelemetryBatch;
+  attempts: number;
+  retryAt: number;
+}
 
 interface TrancheDB extends DBSchema {
   control: { key: ControlKey; value: { key: ControlKey; value: unknown } };
@@ -136,10 +169,21 @@ export class Database {
   async load(): Promise<StoredState> {
     const tx = this._db.transaction(['control', 'modules', 'versions', 'bad'], 'readonly');
     const [control, modules, versions, bad] = await Promise.all([
-      tx.objectStore('control').getAll(), tx.objectStore('modules').getAll(), tx.objectStore('versions').getAll(), tx.objectStore('bad').getAll(),
+      tx.objectStore('control').getAll(),
+      tx.objectStore('modules').getAll(),
+      tx.objectStore('versions').getAll(),
+      tx.objectStore('bad').getAll(),
     ]);
     const get = <K extends ControlKey>(key: K) => control.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
-    return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {}, modules, versions, bad };
+    return {
+      identity: get('identity'),
+      manifest: get('manifest') ?? null,
+      status: get('status'),
+      overrides: get('overrides') ?? {},
+      modules,
+      versions,
+      bad,
+    };
   }
 
   async setControl<K extends ControlKey>(key: K, value: ControlValues[K]): Promise<void> {
@@ -241,7 +285,11 @@ export class Database {
     const tx = this._db.transaction(['clients', 'versions'], 'readwrite');
     const clients = tx.objectStore('clients');
     const versions = tx.objectStore('versions');
-    const touch = async <T>(store: { get(key: string): Promise<T | undefined>; put(value: T): Promise<unknown> }, key: string, change: (row: T) => T) => {
+    const touch = async <T>(
+      store: { get(key: string): Promise<T | undefined>; put(value: T): Promise<unknown> },
+      key: string,
+      change: (row: T) => T,
+    ) => {
       const row = await store.get(key);
       if (row) await store.put(change(row));
     };
@@ -273,7 +321,10 @@ export class Database {
     ]);
   }
 
-  private async _finishModules<S extends StoreNames<TrancheDB>[]>(tx: Tx<S>, update: (rows: Map<string, ModuleRow>) => void): Promise<ModuleRow[]> {
+  private async _finishModules<S extends StoreNames<TrancheDB>[]>(
+    tx: Tx<S>,
+    update: (rows: Map<string, ModuleRow>) => void,
+  ): Promise<ModuleRow[]> {
     const store = tx.objectStore('modules' as S[number]) as unknown as ReturnType<Tx<['modules']>['objectStore']>;
     const rows = new Map((await store.getAll()).map((row) => [row.module, row]));
     const before = [...rows.keys()];

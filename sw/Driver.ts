@@ -46,7 +46,10 @@ export class Driver {
   private _lastCheck = -Infinity;
   private _interval: unknown = null;
 
-  constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter) {
+  constructor(
+    private readonly _options: ResolvedOptions,
+    private readonly _adapter: Adapter,
+  ) {
     this.files = new FileStore(_adapter, _options.storeBase);
     const track = (work: Promise<unknown>) => this.track(work);
     this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, track);
@@ -64,7 +67,12 @@ export class Driver {
       track,
       forgetClients: (ids) => this._snapshots?.forget(ids),
     });
-    this.fallback = new Fallback(_options.fallback, _adapter, this.modules, { manifest, emit, track, notify: (event) => this._events.notify(event) });
+    this.fallback = new Fallback(_options.fallback, _adapter, this.modules, {
+      manifest,
+      emit,
+      track,
+      notify: (event) => this._events.notify(event),
+    });
     this.ready = this._load();
   }
 
@@ -75,13 +83,15 @@ export class Driver {
 
   /** Starts the work a worker does on each start: a manifest check, resuming staging and boot deadlines, the interval. */
   start(): void {
-    this.track(this.ready.then(() => {
-      if (!this.intercepting) return;
-      this._schedulePoll();
-      this.track(this.checkForUpdates());
-      this.modules.kickAll();
-      this.track(this.fallback.resume());
-    }));
+    this.track(
+      this.ready.then(() => {
+        if (!this.intercepting) return;
+        this._schedulePoll();
+        this.track(this.checkForUpdates());
+        this.modules.kickAll();
+        this.track(this.fallback.resume());
+      }),
+    );
   }
 
   /** Install: check and stage what this browser needs, so its first controlled page is complete. */
@@ -119,7 +129,12 @@ export class Driver {
   /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */
   async pinSnapshot(clientId: string, overrideErrors: readonly string[] = []): Promise<Snapshot> {
     await this.ready;
-    const snapshot = await this.snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, this.modules.currentVersions(), overrideErrors);
+    const snapshot = await this.snapshots.pin(
+      clientId,
+      this._manifest?.manifest.sequence ?? 0,
+      this.modules.currentVersions(),
+      overrideErrors,
+    );
     this.fallback.watch(clientId, snapshot, this._adapter.now());
     this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot });
     return snapshot;
@@ -148,7 +163,8 @@ export class Driver {
    */
   async usable(): Promise<void> {
     await this.ready;
-    if (this._status.condition === 'DISABLED') throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
+    if (this._status.condition === 'DISABLED')
+      throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
     if (!this._db) throw storageError(this._broken);
   }
 
@@ -271,7 +287,9 @@ export class Driver {
     const manifest = accepted?.manifest ?? this._manifest?.manifest;
     if (!manifest) return;
     const db = this._db!;
-    await this.modules.replan(manifest, identityKey(this._identity), (plan) => (accepted ? db.acceptManifest(accepted, plan) : db.updateModules(plan)));
+    await this.modules.replan(manifest, identityKey(this._identity), (plan) =>
+      accepted ? db.acceptManifest(accepted, plan) : db.updateModules(plan),
+    );
     if (accepted) this._manifest = accepted;
     this.modules.announceAndStage();
   }
@@ -312,5 +330,8 @@ export class Driver {
 }
 
 function storageError(cause: unknown): TrancheError<'rejected'> {
-  return new TrancheError('rejected', { what: 'tranche service worker', reason: `storage unavailable: ${(cause as Error)?.message ?? cause}` });
+  return new TrancheError('rejected', {
+    what: 'tranche service worker',
+    reason: `storage unavailable: ${(cause as Error)?.message ?? cause}`,
+  });
 }

@@ -6,7 +6,14 @@
  */
 import { TrancheError } from '../src/core/TrancheError.js';
 import type { ErrorEntry, ReportErrorsMessage } from '../src/core/clientMessages.js';
-import { FallbackPolicy, chooseFallback, type BadVersion, type Failure, type PageLoad, type ResolvedFallbackPolicy } from '../src/core/fallbackPolicy.js';
+import {
+  FallbackPolicy,
+  chooseFallback,
+  type BadVersion,
+  type Failure,
+  type PageLoad,
+  type ResolvedFallbackPolicy,
+} from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
@@ -27,7 +34,12 @@ export interface FallbackHost {
 }
 
 /** A page load waiting for its boot deadline. */
-interface BootWatch { page: PageLoad; timer: unknown; end: () => void; ended: Promise<void> }
+interface BootWatch {
+  page: PageLoad;
+  timer: unknown;
+  end: () => void;
+  ended: Promise<void>;
+}
 
 /** Bad marks, readiness and boot deadlines of this client. */
 export class Fallback {
@@ -39,7 +51,12 @@ export class Fallback {
   /** Modules moved to a fallback that is still staging: navigations wait for it (bounded). */
   private readonly _recovering = new Set<string>();
 
-  constructor(options: ResolvedFallbackPolicy, private readonly _adapter: Adapter, private readonly _modules: Modules, private readonly _host: FallbackHost) {
+  constructor(
+    options: ResolvedFallbackPolicy,
+    private readonly _adapter: Adapter,
+    private readonly _modules: Modules,
+    private readonly _host: FallbackHost,
+  ) {
     this.policy = new FallbackPolicy(options);
   }
 
@@ -104,11 +121,16 @@ export class Fallback {
     const snapshot = await this._snapshotOf(clientId, nonce);
     if (!snapshot) {
       if (nonce === null) return; // a page that runs no module: nothing to credit
-      throw new TrancheError('rejected', { what: 'READY', reason: `this client has no page load ${nonce} (a page can only vouch for its own load)` });
+      throw new TrancheError('rejected', {
+        what: 'READY',
+        reason: `this client has no page load ${nonce} (a page can only vouch for its own load)`,
+      });
     }
     this._unwatch(clientId);
     const now = this._adapter.now();
-    const keys = Object.entries(snapshot.modules).filter(([m, v]) => !this.isBad(m, v)).map(([m, v]) => releaseKey(m, v));
+    const keys = Object.entries(snapshot.modules)
+      .filter(([m, v]) => !this.isBad(m, v))
+      .map(([m, v]) => releaseKey(m, v));
     await this._db!.markReady(clientId, now, keys);
     this._modules.credit(keys, now);
     this._host.notify({ type: 'PAGE_READY', clientId, snapshot });
@@ -142,13 +164,15 @@ export class Fallback {
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;
     const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this.isBad(module, v));
     const decided: { to: string | null } = { to: null };
-    this._modules.adopt(await this._db!.markBad(mark, (rows) => {
-      const row = rows.get(module);
-      if (!row) return;
-      const next = this._switch(row, version, choice?.version ?? null);
-      rows.set(module, next.row);
-      decided.to = next.to;
-    }));
+    this._modules.adopt(
+      await this._db!.markBad(mark, (rows) => {
+        const row = rows.get(module);
+        if (!row) return;
+        const next = this._switch(row, version, choice?.version ?? null);
+        rows.set(module, next.row);
+        decided.to = next.to;
+      }),
+    );
     const { to } = decided;
     if (to !== null && !this._modules.servable(module, to)) this._recovering.add(module);
     this._host.emit({ type: 'ROLLED_BACK', module, version, reason, to });
@@ -176,7 +200,12 @@ export class Fallback {
     // Only a page still open failed to boot: a user who left before it was ready proves nothing.
     const open = (await this._adapter.clients()).some((client) => client.id === clientId && client.type === 'window');
     if (!open) return;
-    const failures = this.policy.judgeBoot(watch.page, this._adapter.now(), (ref) => this._modules.isProven(ref.module, ref.version), (ref) => this.isBad(ref.module, ref.version));
+    const failures = this.policy.judgeBoot(
+      watch.page,
+      this._adapter.now(),
+      (ref) => this._modules.isProven(ref.module, ref.version),
+      (ref) => this.isBad(ref.module, ref.version),
+    );
     await Promise.all(failures.map((failure) => this.fail(failure)));
   }
 

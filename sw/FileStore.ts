@@ -27,7 +27,10 @@ export class FileStore {
   /** Reads in flight, so that a burst of requests for one file reads it once. */
   private readonly _reading = new Map<string, Promise<Blob>>();
 
-  constructor(private readonly _adapter: Adapter, private readonly _storeBase: string) {}
+  constructor(
+    private readonly _adapter: Adapter,
+    private readonly _storeBase: string,
+  ) {}
 
   /** Where the store serves the bytes with this hash (also their key in the cache). */
   urlOf(sha256: string): string {
@@ -38,7 +41,12 @@ export class FileStore {
   async stored(): Promise<Set<string>> {
     const prefix = `${this._storeBase}files/`;
     const keys = await (await this._open()).keys();
-    return new Set(keys.map((k) => k.url).filter((url) => url.startsWith(prefix)).map((url) => url.slice(prefix.length)));
+    return new Set(
+      keys
+        .map((k) => k.url)
+        .filter((url) => url.startsWith(prefix))
+        .map((url) => url.slice(prefix.length)),
+    );
   }
 
   /** Stores bytes whose hash the caller has verified. */
@@ -49,10 +57,12 @@ export class FileStore {
   /** Deletes the blobs with these hashes. */
   async delete(hashes: Iterable<string>): Promise<void> {
     const cache = await this._open();
-    await Promise.all([...hashes].map((sha) => {
-      this._recent.delete(sha);
-      return cache.delete(this.urlOf(sha));
-    }));
+    await Promise.all(
+      [...hashes].map((sha) => {
+        this._recent.delete(sha);
+        return cache.delete(this.urlOf(sha));
+      }),
+    );
   }
 
   /**

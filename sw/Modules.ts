@@ -121,7 +121,11 @@ export class Modules {
    * transaction (with the manifest it came from, when new). Announces the versions the manifest
    * took away, then stages what the plan asks for.
    */
-  async replan(manifest: Manifest, key: string, store: (plan: (rows: Map<string, ModuleRow>) => void) => Promise<ModuleRow[]>): Promise<void> {
+  async replan(
+    manifest: Manifest,
+    key: string,
+    store: (plan: (rows: Map<string, ModuleRow>) => void) => Promise<ModuleRow[]>,
+  ): Promise<void> {
     let fallbacks: ReturnType<typeof planModules> = [];
     // A version that failed here is no fallback for a blocked one.
     const usable = (m: string, v: string) => this.servable(m, v) !== null && !this._host.isBad(m, v);
@@ -234,10 +238,12 @@ export class Modules {
 
   private async _recordFailure(module: string, version: string, err: unknown): Promise<number> {
     const failure = failureOf(err, version, this._rows.get(module)?.failure ?? null, this._adapter.now(), this._options.retryDelayMs);
-    this.adopt(await this._db!.updateModules((all) => {
-      const row = all.get(module);
-      if (row) all.set(module, { ...row, failure });
-    }));
+    this.adopt(
+      await this._db!.updateModules((all) => {
+        const row = all.get(module);
+        if (row) all.set(module, { ...row, failure });
+      }),
+    );
     const { reason, message, retryAt } = failure;
     this._host.emit({ type: 'STAGING_FAILED', module, version, reason, message, retryAt });
     return retryAt;

@@ -9,7 +9,11 @@ import type { Database, Overrides } from './Database.js';
 
 /** The overrides in force, over their IndexedDB row. */
 export class OverrideBook {
-  constructor(private readonly _db: Database, private readonly _ttlMs: number, private _all: Overrides) {}
+  constructor(
+    private readonly _db: Database,
+    private readonly _ttlMs: number,
+    private _all: Overrides,
+  ) {}
 
   /** Every stored override (expired ones are ignored where they are read). */
   get all(): Overrides {

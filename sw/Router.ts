@@ -36,7 +36,11 @@ export class Router {
   /** Path -> file per committed record, built on first use (records are immutable). */
   private readonly _filesByRecord = new WeakMap<ReleaseRecord, Map<string, FileEntry>>();
 
-  constructor(private readonly _options: ResolvedOptions, private readonly _adapter: Adapter, private readonly _driver: Driver) {
+  constructor(
+    private readonly _options: ResolvedOptions,
+    private readonly _adapter: Adapter,
+    private readonly _driver: Driver,
+  ) {
     this._shell = _options.navigation && new Shell(_adapter, _options.navigation, (work) => _driver.track(work));
   }
 
@@ -87,7 +91,10 @@ export class Router {
   private async _applyOverrides(query: string): Promise<string[]> {
     const errors: string[] = [];
     const forced: string[] = [];
-    for (const item of query.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const item of query
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       const at = item.lastIndexOf('@');
       try {
         if (item === 'clear') {
@@ -122,8 +129,8 @@ export class Router {
     await this._driver.ready;
     if (!this._driver.intercepting) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
-    const inherited = request.destination === 'worker' && resultingClientId
-      ? await this._driver.snapshots.inherit(clientId, resultingClientId) : null;
+    const inherited =
+      request.destination === 'worker' && resultingClientId ? await this._driver.snapshots.inherit(clientId, resultingClientId) : null;
     const version = parsed.version ?? (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module];
     const row = version ? this._driver.servable(parsed.module, version) : null;
     // Not committed here (unknown, still staging, never assigned): the server may have it.
@@ -135,7 +142,8 @@ export class Router {
       return await this._driver.files.respond(file, label);
     } catch (err) {
       // Stored bytes went missing and the store now serves others: this version is unusable here.
-      if (isTrancheError(err, 'integrity')) this._driver.track(this._driver.fallback.fail({ module: parsed.module, version, reason: 'integrity' }));
+      if (isTrancheError(err, 'integrity'))
+        this._driver.track(this._driver.fallback.fail({ module: parsed.module, version, reason: 'integrity' }));
       return text(504, `tranche: ${label} ${parsed.path} is not stored and could not be downloaded again: ${(err as Error).message}`);
     }
   }

@@ -25,7 +25,9 @@ const KEPT_IN_MEMORY = 32;
 
 /** Whether a response is HTML the worker may inject a snapshot into. */
 export function isInjectable(response: Response): boolean {
-  return response.ok && response.type !== 'opaqueredirect' && (response.headers.get('content-type') ?? '').toLowerCase().includes('text/html');
+  return (
+    response.ok && response.type !== 'opaqueredirect' && (response.headers.get('content-type') ?? '').toLowerCase().includes('text/html')
+  );
 }
 
 /** Fetches app HTML: its last good copy, refreshed in the background (or network first). */
@@ -35,7 +37,11 @@ export class Shell {
   private readonly _copies = new Map<string, HtmlPage>();
 
   /** `background` keeps the worker alive until the work it is given settles. */
-  constructor(private readonly _adapter: Adapter, private readonly _nav: ResolvedNavigation, private readonly _background: (work: Promise<unknown>) => void) {}
+  constructor(
+    private readonly _adapter: Adapter,
+    private readonly _nav: ResolvedNavigation,
+    private readonly _background: (work: Promise<unknown>) => void,
+  ) {}
 
   /**
    * The HTML for navigation `request`: the copy itself when it answers (nothing to read), else
@@ -46,7 +52,12 @@ export class Shell {
     const copy = await this._copy(key);
     if (copy && this._nav.strategy === 'stale-while-revalidate') {
       // A task later: the answer goes out before the refresh takes the thread.
-      this._background(this._adapter.nextTask().then(() => this._refresh(request, key)).catch(() => undefined));
+      this._background(
+        this._adapter
+          .nextTask()
+          .then(() => this._refresh(request, key))
+          .catch(() => undefined),
+      );
       return copy;
     }
     const network = this._refresh(request, key);

@@ -12,7 +12,11 @@ export class SnapshotBook {
   private readonly _byClient = new Map<string, Snapshot>();
 
   /** `track` keeps the worker alive until the work it is given (persisting a snapshot) settles. */
-  constructor(private readonly _adapter: Adapter, private readonly _db: Database, private readonly _track: (work: Promise<unknown>) => void) {}
+  constructor(
+    private readonly _adapter: Adapter,
+    private readonly _db: Database,
+    private readonly _track: (work: Promise<unknown>) => void,
+  ) {}
 
   /**
    * A new snapshot of `modules` pinned to `clientId` (an empty id pins nothing: the browser
@@ -24,7 +28,12 @@ export class SnapshotBook {
    * ever first, the row would say "not ready" while READY has proven its versions, which a
    * restarted worker's boot check then passes.
    */
-  async pin(clientId: string, sequence: number, modules: Record<string, string>, overrideErrors: readonly string[] = []): Promise<Snapshot> {
+  async pin(
+    clientId: string,
+    sequence: number,
+    modules: Record<string, string>,
+    overrideErrors: readonly string[] = [],
+  ): Promise<Snapshot> {
     const snapshot: Snapshot = {
       id: this._adapter.randomId(),
       sequence,
@@ -54,7 +63,8 @@ export class SnapshotBook {
   async inherit(creatorId: string, workerId: string): Promise<Snapshot | null> {
     const snapshot = await this.of(creatorId);
     // No `ready`: a worker is no page load, its creator vouches for the snapshot.
-    if (snapshot && workerId && this._byClient.get(workerId) !== snapshot) this._save({ clientId: workerId, snapshot, pinnedAt: this._adapter.now() });
+    if (snapshot && workerId && this._byClient.get(workerId) !== snapshot)
+      this._save({ clientId: workerId, snapshot, pinnedAt: this._adapter.now() });
     return snapshot;
   }
 

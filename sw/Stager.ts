@@ -31,7 +31,11 @@ export function failureOf(err: unknown, version: string, before: StagingFailure 
 }
 
 /** What to stage. */
-export interface StageTarget { module: string; version: string; ref: ReleaseRef }
+export interface StageTarget {
+  module: string;
+  version: string;
+  ref: ReleaseRef;
+}
 
 /** Downloads and verifies module versions. */
 export class Stager {
@@ -59,10 +63,14 @@ export class Stager {
     const missingShas = new Set(missing.map((f) => f.sha256));
     const pending = row.record.files.filter((f) => missingShas.has(f.sha256));
     const done = { files: total.files - pending.length, bytes: total.bytes - sum(pending) };
-    const report = () => progress({
-      type: 'STAGING_PROGRESS', module: target.module, version: target.version,
-      files: { done: done.files, total: total.files }, bytes: { done: done.bytes, total: total.bytes },
-    });
+    const report = () =>
+      progress({
+        type: 'STAGING_PROGRESS',
+        module: target.module,
+        version: target.version,
+        files: { done: done.files, total: total.files },
+        bytes: { done: done.bytes, total: total.bytes },
+      });
     report();
     await this._downloadAll(missing, `${releaseKey(target.module, target.version)}`, signal, (file) => {
       const same = row.record.files.filter((f) => f.sha256 === file.sha256);
@@ -78,7 +86,13 @@ export class Stager {
     const key = releaseKey(module, version);
     const known = await this._db.version(key);
     if (known) return known;
-    const bytes = await downloadVerified(this._adapter, new URL(ref.record, this._storeBase).href, ref.sha256, `release record ${key}`, signal);
+    const bytes = await downloadVerified(
+      this._adapter,
+      new URL(ref.record, this._storeBase).href,
+      ref.sha256,
+      `release record ${key}`,
+      signal,
+    );
     const what = `release record ${key} (${ref.record})`;
     let record: ReleaseRecord;
     try {
@@ -109,7 +123,12 @@ export class Stager {
    * Downloads `files` a few at a time. After the first failure no new download starts, but
    * those in flight finish and store their verified bytes, so the next attempt skips them.
    */
-  private async _downloadAll(files: readonly FileEntry[], label: string, signal: AbortSignal, stored: (file: FileEntry) => void): Promise<void> {
+  private async _downloadAll(
+    files: readonly FileEntry[],
+    label: string,
+    signal: AbortSignal,
+    stored: (file: FileEntry) => void,
+  ): Promise<void> {
     let next = 0;
     let failure: unknown = null;
     const lane = async (): Promise<void> => {

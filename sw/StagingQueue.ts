@@ -23,7 +23,10 @@ export class StagingQueue {
   private _cleaning: Promise<void> | null = null;
   private _stopped = false;
 
-  constructor(private readonly _adapter: Adapter, private readonly _work: StagingWork) {}
+  constructor(
+    private readonly _adapter: Adapter,
+    private readonly _work: StagingWork,
+  ) {}
 
   /** Runs staging for `module` now, or once more after the run in flight. */
   kick(module: string): void {
@@ -78,10 +81,16 @@ export class StagingQueue {
     await this.quiet();
     const retryAt = await this._work.stage(module, this._abort.signal);
     if (retryAt === null || this._stopped) return;
-    this._timers.set(module, this._adapter.setTimeout(() => {
-      this._timers.delete(module);
-      this.kick(module);
-    }, Math.max(0, retryAt - this._adapter.now())));
+    this._timers.set(
+      module,
+      this._adapter.setTimeout(
+        () => {
+          this._timers.delete(module);
+          this.kick(module);
+        },
+        Math.max(0, retryAt - this._adapter.now()),
+      ),
+    );
   }
 
   /** Cleans up now if no staging runs, else after the last one ends. */

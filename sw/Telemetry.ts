@@ -33,7 +33,11 @@ export class Telemetry {
   private _sending: Promise<void> | null = null;
   private _stopped = false;
 
-  constructor(private readonly _options: ResolvedTelemetry, private readonly _adapter: Adapter, private readonly _track: (work: Promise<unknown>) => void) {}
+  constructor(
+    private readonly _options: ResolvedTelemetry,
+    private readonly _adapter: Adapter,
+    private readonly _track: (work: Promise<unknown>) => void,
+  ) {}
 
   /** Starts sending, as the anonymous client `clientId`; sends what an earlier worker left. */
   attach(db: Database, clientId: string): void {
@@ -62,7 +66,14 @@ export class Telemetry {
         this._schedule();
         break;
       case 'ROLLED_BACK':
-        this._add({ type: 'rollback', time, module: event.module, version: event.version, reason: event.reason, ...(event.to !== null && { to: event.to }) });
+        this._add({
+          type: 'rollback',
+          time,
+          module: event.module,
+          version: event.version,
+          reason: event.reason,
+          ...(event.to !== null && { to: event.to }),
+        });
         break;
       case 'STAGING_FAILED':
         this._add({ type: 'staging-failed', time, module: event.module, version: event.version, reason: event.reason });
@@ -109,7 +120,10 @@ export class Telemetry {
     if (!db) return this._schedule(); // storage not open yet: keep collecting
     const now = this._adapter.now();
     const errors = [...this._errors.values()].map(({ module, version, count }): Draft => ({
-      type: 'errors', time: now, count, ...(module !== null && { module, version: version! }),
+      type: 'errors',
+      time: now,
+      count,
+      ...(module !== null && { module, version: version! }),
     }));
     const events = [...this._drafts, ...errors].map((draft): TelemetryEvent => ({ id: this._adapter.randomId(), ...draft }));
     this._drafts = [];
@@ -142,7 +156,10 @@ export class Telemetry {
         continue;
       }
       const outcome = await this._post(row.batch);
-      if (outcome === 'refused') console.warn(`tranche: the telemetry collector ${this._options.url} refused a batch of ${row.batch.events.length} events; it is dropped`);
+      if (outcome === 'refused')
+        console.warn(
+          `tranche: the telemetry collector ${this._options.url} refused a batch of ${row.batch.events.length} events; it is dropped`,
+        );
       if (outcome !== 'retry') {
         await db.updateTelemetry([], [row.id]);
         continue;
@@ -163,7 +180,11 @@ export class Telemetry {
   private async _post(batch: TelemetryBatch): Promise<'sent' | 'refused' | 'retry'> {
     try {
       const response = await this._adapter.fetch(this._options.url, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch), cache: 'no-store', credentials: 'same-origin',
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(batch),
+        cache: 'no-store',
+        credentials: 'same-origin',
       });
       if (response.ok) return 'sent';
       const transient = response.status === 408 || response.status === 429 || response.status >= 500;
@@ -176,10 +197,13 @@ export class Telemetry {
   private _retryAt(at: number): void {
     if (this._stopped) return;
     if (this._retryTimer !== null) this._adapter.clearTimeout(this._retryTimer);
-    this._retryTimer = this._adapter.setTimeout(() => {
-      this._retryTimer = null;
-      this._track(this._send());
-    }, Math.max(0, at - this._adapter.now()));
+    this._retryTimer = this._adapter.setTimeout(
+      () => {
+        this._retryTimer = null;
+        this._track(this._send());
+      },
+      Math.max(0, at - this._adapter.now()),
+    );
   }
 }
 

@@ -50,7 +50,8 @@ export function overrideProblem(manifest: Manifest | null, module: string, versi
   if (!manifest) return 'no manifest has been accepted yet';
   const mod = manifest.modules[module];
   if (!mod) return `the manifest has no module "${module}"`;
-  if (!(releaseKey(module, version) in manifest.releases)) return `${releaseKey(module, version)} is not a released version (not in the signed manifest's releases)`;
+  if (!(releaseKey(module, version) in manifest.releases))
+    return `${releaseKey(module, version)} is not a released version (not in the signed manifest's releases)`;
   if (mod.blocked.includes(version)) return `${releaseKey(module, version)} is blocked (rolled back)`;
   return null;
 }
@@ -63,7 +64,11 @@ export function desiredVersion(manifest: Manifest, row: ModuleRow, overrides: Ov
 }
 
 /** A module whose current version changed because the manifest took it away. */
-export interface Fallback { module: string; from: string; to: string | null }
+export interface Fallback {
+  module: string;
+  from: string;
+  to: string | null;
+}
 
 /**
  * Brings every module row in line with `manifest` for identity `key`: assignments, and
@@ -72,7 +77,12 @@ export interface Fallback { module: string; from: string; to: string | null }
  * assigned version if it is ready, else the newest previous one, else to none until staging
  * catches up. Modules gone from the manifest are forgotten. Mutates `rows`.
  */
-export function planModules(rows: Map<string, ModuleRow>, manifest: Manifest, key: string, ready: (module: string, version: string) => boolean): Fallback[] {
+export function planModules(
+  rows: Map<string, ModuleRow>,
+  manifest: Manifest,
+  key: string,
+  ready: (module: string, version: string) => boolean,
+): Fallback[] {
   const fallbacks: Fallback[] = [];
   for (const name of Object.keys(manifest.modules)) {
     const row = rows.get(name) ?? emptyModule(name);

@@ -24,7 +24,7 @@ const REASONS: Partial<Record<ErrorCode, ManifestRejectionReason>> = {
   'key-mismatch': 'signature',
   'invalid-key': 'signature',
   'stale-sequence': 'sequence',
-  'expired': 'expired',
+  expired: 'expired',
   'invalid-document': 'schema',
   'invalid-json': 'schema',
   'unknown-format': 'schema',
@@ -40,7 +40,12 @@ export function rejectionReason(err: unknown): ManifestRejectionReason {
 }
 
 /** Fetches `url` past the HTTP cache and checks it against `last` (the accepted manifest). */
-export async function checkManifest(adapter: Adapter, url: string, trusted: Promise<TrustedKeys>, last: AcceptedManifest | null): Promise<ManifestCheck> {
+export async function checkManifest(
+  adapter: Adapter,
+  url: string,
+  trusted: Promise<TrustedKeys>,
+  last: AcceptedManifest | null,
+): Promise<ManifestCheck> {
   let text: string;
   try {
     const response = await adapter.fetch(url, { cache: 'no-cache', credentials: 'same-origin' });
@@ -55,7 +60,8 @@ export async function checkManifest(adapter: Adapter, url: string, trusted: Prom
     if (last && sameEnvelope(input, last)) {
       // Re-serving the accepted manifest is the normal "no update"; only its expiry can change.
       const expires = last.manifest.expires;
-      if (expires !== undefined && Date.parse(expires) <= now) return rejected('expired', `manifest sequence ${last.manifest.sequence} expired at ${expires}`);
+      if (expires !== undefined && Date.parse(expires) <= now)
+        return rejected('expired', `manifest sequence ${last.manifest.sequence} expired at ${expires}`);
       return { kind: 'unchanged' };
     }
     const manifest = await verifyManifest(input, { trusted: await trusted, lastSequence: last?.manifest.sequence, now: new Date(now) });
@@ -67,6 +73,10 @@ export async function checkManifest(adapter: Adapter, url: string, trusted: Prom
 
 function sameEnvelope(input: unknown, last: AcceptedManifest): boolean {
   const envelope = input as Partial<AcceptedManifest['envelope']> | null;
-  return typeof envelope === 'object' && envelope !== null
-    && envelope.signature === last.envelope.signature && envelope.payload === last.envelope.payload;
+  return (
+    typeof envelope === 'object' &&
+    envelope !== null &&
+    envelope.signature === last.envelope.signature &&
+    envelope.payload === last.envelope.payload
+  );
 }

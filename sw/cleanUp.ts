@@ -16,10 +16,20 @@ import type { FileStore } from './FileStore.js';
 export const SNAPSHOT_GRACE_MS = 5 * 60_000;
 
 /** What clean-up removed. */
-export interface CleanUpResult { clients: string[]; versions: string[]; blobs: number }
+export interface CleanUpResult {
+  clients: string[];
+  versions: string[];
+  blobs: number;
+}
 
 /** Removes unneeded snapshots, version rows and blobs; `targets` maps module -> version being staged. */
-export async function cleanUp(adapter: Adapter, db: Database, files: FileStore, modules: readonly ModuleRow[], targets: ReadonlyMap<string, string>): Promise<CleanUpResult> {
+export async function cleanUp(
+  adapter: Adapter,
+  db: Database,
+  files: FileStore,
+  modules: readonly ModuleRow[],
+  targets: ReadonlyMap<string, string>,
+): Promise<CleanUpResult> {
   const live = new Set((await adapter.clients()).map((c) => c.id));
   const now = adapter.now();
   const clients = await db.clients();

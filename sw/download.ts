@@ -30,7 +30,13 @@ async function download(adapter: Adapter, url: string, init: RequestInit): Promi
  * The bytes at `url`, checked against `sha256` (hex); `what` names them in errors. Throws
  * `download` or, after the one refetch, `integrity`.
  */
-export async function downloadVerified(adapter: Adapter, url: string, sha256: string, what: string, signal?: AbortSignal): Promise<ArrayBuffer> {
+export async function downloadVerified(
+  adapter: Adapter,
+  url: string,
+  sha256: string,
+  what: string,
+  signal?: AbortSignal,
+): Promise<ArrayBuffer> {
   const first = await download(adapter, url, { signal: signal ?? null });
   if ((await sha256Hex(first)) === sha256) return first;
   const busted = new URL(url);

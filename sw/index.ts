@@ -12,7 +12,14 @@ import { resolveOptions, type TrancheWorkerOptions } from './options.js';
 import { Router } from './Router.js';
 
 export type {
-  ErrorCount, ErrorsReportedEvent, NavigationOptions, PageReadyEvent, SnapshotPinnedEvent, TelemetryOptions, TrancheEvent, TrancheWorkerOptions,
+  ErrorCount,
+  ErrorsReportedEvent,
+  NavigationOptions,
+  PageReadyEvent,
+  SnapshotPinnedEvent,
+  TelemetryOptions,
+  TrancheEvent,
+  TrancheWorkerOptions,
 } from './options.js';
 export type { BadVersion, FallbackPolicyOptions, FallbackReason } from '../src/core/fallbackPolicy.js';
 export type { FallbackStatus, RolledBackEvent } from '../src/core/clientMessages.js';
@@ -54,10 +61,11 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
     if (!message) return; // the app's own messages
     const source = event.source as Client | null;
     const clientId = source?.id ?? '';
-    const work = message.type === 'REPORT_ERRORS'
-      // Fire and forget: a page in an error storm never waits for an answer.
-      ? receiveReport(driver, message, clientId).catch((err) => console.error('tranche:', err))
-      : answer(driver, message, clientId).then((reply) => (event.ports[0] ?? source)?.postMessage(reply));
+    const work =
+      message.type === 'REPORT_ERRORS'
+        ? // Fire and forget: a page in an error storm never waits for an answer.
+          receiveReport(driver, message, clientId).catch((err) => console.error('tranche:', err))
+        : answer(driver, message, clientId).then((reply) => (event.ports[0] ?? source)?.postMessage(reply));
     event.waitUntil(work.then(() => driver.keepAlive()));
   });
   driver.start();

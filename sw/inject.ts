@@ -7,7 +7,12 @@ import { injectIntoHtml, type ImportMap } from '../src/core/importMap.js';
 import type { Snapshot } from '../src/core/protocol.js';
 
 /** An HTML page as text, with the status and headers it was served with. */
-export interface HtmlPage { body: string; status: number; statusText: string; headers: [string, string][] }
+export interface HtmlPage {
+  body: string;
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+}
 
 /** The page `response` carries, given its body text. */
 export function htmlPage(body: string, { status, statusText, headers }: Response): HtmlPage {

@@ -9,16 +9,32 @@ import type { Snapshot, WorkerEvent } from '../src/core/protocol.js';
 import { MAX_BATCH_EVENTS } from '../src/core/telemetry.js';
 
 /** The exposure event: a page load was pinned to a snapshot. Goes to `onEvent` only, never to pages. */
-export interface SnapshotPinnedEvent { type: 'SNAPSHOT_PINNED'; clientId: string; snapshot: Snapshot }
+export interface SnapshotPinnedEvent {
+  type: 'SNAPSHOT_PINNED';
+  clientId: string;
+  snapshot: Snapshot;
+}
 /** A page load called `ready()`: its snapshot's versions booted healthily. For `onEvent` only. */
-export interface PageReadyEvent { type: 'PAGE_READY'; clientId: string; snapshot: Snapshot }
+export interface PageReadyEvent {
+  type: 'PAGE_READY';
+  clientId: string;
+  snapshot: Snapshot;
+}
 /** Errors of one module@version (null: unattributed) in one report from a page. */
-export interface ErrorCount { module: string | null; version: string | null; count: number }
+export interface ErrorCount {
+  module: string | null;
+  version: string | null;
+  count: number;
+}
 /**
  * A page reported errors. Entries naming a version the page does not run, and errors the page
  * only counted (`dropped`), are counted as unattributed. For `onEvent` only.
  */
-export interface ErrorsReportedEvent { type: 'ERRORS_REPORTED'; clientId: string; counts: ErrorCount[] }
+export interface ErrorsReportedEvent {
+  type: 'ERRORS_REPORTED';
+  clientId: string;
+  counts: ErrorCount[];
+}
 /** Every event broadcast to pages: the worker protocol's and `ROLLED_BACK`. */
 export type BroadcastEvent = WorkerEvent | RolledBackEvent;
 /** Everything `onEvent` receives: what pages are told, plus exposures, healthy boots and error reports. */
@@ -201,9 +217,11 @@ function duration(options: TrancheWorkerOptions, key: keyof TrancheWorkerOptions
 export function resolveOptions(options: TrancheWorkerOptions, scope: string): ResolvedOptions {
   if (typeof options !== 'object' || options === null) invalid('(options)', 'an object', options);
   if (typeof options.manifestUrl !== 'string' || !options.manifestUrl) invalid('manifestUrl', 'a URL', options.manifestUrl);
-  if (!Array.isArray(options.publicKeys) || options.publicKeys.length === 0) invalid('publicKeys', 'a non-empty array of JWKs', options.publicKeys);
+  if (!Array.isArray(options.publicKeys) || options.publicKeys.length === 0)
+    invalid('publicKeys', 'a non-empty array of JWKs', options.publicKeys);
   const prefix = options.modulePrefix ?? '/modules/';
-  if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/') invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
+  if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/')
+    invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
   const manifestUrl = sameOrigin('manifestUrl', options.manifestUrl, scope);
   const moduleBase = new URL(prefix, scope).href;
   const storeBase = new URL('./', manifestUrl).href;
@@ -235,7 +253,8 @@ function resolveTelemetry(telemetry: TrancheWorkerOptions['telemetry'], scope: s
   }
   if (!url || !/^https?:$/.test(url.protocol)) invalid('telemetry.url', 'an http(s) URL', telemetry.url);
   const batchIntervalMs = telemetry.batchIntervalMs ?? 10_000;
-  if (!Number.isSafeInteger(batchIntervalMs) || batchIntervalMs < 1) invalid('telemetry.batchIntervalMs', 'an integer >= 1', batchIntervalMs);
+  if (!Number.isSafeInteger(batchIntervalMs) || batchIntervalMs < 1)
+    invalid('telemetry.batchIntervalMs', 'an integer >= 1', batchIntervalMs);
   const maxBatchEvents = telemetry.maxBatchEvents ?? 100;
   if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1 || maxBatchEvents > MAX_BATCH_EVENTS) {
     invalid('telemetry.maxBatchEvents', `an integer from 1 to ${MAX_BATCH_EVENTS}`, maxBatchEvents);
@@ -243,19 +262,28 @@ function resolveTelemetry(telemetry: TrancheWorkerOptions['telemetry'], scope: s
   return { url: url.href, batchIntervalMs, maxBatchEvents };
 }
 
-function resolveNavigation(nav: TrancheWorkerOptions['navigation'], scope: string, moduleBase: string, storeBase: string): ResolvedNavigation | null {
+function resolveNavigation(
+  nav: TrancheWorkerOptions['navigation'],
+  scope: string,
+  moduleBase: string,
+  storeBase: string,
+): ResolvedNavigation | null {
   if (nav === false) return null;
   const given = nav ?? {};
   if (typeof given !== 'object') invalid('navigation', 'false or an object', nav);
-  if (given.match !== undefined && typeof given.match !== 'function') invalid('navigation.match', 'a function (url: URL) => boolean', given.match);
+  if (given.match !== undefined && typeof given.match !== 'function')
+    invalid('navigation.match', 'a function (url: URL) => boolean', given.match);
   const strategy = given.strategy ?? 'stale-while-revalidate';
-  if (strategy !== 'stale-while-revalidate' && strategy !== 'network-first') invalid('navigation.strategy', "'stale-while-revalidate' or 'network-first'", strategy);
+  if (strategy !== 'stale-while-revalidate' && strategy !== 'network-first')
+    invalid('navigation.strategy', "'stale-while-revalidate' or 'network-first'", strategy);
   const networkTimeoutMs = given.networkTimeoutMs ?? 4000;
-  if (!Number.isInteger(networkTimeoutMs) || networkTimeoutMs < 0) invalid('navigation.networkTimeoutMs', 'an integer >= 0', networkTimeoutMs);
+  if (!Number.isInteger(networkTimeoutMs) || networkTimeoutMs < 0)
+    invalid('navigation.networkTimeoutMs', 'an integer >= 0', networkTimeoutMs);
   // The worker never treats module files or the store's documents as app pages, whatever
   // `match` says (the store may sit at the site root, so only its own folders are excluded).
   const storeDirs = ['records/', 'files/', 'keys/'].map((dir) => storeBase + dir);
-  const ours = (href: string) => href.startsWith(moduleBase) || storeDirs.some((dir) => href.startsWith(dir)) || href.startsWith(`${storeBase}manifest.json`);
+  const ours = (href: string) =>
+    href.startsWith(moduleBase) || storeDirs.some((dir) => href.startsWith(dir)) || href.startsWith(`${storeBase}manifest.json`);
   const match = given.match ?? ((url: URL) => url.href.startsWith(scope));
   return {
     shellUrl: given.shellUrl === undefined ? null : sameOrigin('navigation.shellUrl', given.shellUrl, scope).href,

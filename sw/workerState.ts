@@ -12,9 +12,12 @@ export function moduleStatus(row: ModuleRow, target: string | undefined, overrid
     assigned: row.assignment && { version: row.assignment.version, bucket: row.assignment.bucket, sequence: row.assignment.sequence },
     override: override ?? null,
     previous: [...row.previous],
-    staging: target === undefined ? null : {
-      version: target,
-      failure: failure && { reason: failure.reason, message: failure.message, retryAt: failure.retryAt },
-    },
+    staging:
+      target === undefined
+        ? null
+        : {
+            version: target,
+            failure: failure && { reason: failure.reason, message: failure.message, retryAt: failure.retryAt },
+          },
   };
 }

@@ -12,7 +12,9 @@ import { Tranche } from '../../src/client/index.js';
 import type { ShopModule } from '../modules/contract.js';
 
 declare global {
-  interface Window { tranche: Tranche }
+  interface Window {
+    tranche: Tranche;
+  }
 }
 
 // Literal specifiers, one per module: each import is its own failure domain.
@@ -34,7 +36,10 @@ function tell(text: string): void {
 }
 
 tranche.addEventListener('rolled-back', (e) => {
-  if (e.affectsThisPage) tell(`${e.module} ${e.version} broke in this browser; ${e.willReload ? 'reloading with' : 'new pages get'} ${e.to ?? 'the previous version'}.`);
+  if (e.affectsThisPage)
+    tell(
+      `${e.module} ${e.version} broke in this browser; ${e.willReload ? 'reloading with' : 'new pages get'} ${e.to ?? 'the previous version'}.`,
+    );
 });
 
 /** Imports and mounts one module; resolves to its name when it failed. */

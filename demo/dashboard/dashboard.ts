@@ -12,16 +12,30 @@ const $ = (id: string) => document.getElementById(id)!;
 const cards = new Map<string, ModuleCard>();
 
 async function act(action: DashboardAction): Promise<void> {
-  const res = await fetch('/api/actions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(action) });
+  const res = await fetch('/api/actions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(action),
+  });
   const result = (await res.json()) as ActionResult;
-  $('notice').textContent = 'error' in result ? `${action.verb} ${action.module} refused: ${result.error}` : `${action.verb} ${action.module}: ${result.note} (manifest ${result.sequence})`;
+  $('notice').textContent =
+    'error' in result
+      ? `${action.verb} ${action.module} refused: ${result.error}`
+      : `${action.verb} ${action.module}: ${result.note} (manifest ${result.sequence})`;
   await refresh();
 }
 
 function summary(state: DashboardState): string {
-  const rejected = Object.entries(state.rejections).map(([r, n]) => `${r}: ${n}`).join(', ');
-  return [`manifest sequence ${state.status.sequence}`, state.status.killSwitch ? 'KILL SWITCH ON' : '',
-    rejected ? `manifests refused by clients: ${rejected}` : ''].filter(Boolean).join(' · ');
+  const rejected = Object.entries(state.rejections)
+    .map(([r, n]) => `${r}: ${n}`)
+    .join(', ');
+  return [
+    `manifest sequence ${state.status.sequence}`,
+    state.status.killSwitch ? 'KILL SWITCH ON' : '',
+    rejected ? `manifests refused by clients: ${rejected}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
 }
 
 async function refresh(): Promise<void> {
@@ -37,9 +51,10 @@ async function refresh(): Promise<void> {
   document.body.dataset.refreshed = String(Date.now());
 }
 
-const refreshSoon = () => refresh().catch((err: unknown) => {
-  $('notice').textContent = `refresh failed: ${(err as Error).message}`;
-});
+const refreshSoon = () =>
+  refresh().catch((err: unknown) => {
+    $('notice').textContent = `refresh failed: ${(err as Error).message}`;
+  });
 watchThisBrowser(REFRESH_MS);
 void refreshSoon();
 setInterval(() => void refreshSoon(), REFRESH_MS);

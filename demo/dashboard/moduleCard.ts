@@ -23,7 +23,10 @@ export class ModuleCard {
   private _paused = false;
   private _released = '';
 
-  constructor(private readonly _name: string, act: Act) {
+  constructor(
+    private readonly _name: string,
+    act: Act,
+  ) {
     this._chart = new VersionChart(_name);
     const button = (label: string, action: () => DashboardAction) => {
       const b = el('button', { type: 'button' }, label);
@@ -33,11 +36,17 @@ export class ModuleCard {
     };
     const module = _name;
     this._pause = button('pause', () => ({ verb: this._paused ? 'resume' : 'pause', module }));
-    const controls = el('form', {}, this._version, this._percent, '%',
+    const controls = el(
+      'form',
+      {},
+      this._version,
+      this._percent,
+      '%',
       button('roll out', () => ({ verb: 'rollout', module, version: this._version.value, percent: Number(this._percent.value) })),
       button('promote', () => ({ verb: 'promote', module, version: this._version.value })),
       this._pause,
-      button('roll back', () => ({ verb: 'rollback', module })));
+      button('roll back', () => ({ verb: 'rollback', module })),
+    );
     controls.addEventListener('submit', (e) => e.preventDefault());
     this.root = el('section', { className: 'module' }, el('h2', {}, _name), this._tags, this._table, this._chart.root, controls);
     this.root.dataset.module = _name;

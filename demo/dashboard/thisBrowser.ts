@@ -12,8 +12,10 @@ function render(state: TrancheState): void {
   $('client-id').textContent = `${state.worker.clientId}${state.worker.identity === 'app' ? ' (cohorts follow the app identity)' : ''}`;
   const next = Object.entries(state.worker.modules).map(([name, m]) => `${name} ${m.current ?? '(from the network)'}`);
   $('snapshot').textContent = next.join(' · ') || '–';
-  $('buckets').textContent = Object.entries(state.buckets)
-    .map(([name, bucket]) => `${name} ${bucket} → ${state.worker.modules[name]?.assigned?.version ?? '?'}`).join(' · ') || '–';
+  $('buckets').textContent =
+    Object.entries(state.buckets)
+      .map(([name, bucket]) => `${name} ${bucket} → ${state.worker.modules[name]?.assigned?.version ?? '?'}`)
+      .join(' · ') || '–';
   $('bad').textContent = state.bad.length ? state.bad.map((b) => `${b.module}@${b.version} (${b.reason})`).join(' · ') : 'none';
   $('worker').textContent = `${state.worker.condition} ${state.worker.why}, manifest ${state.worker.sequence}`;
 }
@@ -22,9 +24,10 @@ function render(state: TrancheState): void {
 export function watchThisBrowser(everyMs: number): Tranche {
   // Not a shop page: report nothing, and never reload the dashboard for a shop module.
   const tranche = new Tranche('/sw.js', { captureErrors: false, reloadOnRollback: false });
-  const show = () => tranche.state().then(render, (err: unknown) => {
-    $('worker').textContent = `no answer from the worker yet (${(err as Error).message})`;
-  });
+  const show = () =>
+    tranche.state().then(render, (err: unknown) => {
+      $('worker').textContent = `no answer from the worker yet (${(err as Error).message})`;
+    });
   void tranche.register().then(show);
   setInterval(() => void show(), everyMs);
   return tranche;

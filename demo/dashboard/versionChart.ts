@@ -20,9 +20,10 @@ function chartData(name: string, state: DashboardState): { labels: string[]; dat
   const last = Math.max(Date.now() - (Date.now() % bucketMs), ...points.map((p) => p.time));
   const times: number[] = [];
   for (let t = first; t <= last; t += bucketMs) times.push(t);
-  const count = (type: string, version: string | null) => times.map((t) => points
-    .filter((p) => p.time === t && p.type === type && (version === null || p.version === version))
-    .reduce((sum, p) => sum + p.n, 0));
+  const count = (type: string, version: string | null) =>
+    times.map((t) =>
+      points.filter((p) => p.time === t && p.type === type && (version === null || p.version === version)).reduce((sum, p) => sum + p.n, 0),
+    );
   return { labels: versions, data: [times.map((t) => t / 1000), ...versions.map((v) => count('exposure', v)), count('rollback', null)] };
 }
 
@@ -50,15 +51,19 @@ export class VersionChart {
     this._chart?.destroy();
     this.root.replaceChildren();
     this._labels = labels.join(',');
-    this._chart = new uPlot({
-      width: Math.max(320, Math.min(1000, this.root.clientWidth || window.innerWidth - 80)),
-      height: 180,
-      title: `page loads per ${state.bucketMs / 1000} s by version, and rollbacks`,
-      series: [
-        {},
-        ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length]!, width: 2 })),
-        { label: 'rollbacks', stroke: ROLLBACK_COLOR, width: 2, dash: [6, 4] },
-      ],
-    }, data, this.root);
+    this._chart = new uPlot(
+      {
+        width: Math.max(320, Math.min(1000, this.root.clientWidth || window.innerWidth - 80)),
+        height: 180,
+        title: `page loads per ${state.bucketMs / 1000} s by version, and rollbacks`,
+        series: [
+          {},
+          ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length]!, width: 2 })),
+          { label: 'rollbacks', stroke: ROLLBACK_COLOR, width: 2, dash: [6, 4] },
+        ],
+      },
+      data,
+      this.root,
+    );
   }
 }

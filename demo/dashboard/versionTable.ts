@@ -6,7 +6,20 @@ import type { VersionStats } from '../Collector.js';
 import type { DashboardState } from './api.js';
 import { el } from './dom.js';
 
-const COLUMNS = ['version', 'manifest', 'clients', 'share of clients', 'page loads', 'healthy boots', 'healthy rate', 'errors', 'errors per load', 'rollbacks', 'rollback rate', 'staging failures'];
+const COLUMNS = [
+  'version',
+  'manifest',
+  'clients',
+  'share of clients',
+  'page loads',
+  'healthy boots',
+  'healthy rate',
+  'errors',
+  'errors per load',
+  'rollbacks',
+  'rollback rate',
+  'staging failures',
+];
 
 const percent = (n: number, of: number) => (of ? `${((100 * n) / of).toFixed(1)}%` : '–');
 const perLoad = (n: number, of: number) => (of ? (n / of).toFixed(2) : '–');
@@ -36,18 +49,34 @@ export function versionTable(name: string, state: DashboardState): HTMLTableElem
   const rows = rowVersions(name, state, stats).map((version) => {
     const s = stats.find((x) => x.version === version);
     const rollbacks = s ? Object.values(s.rollbacks).reduce((a, b) => a + b, 0) : 0;
-    const reasons = s ? Object.entries(s.rollbacks).map(([r, n]) => `${r}: ${n}`).join(', ') : '';
+    const reasons = s
+      ? Object.entries(s.rollbacks)
+          .map(([r, n]) => `${r}: ${n}`)
+          .join(', ')
+      : '';
     const cells = [
-      version, manifestRole(name, version, state), String(s?.clients ?? 0), percent(s?.clients ?? 0, allClients),
-      String(s?.pageLoads ?? 0), String(s?.healthyBoots ?? 0), percent(s?.healthyBoots ?? 0, s?.pageLoads ?? 0),
-      String(s?.errors ?? 0), perLoad(s?.errors ?? 0, s?.pageLoads ?? 0),
-      `${rollbacks}${reasons ? ` (${reasons})` : ''}`, percent(rollbacks, s?.clients ?? 0), String(s?.stagingFailures ?? 0),
+      version,
+      manifestRole(name, version, state),
+      String(s?.clients ?? 0),
+      percent(s?.clients ?? 0, allClients),
+      String(s?.pageLoads ?? 0),
+      String(s?.healthyBoots ?? 0),
+      percent(s?.healthyBoots ?? 0, s?.pageLoads ?? 0),
+      String(s?.errors ?? 0),
+      perLoad(s?.errors ?? 0, s?.pageLoads ?? 0),
+      `${rollbacks}${reasons ? ` (${reasons})` : ''}`,
+      percent(rollbacks, s?.clients ?? 0),
+      String(s?.stagingFailures ?? 0),
     ];
-    const tr = el('tr', {}, ...cells.map((c, i) => {
-      const td = el('td', {}, c);
-      td.dataset.column = COLUMNS[i]!;
-      return td;
-    }));
+    const tr = el(
+      'tr',
+      {},
+      ...cells.map((c, i) => {
+        const td = el('td', {}, c);
+        td.dataset.column = COLUMNS[i]!;
+        return td;
+      }),
+    );
     tr.dataset.version = version;
     return tr;
   });

@@ -5,7 +5,14 @@
  * described. The first `budget` per batch are more than any fallback threshold needs.
  */
 import { releaseKey } from '../core/names.js';
-import { MAX_BATCH_ENTRIES, MAX_MESSAGE_CHARS, MAX_SAMPLES, MAX_STACK_CHARS, type ErrorEntry, type ErrorKind } from '../core/clientMessages.js';
+import {
+  MAX_BATCH_ENTRIES,
+  MAX_MESSAGE_CHARS,
+  MAX_SAMPLES,
+  MAX_STACK_CHARS,
+  type ErrorEntry,
+  type ErrorKind,
+} from '../core/clientMessages.js';
 import type { ModuleRef } from '../core/attribution.js';
 
 /** One error, as the batcher counts it. */
@@ -17,7 +24,10 @@ export interface ErrorReport {
 }
 
 /** What one flush sends. */
-export interface ErrorBatch { entries: ErrorEntry[]; dropped: number }
+export interface ErrorBatch {
+  entries: ErrorEntry[];
+  dropped: number;
+}
 
 /** Batching limits. Every field is optional. */
 export interface ErrorBatcherOptions {
@@ -42,7 +52,10 @@ export class ErrorBatcher {
   private _dropped = 0;
   private _timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly _send: (batch: ErrorBatch) => void, { flushMs = 250, budget = 100 }: ErrorBatcherOptions = {}) {
+  constructor(
+    private readonly _send: (batch: ErrorBatch) => void,
+    { flushMs = 250, budget = 100 }: ErrorBatcherOptions = {},
+  ) {
     this._flushMs = flushMs;
     this._budget = budget;
   }

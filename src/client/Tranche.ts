@@ -8,7 +8,13 @@ import { Workbox, type WorkboxMessageEvent } from 'workbox-window';
 import { TrancheError } from '../core/TrancheError.js';
 import { MODULE_NAME } from '../core/names.js';
 import { isWorkerEvent, type CheckResult, type PageRequest, type Snapshot, type WorkerState } from '../core/protocol.js';
-import { isRolledBackEvent, type ClientMessage, type FallbackStatus, type ReadyRequest, type RolledBackEvent } from '../core/clientMessages.js';
+import {
+  isRolledBackEvent,
+  type ClientMessage,
+  type FallbackStatus,
+  type ReadyRequest,
+  type RolledBackEvent,
+} from '../core/clientMessages.js';
 import type { AttributionOptions } from '../core/attribution.js';
 import type { BadVersion } from '../core/fallbackPolicy.js';
 import { askWorker } from './askWorker.js';
@@ -115,13 +121,15 @@ export class Tranche {
   /** QA: forces a released `version` of `module` on this browser; `null` releases it. */
   async override(module: string, version: string | null): Promise<void> {
     if (typeof module !== 'string' || !MODULE_NAME.test(module)) usage(`override(): expected a module name, got ${JSON.stringify(module)}`);
-    if (version !== null && (typeof version !== 'string' || version === '')) usage(`override(): expected a version or null, got ${JSON.stringify(version)}`);
+    if (version !== null && (typeof version !== 'string' || version === ''))
+      usage(`override(): expected a version or null, got ${JSON.stringify(version)}`);
     await this._ask<unknown>('override()', { type: 'SET_OVERRIDE', module, version });
   }
 
   /** Sets the app identity (e.g. a user id) cohorts follow across devices; `null` clears it. */
   async identify(userId: string | null): Promise<void> {
-    if (userId !== null && (typeof userId !== 'string' || userId === '')) usage(`identify(): expected a non-empty user id or null, got ${JSON.stringify(userId)}`);
+    if (userId !== null && (typeof userId !== 'string' || userId === ''))
+      usage(`identify(): expected a non-empty user id or null, got ${JSON.stringify(userId)}`);
     await this._ask<unknown>('identify()', { type: 'SET_IDENTITY', userId });
   }
 
@@ -180,7 +188,12 @@ export class Tranche {
 
   private _ask<T>(what: string, message: PageRequest | ReadyRequest): Promise<T> {
     if (!this._wb) {
-      return Promise.reject(new TrancheError('no-worker', { what, reason: 'service workers are unavailable here (an insecure context, or a browser mode that disables them)' }));
+      return Promise.reject(
+        new TrancheError('no-worker', {
+          what,
+          reason: 'service workers are unavailable here (an insecure context, or a browser mode that disables them)',
+        }),
+      );
     }
     // The controller holds this page's snapshot; an uncontrolled page asks the registration's worker.
     const controller = navigator.serviceWorker.controller;
@@ -210,10 +223,13 @@ export class Tranche {
    */
   private _runningSnapshot(): Promise<Snapshot | null> {
     if (this._snapshot || !controlled()) return Promise.resolve(this._snapshot);
-    this._pinned ??= this._ask<WorkerState>('rolled-back', { type: 'GET_STATE' }).then((state) => state.snapshot, () => {
-      this._pinned = null;
-      return null;
-    });
+    this._pinned ??= this._ask<WorkerState>('rolled-back', { type: 'GET_STATE' }).then(
+      (state) => state.snapshot,
+      () => {
+        this._pinned = null;
+        return null;
+      },
+    );
     return this._pinned;
   }
 
@@ -224,7 +240,9 @@ export class Tranche {
         (listener as TrancheListener<K>)(event);
       } catch (err) {
         // One failing listener must not silence the others; rethrown, it is still reported.
-        queueMicrotask(() => { throw err; });
+        queueMicrotask(() => {
+          throw err;
+        });
       }
     }
   }

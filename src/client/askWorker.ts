@@ -12,8 +12,14 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new TrancheError('timeout', { what, ms })), ms);
     promise.then(
-      (value) => { clearTimeout(timer); resolve(value); },
-      (err: unknown) => { clearTimeout(timer); reject(err); },
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
     );
   });
 }
@@ -24,9 +30,15 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
  * the worker's message.
  */
 export async function askWorker<T>(worker: Promise<ServiceWorker>, message: { type: string }, what: string, timeoutMs: number): Promise<T> {
-  const reply: unknown = await withTimeout(worker.then((sw) => messageSW(sw, message)), timeoutMs, what);
-  if (!isReply(reply)) throw new TrancheError('rejected', { what, reason: `the service worker answered ${JSON.stringify(reply)}, not a reply` });
-  if (!reply.ok) throw new TrancheError('rejected', { what, reason: `the service worker refused: ${reply.error.code}: ${reply.error.message}` });
+  const reply: unknown = await withTimeout(
+    worker.then((sw) => messageSW(sw, message)),
+    timeoutMs,
+    what,
+  );
+  if (!isReply(reply))
+    throw new TrancheError('rejected', { what, reason: `the service worker answered ${JSON.stringify(reply)}, not a reply` });
+  if (!reply.ok)
+    throw new TrancheError('rejected', { what, reason: `the service worker refused: ${reply.error.code}: ${reply.error.message}` });
   return reply.result as T;
 }
 

@@ -27,10 +27,15 @@ export function watchPage(win: Window, { onError, onHide }: PageHandlers): () =>
   ];
   if (onError) {
     listeners.push(
-      [win, 'error', (event: Event) => {
-        const raw = fromErrorEvent(event);
-        if (raw) onError(raw);
-      }, true],
+      [
+        win,
+        'error',
+        (event: Event) => {
+          const raw = fromErrorEvent(event);
+          if (raw) onError(raw);
+        },
+        true,
+      ],
       [win, 'unhandledrejection', (event: PromiseRejectionEvent) => onError({ error: event.reason }), false],
     );
   }

@@ -37,9 +37,12 @@ export function describeError(raw: RawError, options: AttributionOptions): Descr
   const chunkUrl = message === undefined ? undefined : failedChunkUrl(message);
   const described: DescribedError = {
     // A failed import blames the module whose file failed to load, never its importer.
-    ref: chunkUrl !== undefined
-      ? (chunkUrl === null ? null : attributeUrl(chunkUrl, options))
-      : (raw.filename ? attributeUrl(raw.filename, options) : null) ?? (stack ? attributeStack(stack, options) : null),
+    ref:
+      chunkUrl !== undefined
+        ? chunkUrl === null
+          ? null
+          : attributeUrl(chunkUrl, options)
+        : ((raw.filename ? attributeUrl(raw.filename, options) : null) ?? (stack ? attributeStack(stack, options) : null)),
     chunkLoad: chunkUrl !== undefined,
     message: name ? `${name}: ${text}` : text,
   };

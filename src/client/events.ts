@@ -3,8 +3,13 @@
  * typed by name so that each listener sees its event's fields.
  */
 import type {
-  ManifestRejectedEvent, StagingFailedEvent, StagingProgressEvent, VersionActivatedEvent, VersionDetectedEvent,
-  VersionReadyEvent, WorkerEventType,
+  ManifestRejectedEvent,
+  StagingFailedEvent,
+  StagingProgressEvent,
+  VersionActivatedEvent,
+  VersionDetectedEvent,
+  VersionReadyEvent,
+  WorkerEventType,
 } from '../core/protocol.js';
 import type { RolledBackEvent } from '../core/clientMessages.js';
 import type { Tranche } from './Tranche.js';
@@ -14,15 +19,15 @@ type Data<E> = Omit<E, 'type'>;
 /** Event name -> the fields its event carries. */
 export interface TrancheEventMap {
   /** The manifest assigns this client a version of a module that is not its current one. */
-  'detected': Data<VersionDetectedEvent>;
+  detected: Data<VersionDetectedEvent>;
   /** Staging progress: files and bytes verified and stored so far, of the totals. */
-  'progress': Data<StagingProgressEvent>;
+  progress: Data<StagingProgressEvent>;
   /** Every file of module@version is verified and stored. */
-  'ready': Data<VersionReadyEvent>;
+  ready: Data<VersionReadyEvent>;
   /** Staging module@version failed (`reason`: download, integrity, quota); retried at `retryAt`. */
-  'failed': Data<StagingFailedEvent>;
+  failed: Data<StagingFailedEvent>;
   /** module@version is what new page loads get; open pages keep their snapshot. */
-  'activated': Data<VersionActivatedEvent>;
+  activated: Data<VersionActivatedEvent>;
   /** A fetched manifest was refused; the worker keeps running on the last accepted one. */
   'manifest-rejected': Data<ManifestRejectedEvent>;
   /**
@@ -32,7 +37,7 @@ export interface TrancheEventMap {
    */
   'rolled-back': Data<RolledBackEvent> & { affectsThisPage: boolean; willReload: boolean };
   /** The manifest's kill switch is on: the worker stopped intercepting and unregisters. */
-  'disabled': Record<string, never>;
+  disabled: Record<string, never>;
 }
 
 /** An event of type `K`: its fields, its name and the `Tranche` that dispatched it. */

@@ -69,7 +69,9 @@ function positive(options: TrancheOptions, key: 'timeoutMs' | 'reportIntervalMs'
 export function resolveTrancheOptions(options: TrancheOptions): ResolvedTrancheOptions {
   const modulePrefix = options.modulePrefix ?? DEFAULT_MODULE_PREFIX;
   if (typeof modulePrefix !== 'string' || !/^\/([^?#]*\/)?$/.test(modulePrefix) || modulePrefix === '/') {
-    throw new TrancheError('usage', { reason: `new Tranche(): option modulePrefix: expected a path such as /modules/ (starting and ending with /), got ${JSON.stringify(modulePrefix)}` });
+    throw new TrancheError('usage', {
+      reason: `new Tranche(): option modulePrefix: expected a path such as /modules/ (starting and ending with /), got ${JSON.stringify(modulePrefix)}`,
+    });
   }
   return {
     ...(options.scope !== undefined && { scope: options.scope }),

@@ -7,7 +7,10 @@
 import { parseModuleUrl } from './moduleUrl.js';
 
 /** A module version named by a URL. */
-export interface ModuleRef { module: string; version: string }
+export interface ModuleRef {
+  module: string;
+  version: string;
+}
 
 /** Where module files live. */
 export interface AttributionOptions {

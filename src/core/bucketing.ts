@@ -27,8 +27,10 @@ export function murmur3(bytes: Uint8Array, seed = 0, length = bytes.length): num
   }
   let k = 0;
   switch (length & 3) {
-    case 3: k ^= bytes[tail + 2]! << 16; // falls through
-    case 2: k ^= bytes[tail + 1]! << 8; // falls through
+    case 3:
+      k ^= bytes[tail + 2]! << 16; // falls through
+    case 2:
+      k ^= bytes[tail + 1]! << 8; // falls through
     case 1:
       k ^= bytes[tail]!;
       k = Math.imul(k, c1);
@@ -109,7 +111,10 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
   } else {
     from = placeNew(others, size);
     if (from === undefined) {
-      throw new TrancheError('conflict', { what: `${moduleName}@${version}`, reason: `no free run of ${percent}% of buckets is left beside the other rollouts` });
+      throw new TrancheError('conflict', {
+        what: `${moduleName}@${version}`,
+        reason: `no free run of ${percent}% of buckets is left beside the other rollouts`,
+      });
     }
   }
   const next = { version, percent, from };

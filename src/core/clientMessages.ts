@@ -24,7 +24,10 @@ export const MAX_STACK_CHARS = 4000;
 export const MAX_NONCE_CHARS = 128;
 
 /** One example error: its message and, when it had one, its stack. */
-export interface ErrorSample { message: string; stack?: string }
+export interface ErrorSample {
+  message: string;
+  stack?: string;
+}
 
 /** Errors of one module@version and kind in a batch; module and version null: unattributed. */
 export interface ErrorEntry {
@@ -43,7 +46,10 @@ export interface ErrorEntry {
  * the sending client counts. Answered with a `Reply` (protocol.ts): `ok: false` when the worker
  * knows no such page load on that client.
  */
-export interface ReadyRequest { type: 'READY'; nonce: string | null }
+export interface ReadyRequest {
+  type: 'READY';
+  nonce: string | null;
+}
 
 /**
  * Errors a page saw since its last batch. `dropped` errors arrived past the page's budget and
@@ -76,9 +82,16 @@ export interface RolledBackEvent {
 export function isRolledBackEvent(data: unknown): data is RolledBackEvent {
   if (typeof data !== 'object' || data === null) return false;
   const msg = data as Record<string, unknown>;
-  return msg.type === 'ROLLED_BACK' && typeof msg.module === 'string' && typeof msg.version === 'string'
-    && typeof msg.reason === 'string' && (msg.to === null || typeof msg.to === 'string');
+  return (
+    msg.type === 'ROLLED_BACK' &&
+    typeof msg.module === 'string' &&
+    typeof msg.version === 'string' &&
+    typeof msg.reason === 'string' &&
+    (msg.to === null || typeof msg.to === 'string')
+  );
 }
 
 /** What the `GET_STATE` answer carries besides `WorkerState`: the versions marked bad here. */
-export interface FallbackStatus { bad: BadVersion[] }
+export interface FallbackStatus {
+  bad: BadVersion[];
+}

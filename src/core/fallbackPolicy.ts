@@ -66,13 +66,21 @@ export interface PageLoad {
 }
 
 /** A decision that module@version failed, and why. */
-export interface Failure extends ModuleRef { reason: FallbackReason }
+export interface Failure extends ModuleRef {
+  reason: FallbackReason;
+}
 
 /** A version kept in this client's cache, and when it last booted healthily here (null: never). */
-export interface CachedVersion { version: string; healthyAt: number | null }
+export interface CachedVersion {
+  version: string;
+  healthyAt: number | null;
+}
 
 /** What a failed version is replaced with: the last good cached version, else the manifest's stable. */
-export interface FallbackChoice { version: string; source: 'last-good' | 'stable' }
+export interface FallbackChoice {
+  version: string;
+  source: 'last-good' | 'stable';
+}
 
 const DEFAULTS: ResolvedFallbackPolicy = {
   bootTimeoutMs: 10_000,
@@ -88,7 +96,11 @@ export function resolveFallbackPolicy(options: FallbackPolicyOptions = {}): Reso
     const value = options[key] ?? DEFAULTS[key];
     const min = key === 'runtimeErrors' ? 1 : 0;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-      throw new TrancheError('invalid-option', { option: `fallback.${key}`, expected: `an integer >= ${min}`, got: JSON.stringify(value) ?? String(value) });
+      throw new TrancheError('invalid-option', {
+        option: `fallback.${key}`,
+        expected: `an integer >= ${min}`,
+        got: JSON.stringify(value) ?? String(value),
+      });
     }
     resolved[key] = value;
   }
@@ -177,7 +189,12 @@ export class FallbackPolicy {
  * bad one), else the manifest's `stable` when it is neither the failed version nor bad. Null
  * when nothing qualifies: the module then stays on what it has, and pages are not reloaded.
  */
-export function chooseFallback(failed: string, cached: readonly CachedVersion[], stable: string | null, isBad: (version: string) => boolean): FallbackChoice | null {
+export function chooseFallback(
+  failed: string,
+  cached: readonly CachedVersion[],
+  stable: string | null,
+  isBad: (version: string) => boolean,
+): FallbackChoice | null {
   let best: CachedVersion | null = null;
   for (const candidate of cached) {
     if (candidate.healthyAt === null || candidate.version === failed || isBad(candidate.version)) continue;

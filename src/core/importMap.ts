@@ -14,14 +14,22 @@
 import { SNAPSHOT_ELEMENT_ID, type Snapshot } from './protocol.js';
 
 /** An import map (`scopes` and `integrity` are kept when merging, never produced). */
-export interface ImportMap { imports: Record<string, string>; scopes?: unknown; integrity?: unknown }
+export interface ImportMap {
+  imports: Record<string, string>;
+  scopes?: unknown;
+  integrity?: unknown;
+}
 
 /**
  * The import map of `snapshot.modules` (module -> version) under `moduleBase` (a URL or path
  * ending with `/`); `entryOf` gives a module version's entry file path, or null to leave the
  * module out.
  */
-export function importMapOf(snapshot: Pick<Snapshot, 'modules'>, moduleBase: string, entryOf: (module: string, version: string) => string | null): ImportMap {
+export function importMapOf(
+  snapshot: Pick<Snapshot, 'modules'>,
+  moduleBase: string,
+  entryOf: (module: string, version: string) => string | null,
+): ImportMap {
   const imports: Record<string, string> = {};
   for (const [module, version] of Object.entries(snapshot.modules)) {
     const entry = entryOf(module, version);
@@ -35,7 +43,10 @@ export function importMapOf(snapshot: Pick<Snapshot, 'modules'>, moduleBase: str
 
 /** JSON safe inside a `<script>` element: no `</script>` or `<!--` can end or alter it. */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 const HEAD = /<head(?:\s[^>]*)?>/i;
@@ -75,8 +86,9 @@ export function injectIntoHtml(page: string, snapshot: Snapshot | null, injected
   const nonce = NONCE.exec(page)?.[1];
   const { html, importMap } = mergeExisting(page, injected);
   const attr = nonce ? ` nonce="${nonce}"` : '';
-  const tags = `<script type="importmap"${attr}>${scriptJson(importMap)}</script>`
-    + (snapshot ? `<script type="application/json" id="${SNAPSHOT_ELEMENT_ID}">${scriptJson(snapshot)}</script>` : '');
+  const tags =
+    `<script type="importmap"${attr}>${scriptJson(importMap)}</script>` +
+    (snapshot ? `<script type="application/json" id="${SNAPSHOT_ELEMENT_ID}">${scriptJson(snapshot)}</script>` : '');
   for (const anchor of [HEAD, HTML, DOCTYPE]) {
     const match = anchor.exec(html);
     if (match) {

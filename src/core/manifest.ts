@@ -22,16 +22,25 @@ const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9-]+=[A-Za-z0-9._-]+)*$/i;
 
 const moduleName = v.pipe(v.string('expected a string'), v.regex(MODULE_NAME, 'expected a module name matching [a-z0-9][a-z0-9._-]{0,63}'));
-const version = v.pipe(v.string('expected a string'), v.check((s) => semverValid(s) === s, 'expected a semver version such as 1.2.3'));
+const version = v.pipe(
+  v.string('expected a string'),
+  v.check((s) => semverValid(s) === s, 'expected a semver version such as 1.2.3'),
+);
 const sha256 = v.pipe(v.string('expected a string'), v.regex(SHA256, 'expected 64 lower-case hex digits (SHA-256)'));
 // Date.parse too: the pattern alone passes 2026-13-45T99:99:99Z, and an `expires` that parses to NaN never expires.
-const isoTime = v.pipe(v.string('expected a string'), v.regex(ISO_TIME, 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'),
-  v.check((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'));
-const safePath = v.pipe(v.string('expected a string'), v.rawCheck(({ dataset, addIssue }) => {
-  if (!dataset.typed) return;
-  const reason = unsafePathReason(dataset.value);
-  if (reason) addIssue({ message: `expected a path inside the release, but it ${reason}` });
-}));
+const isoTime = v.pipe(
+  v.string('expected a string'),
+  v.regex(ISO_TIME, 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'),
+  v.check((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO-8601 UTC time such as 2026-01-31T12:00:00.000Z'),
+);
+const safePath = v.pipe(
+  v.string('expected a string'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const reason = unsafePathReason(dataset.value);
+    if (reason) addIssue({ message: `expected a path inside the release, but it ${reason}` });
+  }),
+);
 const count = (what: string) => v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(0, `expected ${what}`));
 const format = v.literal(FORMAT, `expected format ${FORMAT}`);
 
@@ -48,8 +57,14 @@ export const releaseRecordSchema = v.object({
   version,
   entry: safePath,
   files: v.pipe(v.array(fileEntrySchema, 'expected an array of files'), v.minLength(1, 'expected at least one file')),
-  requires: v.record(moduleName, v.pipe(v.string('expected a semver range'), v.minLength(1, 'expected a semver range'),
-    v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'))),
+  requires: v.record(
+    moduleName,
+    v.pipe(
+      v.string('expected a semver range'),
+      v.minLength(1, 'expected a semver range'),
+      v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'),
+    ),
+  ),
   runtime: v.optional(v.pipe(v.string('expected a string'), v.maxLength(200, 'expected at most 200 characters'))),
   created: isoTime,
 });
@@ -68,7 +83,9 @@ export const rolloutSchema = v.object({
 export const moduleStateSchema = v.object({
   stable: version,
   rollouts: v.array(rolloutSchema, 'expected an array of rollouts'),
-  seed: v.optional(v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty seed'), v.maxLength(128, 'expected at most 128 characters'))),
+  seed: v.optional(
+    v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty seed'), v.maxLength(128, 'expected at most 128 characters')),
+  ),
   paused: v.boolean('expected true or false'),
   blocked: v.array(version, 'expected an array of versions'),
 });

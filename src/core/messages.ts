@@ -13,27 +13,27 @@ export interface ErrorDetails {
   'unknown-key': { keyId: string; trusted: string[] };
   'key-mismatch': { envelopeKeyId: string; payloadKeyId: string };
   'stale-sequence': { sequence: number; lastAccepted: number };
-  'expired': { expires: string; now: string };
+  expired: { expires: string; now: string };
   'invalid-key': { where: string; reason: string };
-  'integrity': { what: string; expected: string; actual: string };
+  integrity: { what: string; expected: string; actual: string };
   'unsafe-path': { path: string; reason: string };
-  'usage': { reason: string };
+  usage: { reason: string };
   'not-found': { what: string };
-  'conflict': { what: string; reason: string };
-  'rejected': { what: string; reason: string };
+  conflict: { what: string; reason: string };
+  rejected: { what: string; reason: string };
   /** Another command holds the store lock; `holder` says who, for deleting a lock left by a crash. */
-  'locked': { path: string; waitedMs: number; holder: string };
-  'exists': { path: string };
+  locked: { path: string; waitedMs: number; holder: string };
+  exists: { path: string };
   /** The service worker did not answer a page's request in time. */
-  'timeout': { what: string; ms: number };
+  timeout: { what: string; ms: number };
   /** A page asked something of the service worker, but none serves it. */
   'no-worker': { what: string; reason: string };
   /** An option given to `installTranche` (tranche/sw) is unusable. */
   'invalid-option': { option: string; expected: string; got: string };
   /** A download failed: network error, HTTP status or a body cut short. */
-  'download': { url: string; reason: string };
+  download: { url: string; reason: string };
   /** Storing a version would not fit in the origin's storage quota. */
-  'quota': { what: string; needed: number; available: number };
+  quota: { what: string; needed: number; available: number };
 }
 
 export type ErrorCode = keyof ErrorDetails;
@@ -46,20 +46,22 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'missing-signature': () => 'manifest is not signed: signature is missing',
   'unknown-key': (d) => `manifest is signed with key ${d.keyId}, which is not trusted (trusted: ${d.trusted.join(', ') || 'none'})`,
   'key-mismatch': (d) => `manifest envelope names key ${d.envelopeKeyId} but its payload names ${d.payloadKeyId}`,
-  'stale-sequence': (d) => `manifest sequence ${d.sequence} is not greater than the last accepted ${d.lastAccepted} (replayed or rolled-back manifest)`,
-  'expired': (d) => `manifest expired at ${d.expires} (now ${d.now})`,
+  'stale-sequence': (d) =>
+    `manifest sequence ${d.sequence} is not greater than the last accepted ${d.lastAccepted} (replayed or rolled-back manifest)`,
+  expired: (d) => `manifest expired at ${d.expires} (now ${d.now})`,
   'invalid-key': (d) => `${d.where}: not a usable Ed25519 key: ${d.reason}`,
-  'integrity': (d) => `${d.what}: SHA-256 mismatch, expected ${d.expected}, got ${d.actual}`,
+  integrity: (d) => `${d.what}: SHA-256 mismatch, expected ${d.expected}, got ${d.actual}`,
   'unsafe-path': (d) => `path ${JSON.stringify(d.path)} ${d.reason}`,
-  'usage': (d) => d.reason,
+  usage: (d) => d.reason,
   'not-found': (d) => `${d.what} not found`,
-  'conflict': (d) => `${d.what}: ${d.reason}`,
-  'rejected': (d) => `${d.what}: ${d.reason}`,
-  'locked': (d) => `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
-  'exists': (d) => `${d.path} already exists; refusing to overwrite it`,
-  'timeout': (d) => `${d.what}: the service worker did not answer within ${d.ms} ms`,
+  conflict: (d) => `${d.what}: ${d.reason}`,
+  rejected: (d) => `${d.what}: ${d.reason}`,
+  locked: (d) =>
+    `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
+  exists: (d) => `${d.path} already exists; refusing to overwrite it`,
+  timeout: (d) => `${d.what}: the service worker did not answer within ${d.ms} ms`,
   'no-worker': (d) => `${d.what}: no service worker to ask: ${d.reason}`,
   'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
-  'download': (d) => `could not download ${d.url}: ${d.reason}`,
-  'quota': (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,
+  download: (d) => `could not download ${d.url}: ${d.reason}`,
+  quota: (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,
 };

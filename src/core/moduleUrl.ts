@@ -13,7 +13,11 @@ import { MODULE_NAME, isVersion } from './names.js';
 import { unsafePathReason } from './paths.js';
 
 /** A parsed module URL; `version` is null for an unversioned one. */
-export interface ModuleUrl { module: string; version: string | null; path: string }
+export interface ModuleUrl {
+  module: string;
+  version: string | null;
+  path: string;
+}
 
 /** Parses `href` when it lies under `moduleBase` (an absolute URL ending with `/`), else null. */
 export function parseModuleUrl(href: string, moduleBase: string): ModuleUrl | null {

@@ -6,17 +6,34 @@ import * as v from 'valibot';
 import { MODULE_NAME } from './names.js';
 import { parseDocument } from './validate.js';
 import {
-  ERROR_KINDS, MAX_BATCH_ENTRIES, MAX_MESSAGE_CHARS, MAX_NONCE_CHARS, MAX_SAMPLES, MAX_STACK_CHARS, type ClientMessage,
+  ERROR_KINDS,
+  MAX_BATCH_ENTRIES,
+  MAX_MESSAGE_CHARS,
+  MAX_NONCE_CHARS,
+  MAX_SAMPLES,
+  MAX_STACK_CHARS,
+  type ClientMessage,
 } from './clientMessages.js';
 
-const count = (what: string, min: number) => v.pipe(v.number(`expected ${what}`), v.safeInteger(`expected ${what}`), v.minValue(min, `expected ${what}`));
+const count = (what: string, min: number) =>
+  v.pipe(v.number(`expected ${what}`), v.safeInteger(`expected ${what}`), v.minValue(min, `expected ${what}`));
 const text = (max: number) => v.pipe(v.string('expected a string'), v.maxLength(max, `expected at most ${max} characters`));
-const nonce = v.pipe(v.string('expected a snapshot nonce'), v.minLength(1, 'expected a snapshot nonce'), v.maxLength(MAX_NONCE_CHARS, `expected at most ${MAX_NONCE_CHARS} characters`));
+const nonce = v.pipe(
+  v.string('expected a snapshot nonce'),
+  v.minLength(1, 'expected a snapshot nonce'),
+  v.maxLength(MAX_NONCE_CHARS, `expected at most ${MAX_NONCE_CHARS} characters`),
+);
 
 const errorEntrySchema = v.pipe(
   v.object({
     module: v.nullable(v.pipe(v.string('expected a module name or null'), v.regex(MODULE_NAME, 'expected a module name or null'))),
-    version: v.nullable(v.pipe(v.string('expected a version or null'), v.minLength(1, 'expected a version or null'), v.maxLength(64, 'expected at most 64 characters'))),
+    version: v.nullable(
+      v.pipe(
+        v.string('expected a version or null'),
+        v.minLength(1, 'expected a version or null'),
+        v.maxLength(64, 'expected at most 64 characters'),
+      ),
+    ),
     kind: v.picklist(ERROR_KINDS, `expected one of ${ERROR_KINDS.join(', ')}`),
     count: count('a count (integer >= 1)', 1),
     samples: v.pipe(
@@ -34,7 +51,10 @@ export const readyRequestSchema = v.object({ type: v.literal('READY'), nonce: v.
 export const reportErrorsMessageSchema = v.object({
   type: v.literal('REPORT_ERRORS'),
   nonce: v.nullable(nonce),
-  entries: v.pipe(v.array(errorEntrySchema, 'expected an array of entries'), v.maxLength(MAX_BATCH_ENTRIES, `expected at most ${MAX_BATCH_ENTRIES} entries`)),
+  entries: v.pipe(
+    v.array(errorEntrySchema, 'expected an array of entries'),
+    v.maxLength(MAX_BATCH_ENTRIES, `expected at most ${MAX_BATCH_ENTRIES} entries`),
+  ),
   dropped: count('a count (integer >= 0)', 0),
 });
 

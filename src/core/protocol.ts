@@ -44,35 +44,73 @@ export type WorkerCondition =
 // === Worker -> page events (broadcast to every window client) ===
 
 /** The manifest assigns this client a version of a module that is not its current one. */
-export interface VersionDetectedEvent { type: 'VERSION_DETECTED'; module: string; version: string; current: string | null }
+export interface VersionDetectedEvent {
+  type: 'VERSION_DETECTED';
+  module: string;
+  version: string;
+  current: string | null;
+}
 /** Staging progress: files and bytes verified and stored so far, of the totals. */
 export interface StagingProgressEvent {
-  type: 'STAGING_PROGRESS'; module: string; version: string;
-  files: { done: number; total: number }; bytes: { done: number; total: number };
+  type: 'STAGING_PROGRESS';
+  module: string;
+  version: string;
+  files: { done: number; total: number };
+  bytes: { done: number; total: number };
 }
 /** Every file of module@version is verified and stored. */
-export interface VersionReadyEvent { type: 'VERSION_READY'; module: string; version: string }
+export interface VersionReadyEvent {
+  type: 'VERSION_READY';
+  module: string;
+  version: string;
+}
 /** Staging module@version failed; it is retried at `retryAt` (epoch ms). */
 export interface StagingFailedEvent {
-  type: 'STAGING_FAILED'; module: string; version: string; reason: StagingFailureReason; message: string; retryAt: number;
+  type: 'STAGING_FAILED';
+  module: string;
+  version: string;
+  reason: StagingFailureReason;
+  message: string;
+  retryAt: number;
 }
 /** module@version is now what new page loads get; open pages keep their snapshot. */
-export interface VersionActivatedEvent { type: 'VERSION_ACTIVATED'; module: string; version: string | null; previous: string | null }
+export interface VersionActivatedEvent {
+  type: 'VERSION_ACTIVATED';
+  module: string;
+  version: string | null;
+  previous: string | null;
+}
 /** A fetched manifest was refused; the worker keeps running on the last accepted one. */
-export interface ManifestRejectedEvent { type: 'MANIFEST_REJECTED'; reason: ManifestRejectionReason; message: string }
+export interface ManifestRejectedEvent {
+  type: 'MANIFEST_REJECTED';
+  reason: ManifestRejectionReason;
+  message: string;
+}
 /** The kill switch is on: the worker has stopped intercepting and unregisters. */
-export interface WorkerDisabledEvent { type: 'WORKER_DISABLED' }
+export interface WorkerDisabledEvent {
+  type: 'WORKER_DISABLED';
+}
 
 /** Every event the worker broadcasts to pages. */
 export type WorkerEvent =
-  | VersionDetectedEvent | StagingProgressEvent | VersionReadyEvent | StagingFailedEvent
-  | VersionActivatedEvent | ManifestRejectedEvent | WorkerDisabledEvent;
+  | VersionDetectedEvent
+  | StagingProgressEvent
+  | VersionReadyEvent
+  | StagingFailedEvent
+  | VersionActivatedEvent
+  | ManifestRejectedEvent
+  | WorkerDisabledEvent;
 /** The tag of a worker event. */
 export type WorkerEventType = WorkerEvent['type'];
 
 const WORKER_EVENT_TYPES: ReadonlySet<string> = new Set<WorkerEventType>([
-  'VERSION_DETECTED', 'STAGING_PROGRESS', 'VERSION_READY', 'STAGING_FAILED', 'VERSION_ACTIVATED',
-  'MANIFEST_REJECTED', 'WORKER_DISABLED',
+  'VERSION_DETECTED',
+  'STAGING_PROGRESS',
+  'VERSION_READY',
+  'STAGING_FAILED',
+  'VERSION_ACTIVATED',
+  'MANIFEST_REJECTED',
+  'WORKER_DISABLED',
 ]);
 
 /** True when `data` (a `message` event's data) is a tranche worker event. */
@@ -83,13 +121,24 @@ export function isWorkerEvent(data: unknown): data is WorkerEvent {
 // === Page -> worker requests (answered on the MessageChannel port sent along) ===
 
 /** Fetch and verify the manifest now. Answered with a `CheckResult`. */
-export interface CheckForUpdatesRequest { type: 'CHECK_FOR_UPDATES' }
+export interface CheckForUpdatesRequest {
+  type: 'CHECK_FOR_UPDATES';
+}
 /** Answered with the `WorkerState` as seen by the asking page. */
-export interface GetStateRequest { type: 'GET_STATE' }
+export interface GetStateRequest {
+  type: 'GET_STATE';
+}
 /** Sets (or with `null` clears) the app identity that takes precedence over the anonymous id. */
-export interface SetIdentityRequest { type: 'SET_IDENTITY'; userId: string | null }
+export interface SetIdentityRequest {
+  type: 'SET_IDENTITY';
+  userId: string | null;
+}
 /** QA: forces (or with `null` releases) a released version of a module on this browser. */
-export interface SetOverrideRequest { type: 'SET_OVERRIDE'; module: string; version: string | null }
+export interface SetOverrideRequest {
+  type: 'SET_OVERRIDE';
+  module: string;
+  version: string | null;
+}
 
 /** Every request a page may send. */
 export type PageRequest = CheckForUpdatesRequest | GetStateRequest | SetIdentityRequest | SetOverrideRequest;
@@ -153,5 +202,4 @@ export interface WorkerState {
 
 /** The answer to a request, posted on the request's MessageChannel port. */
 export type Reply<T = unknown> =
-  | { type: 'REPLY'; ok: true; result: T }
-  | { type: 'REPLY'; ok: false; error: { code: string; message: string } };
+  { type: 'REPLY'; ok: true; result: T } | { type: 'REPLY'; ok: false; error: { code: string; message: string } };

@@ -16,7 +16,13 @@ const ED25519 = { name: 'Ed25519' } as const;
 const encoder = new TextEncoder();
 
 /** An Ed25519 key as JSON Web Key; `d` is present on private keys only. */
-export interface Ed25519Jwk { kty: 'OKP'; crv: 'Ed25519'; x: string; d?: string; kid?: string }
+export interface Ed25519Jwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  d?: string;
+  kid?: string;
+}
 
 /** Trusted public keys by key id, ready for `verifyManifest`. */
 export type TrustedKeys = ReadonlyMap<string, CryptoKey>;
@@ -37,7 +43,8 @@ function checkJwk(jwk: unknown, where: string, needPrivate: boolean): Ed25519Jwk
   if (typeof k !== 'object' || k === null || k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string') {
     throw new TrancheError('invalid-key', { where, reason: 'expected a JWK with kty "OKP", crv "Ed25519" and x' });
   }
-  if (needPrivate && typeof k.d !== 'string') throw new TrancheError('invalid-key', { where, reason: 'this is a public key; signing needs the private key (with "d")' });
+  if (needPrivate && typeof k.d !== 'string')
+    throw new TrancheError('invalid-key', { where, reason: 'this is a public key; signing needs the private key (with "d")' });
   // Checked here because keyIdOf decodes x before WebCrypto sees it, and atob would throw a bare DOMException.
   for (const field of ['x', 'd'] as const) {
     const value = k[field];
@@ -117,7 +124,7 @@ export async function verifyManifest(input: unknown, { trusted, lastSequence, no
   const envelope = parseEnvelope(input);
   const key = trusted.get(envelope.keyId);
   if (!key) throw new TrancheError('unknown-key', { keyId: envelope.keyId, trusted: [...trusted.keys()] });
-  let ok = false;
+  let ok: boolean;
   try {
     ok = await crypto.subtle.verify(ED25519, key, base64urlDecode(envelope.signature), encoder.encode(SIGNING_CONTEXT + envelope.payload));
   } catch {
@@ -125,7 +132,8 @@ export async function verifyManifest(input: unknown, { trusted, lastSequence, no
   }
   if (!ok) throw new TrancheError('bad-signature', { keyId: envelope.keyId });
   const manifest = parseManifest(parseJson(envelope.payload, 'manifest payload'));
-  if (manifest.keyId !== envelope.keyId) throw new TrancheError('key-mismatch', { envelopeKeyId: envelope.keyId, payloadKeyId: manifest.keyId });
+  if (manifest.keyId !== envelope.keyId)
+    throw new TrancheError('key-mismatch', { envelopeKeyId: envelope.keyId, payloadKeyId: manifest.keyId });
   if (lastSequence !== undefined && manifest.sequence <= lastSequence) {
     throw new TrancheError('stale-sequence', { sequence: manifest.sequence, lastAccepted: lastSequence });
   }

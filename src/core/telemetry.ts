@@ -14,13 +14,22 @@ export const MAX_BATCH_EVENTS = 500;
 /** What happened, from the client's point of view. */
 export const TELEMETRY_TYPES = ['exposure', 'healthy-boot', 'errors', 'rollback', 'staging-failed', 'manifest-rejected'] as const;
 
-const text = (max: number) => v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty string'), v.maxLength(max, `expected at most ${max} characters`));
+const text = (max: number) =>
+  v.pipe(
+    v.string('expected a string'),
+    v.minLength(1, 'expected a non-empty string'),
+    v.maxLength(max, `expected at most ${max} characters`),
+  );
 
 export const telemetryEventSchema = v.object({
   /** Unique per event (a UUID), so a collector drops the duplicates of a retried batch. */
   id: text(64),
   type: v.picklist(TELEMETRY_TYPES, `expected one of ${TELEMETRY_TYPES.join(', ')}`),
-  time: v.pipe(v.number('expected epoch milliseconds'), v.integer('expected epoch milliseconds'), v.minValue(0, 'expected epoch milliseconds')),
+  time: v.pipe(
+    v.number('expected epoch milliseconds'),
+    v.integer('expected epoch milliseconds'),
+    v.minValue(0, 'expected epoch milliseconds'),
+  ),
   module: v.optional(v.pipe(v.string('expected a module name'), v.regex(MODULE_NAME, 'expected a module name'))),
   version: v.optional(text(64)),
   /** Reason code: a fallback reason for `rollback`, a failure code for `staging-failed` and `manifest-rejected`. */
@@ -35,7 +44,11 @@ export const telemetryBatchSchema = v.object({
   format: v.literal(1, 'expected format 1'),
   /** The anonymous client id (never the app identity). */
   client: text(64),
-  events: v.pipe(v.array(telemetryEventSchema, 'expected an array of events'), v.minLength(1, 'expected at least one event'), v.maxLength(MAX_BATCH_EVENTS, `expected at most ${MAX_BATCH_EVENTS} events`)),
+  events: v.pipe(
+    v.array(telemetryEventSchema, 'expected an array of events'),
+    v.minLength(1, 'expected at least one event'),
+    v.maxLength(MAX_BATCH_EVENTS, `expected at most ${MAX_BATCH_EVENTS} events`),
+  ),
 });
 
 export type TelemetryEvent = v.InferOutput<typeof telemetryEventSchema>;

@@ -7,8 +7,17 @@ import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError } from './TrancheError.js';
 import {
-  BUCKETS, FORMAT, MODULE_NAME, envelopeSchema, manifestSchema, percentToBuckets, releaseKey,
-  releaseRecordSchema, type Manifest, type ReleaseRecord, type SignedEnvelope,
+  BUCKETS,
+  FORMAT,
+  MODULE_NAME,
+  envelopeSchema,
+  manifestSchema,
+  percentToBuckets,
+  releaseKey,
+  releaseRecordSchema,
+  type Manifest,
+  type ReleaseRecord,
+  type SignedEnvelope,
 } from './manifest.js';
 
 type Schema = v.GenericSchema<unknown, unknown>;
@@ -90,7 +99,8 @@ export function parseReleaseRecord(input: unknown, what = 'release record'): Rel
     seen.add(file.path);
   });
   if (!seen.has(record.entry)) problems.push(problem(['entry'], 'expected one of the files', record.entry));
-  if (record.module in record.requires) problems.push(problem(['requires', record.module], 'expected other modules only', record.requires[record.module]));
+  if (record.module in record.requires)
+    problems.push(problem(['requires', record.module], 'expected other modules only', record.requires[record.module]));
   if (problems.length) fail(what, problems);
   return record;
 }
@@ -137,16 +147,26 @@ function moduleProblems(manifest: Manifest, name: string): string[] {
   let total = 0;
   const lanes: Array<[number, number, number]> = [];
   mod.rollouts.forEach((rollout, i) => {
-    if (rollout.version === mod.stable) out.push(problem(at('rollouts', i, 'version'), 'expected a version other than stable', rollout.version));
-    else if (live.has(rollout.version)) out.push(problem(at('rollouts', i, 'version'), 'expected each version once (duplicate version)', rollout.version));
+    if (rollout.version === mod.stable)
+      out.push(problem(at('rollouts', i, 'version'), 'expected a version other than stable', rollout.version));
+    else if (live.has(rollout.version))
+      out.push(problem(at('rollouts', i, 'version'), 'expected each version once (duplicate version)', rollout.version));
     live.add(rollout.version);
-    if (mod.blocked.includes(rollout.version)) out.push(problem(at('rollouts', i, 'version'), 'expected a version that is not blocked', rollout.version));
+    if (mod.blocked.includes(rollout.version))
+      out.push(problem(at('rollouts', i, 'version'), 'expected a version that is not blocked', rollout.version));
     if (!(releaseKey(name, rollout.version) in manifest.releases)) {
-      out.push(problem(at('rollouts', i, 'version'), `expected a released version (no releases["${releaseKey(name, rollout.version)}"])`, rollout.version));
+      out.push(
+        problem(
+          at('rollouts', i, 'version'),
+          `expected a released version (no releases["${releaseKey(name, rollout.version)}"])`,
+          rollout.version,
+        ),
+      );
     }
     const size = percentToBuckets(rollout.percent);
     total += size;
-    if (rollout.from + size > BUCKETS) out.push(problem(at('rollouts', i, 'from'), `expected from + percent*100 <= ${BUCKETS}`, rollout.from));
+    if (rollout.from + size > BUCKETS)
+      out.push(problem(at('rollouts', i, 'from'), `expected from + percent*100 <= ${BUCKETS}`, rollout.from));
     // A 0% run owns no bucket, so it cannot overlap anything (placeRollout may put one inside a full space).
     if (size > 0) lanes.push([rollout.from, rollout.from + size, i]);
   });
@@ -154,7 +174,10 @@ function moduleProblems(manifest: Manifest, name: string): string[] {
   lanes.sort((a, b) => a[0] - b[0]);
   for (let k = 1; k < lanes.length; k++) {
     const [prev, cur] = [lanes[k - 1]!, lanes[k]!];
-    if (cur[0] < prev[1]) out.push(problem(at('rollouts', cur[2], 'from'), `expected buckets not overlapping rollouts[${prev[2]}] (which ends at ${prev[1]})`, cur[0]));
+    if (cur[0] < prev[1])
+      out.push(
+        problem(at('rollouts', cur[2], 'from'), `expected buckets not overlapping rollouts[${prev[2]}] (which ends at ${prev[1]})`, cur[0]),
+      );
   }
   const seen = new Set<string>();
   mod.blocked.forEach((ver, i) => {

@@ -30,7 +30,12 @@ export interface PublishOptions {
 }
 
 /** A module's state as `status` reports it. */
-export interface ModuleStatus { stable: string; rollouts: Array<Pick<Rollout, 'version' | 'percent'>>; paused: boolean; blocked: string[] }
+export interface ModuleStatus {
+  stable: string;
+  rollouts: Array<Pick<Rollout, 'version' | 'percent'>>;
+  paused: boolean;
+  blocked: string[];
+}
 
 /** The current manifest, summarised; sequence 0 and no modules for a store that never published. */
 export interface StoreStatus {
@@ -43,7 +48,10 @@ export interface StoreStatus {
 }
 
 /** Which version of each module one client gets. */
-export interface Resolution { client: string; modules: Record<string, string> }
+export interface Resolution {
+  client: string;
+  modules: Record<string, string>;
+}
 
 /** The store at one directory. Create with `openStore`. */
 export class ReleaseStore {
@@ -83,10 +91,15 @@ export class ReleaseStore {
 
   /** Ends live rollouts or reverts the last promote, blocking what was abandoned (see docs/cli.md). */
   rollback(module: string, options: PublishOptions & { to?: string } = {}): Promise<PublishResult> {
-    return this._publish('rollback', { module, ...(options.to ? { to: options.to } : {}) }, async (d, history) => {
-      const stables = (await history()).flatMap((e) => (e.modules[module]?.after ? [e.modules[module].after.stable] : []));
-      return changes.rollback(d, module, options.to, stables);
-    }, options);
+    return this._publish(
+      'rollback',
+      { module, ...(options.to ? { to: options.to } : {}) },
+      async (d, history) => {
+        const stables = (await history()).flatMap((e) => (e.modules[module]?.after ? [e.modules[module].after.stable] : []));
+        return changes.rollback(d, module, options.to, stables);
+      },
+      options,
+    );
   }
 
   /** Turns the kill switch on (every worker unregisters itself) or off. */
@@ -100,7 +113,12 @@ export class ReleaseStore {
     if (!manifest) return { sequence: 0, killSwitch: false, modules: {} };
     const modules: Record<string, ModuleStatus> = {};
     for (const [name, mod] of Object.entries(manifest.modules)) {
-      modules[name] = { stable: mod.stable, rollouts: mod.rollouts.map(({ version, percent }) => ({ version, percent })), paused: mod.paused, blocked: [...mod.blocked] };
+      modules[name] = {
+        stable: mod.stable,
+        rollouts: mod.rollouts.map(({ version, percent }) => ({ version, percent })),
+        paused: mod.paused,
+        blocked: [...mod.blocked],
+      };
     }
     const { sequence, killSwitch, published, expires, keyId } = manifest;
     return { sequence, killSwitch, modules, published, keyId, ...(expires ? { expires } : {}) };
@@ -128,7 +146,12 @@ export class ReleaseStore {
     return verifyStore(this.layout, options);
   }
 
-  private async _publish(verb: string, args: Record<string, unknown>, change: Change, { expires }: PublishOptions = {}): Promise<PublishResult> {
+  private async _publish(
+    verb: string,
+    args: Record<string, unknown>,
+    change: Change,
+    { expires }: PublishOptions = {},
+  ): Promise<PublishResult> {
     return publish(this._publisher, verb, args, change, expires === undefined ? undefined : checkExpires(expires));
   }
 }
@@ -139,13 +162,18 @@ export function openStore(dir: string, options?: StoreOptions): ReleaseStore {
 }
 
 async function loadKey(key: string | object | undefined): Promise<{ jwk: unknown; where: string }> {
-  if (key === undefined) throw new TrancheError('usage', { reason: 'signing needs a private key: pass --key <file> or set TRANCHE_KEY (API: openStore(dir, { key }))' });
+  if (key === undefined)
+    throw new TrancheError('usage', {
+      reason: 'signing needs a private key: pass --key <file> or set TRANCHE_KEY (API: openStore(dir, { key }))',
+    });
   return typeof key === 'string' ? { jwk: await readJwkFile(key, '--key'), where: `--key ${key}` } : { jwk: key, where: 'private key' };
 }
 
 function checkExpires(expires: string): string {
   const time = Date.parse(expires);
-  if (Number.isNaN(time)) throw new TrancheError('usage', { reason: `--expires ${expires}: expected an ISO time such as 2030-01-31T00:00:00Z` });
-  if (time <= Date.now()) throw new TrancheError('usage', { reason: `--expires ${expires}: is in the past; clients would reject the manifest at once` });
+  if (Number.isNaN(time))
+    throw new TrancheError('usage', { reason: `--expires ${expires}: expected an ISO time such as 2030-01-31T00:00:00Z` });
+  if (time <= Date.now())
+    throw new TrancheError('usage', { reason: `--expires ${expires}: is in the past; clients would reject the manifest at once` });
   return new Date(time).toISOString();
 }

@@ -68,7 +68,11 @@ export function writeBlobSync(target: string, data: Uint8Array): void {
   try {
     renameSync(temp, target);
   } catch (err) {
-    try { unlinkSync(temp); } catch { /* already gone */ }
+    try {
+      unlinkSync(temp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
 }

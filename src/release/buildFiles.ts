@@ -9,7 +9,10 @@ import { TrancheError } from '../core/TrancheError.js';
 import { unsafePathReason } from '../core/paths.js';
 
 /** A file to ingest: its path in the release and where its bytes are read from. */
-export interface BuildFile { path: string; source: string }
+export interface BuildFile {
+  path: string;
+  source: string;
+}
 
 const MAX_LISTED_PROBLEMS = 20;
 
@@ -22,7 +25,10 @@ export async function listBuildFiles(buildDir: string): Promise<BuildFile[]> {
   if (problems.length) {
     const shown = problems.slice(0, MAX_LISTED_PROBLEMS);
     if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
-    throw new TrancheError('rejected', { what: `build directory ${buildDir}`, reason: `cannot release these paths:\n  ${shown.join('\n  ')}` });
+    throw new TrancheError('rejected', {
+      what: `build directory ${buildDir}`,
+      reason: `cannot release these paths:\n  ${shown.join('\n  ')}`,
+    });
   }
   if (!files.length) throw new TrancheError('rejected', { what: `build directory ${buildDir}`, reason: 'contains no files' });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -44,20 +50,36 @@ function inside(root: string, target: string): boolean {
   return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep);
 }
 
-async function walk(root: string, dir: string, prefix: string, ancestors: Set<string>, files: BuildFile[], problems: string[]): Promise<void> {
+async function walk(
+  root: string,
+  dir: string,
+  prefix: string,
+  ancestors: Set<string>,
+  files: BuildFile[],
+  problems: string[],
+): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
     let source = join(dir, entry.name);
     let kind: { isFile(): boolean; isDirectory(): boolean } = entry;
     if (entry.isSymbolicLink()) {
       const target = await realpath(source).catch(() => null);
-      if (target === null) { problems.push(`${path}: is a symlink to nothing`); continue; }
-      if (!inside(root, target)) { problems.push(`${path}: is a symlink to ${target}, outside the build directory`); continue; }
+      if (target === null) {
+        problems.push(`${path}: is a symlink to nothing`);
+        continue;
+      }
+      if (!inside(root, target)) {
+        problems.push(`${path}: is a symlink to ${target}, outside the build directory`);
+        continue;
+      }
       source = target;
       kind = await stat(target);
     }
     if (kind.isDirectory()) {
-      if (ancestors.has(source)) { problems.push(`${path}: is a symlink loop`); continue; }
+      if (ancestors.has(source)) {
+        problems.push(`${path}: is a symlink loop`);
+        continue;
+      }
       await walk(root, source, path, new Set([...ancestors, source]), files, problems);
     } else if (kind.isFile()) {
       const reason = unsafePathReason(path);

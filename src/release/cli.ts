@@ -32,7 +32,8 @@ function storeOf(cmd: Command): ReleaseStore {
 function target(text: string, what: string): { module: string; version: string } {
   const at = text.indexOf('@');
   const [module, version] = at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
-  if (!MODULE_NAME.test(module) || semverValid(version) !== version) usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
+  if (!MODULE_NAME.test(module) || semverValid(version) !== version)
+    usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
   return { module, version };
 }
 
@@ -79,7 +80,9 @@ async function writeResolutions(results: AsyncIterable<Resolution>, json: boolea
   for await (const { client, modules } of results) {
     chunk += json
       ? `${JSON.stringify({ client, modules })}\n`
-      : `${client}  ${Object.entries(modules).map(([name, version]) => `${name}@${version}`).join(' ')}\n`;
+      : `${client}  ${Object.entries(modules)
+          .map(([name, version]) => `${name}@${version}`)
+          .join(' ')}\n`;
     if (chunk.length >= OUTPUT_CHUNK) {
       await write(chunk);
       chunk = '';
@@ -93,54 +96,83 @@ async function* stdinIds(): AsyncGenerator<string> {
 }
 
 function addPublishingCommands(program: Command): void {
-  program.command('promote').description('make <module>@<version> the stable version')
-    .argument('<module@version>').addOption(expiresOption())
+  program
+    .command('promote')
+    .description('make <module>@<version> the stable version')
+    .argument('<module@version>')
+    .addOption(expiresOption())
     .action(async (spec: string, o, cmd: Command) => {
       const { module, version } = target(spec, '<module@version>');
       report(await storeOf(cmd).promote(module, version, publishOptions(o)));
     });
-  program.command('rollout').description('start or change the rollout of <module>@<version> to --percent of clients')
-    .argument('<module@version>').requiredOption('--percent <p>', '0..100 in steps of 0.01').addOption(expiresOption())
+  program
+    .command('rollout')
+    .description('start or change the rollout of <module>@<version> to --percent of clients')
+    .argument('<module@version>')
+    .requiredOption('--percent <p>', '0..100 in steps of 0.01')
+    .addOption(expiresOption())
     .action(async (spec: string, o: { percent: string; expires?: string }, cmd: Command) => {
       const { module, version } = target(spec, '<module@version>');
       report(await storeOf(cmd).rollout(module, version, percent(o.percent), publishOptions(o)));
     });
   for (const verb of ['pause', 'resume'] as const) {
-    program.command(verb).description(verb === 'pause' ? "freeze a module's rollouts" : 'lift pause')
-      .argument('<module>').addOption(expiresOption())
+    program
+      .command(verb)
+      .description(verb === 'pause' ? "freeze a module's rollouts" : 'lift pause')
+      .argument('<module>')
+      .addOption(expiresOption())
       .action(async (name: string, o, cmd: Command) => report(await storeOf(cmd)[verb](moduleName(name, '<module>'), publishOptions(o))));
   }
-  program.command('rollback').description('end live rollouts, or return to the previous stable; block what was abandoned')
-    .argument('<module>').option('--to <version>', 'the stable version to return to').addOption(expiresOption())
+  program
+    .command('rollback')
+    .description('end live rollouts, or return to the previous stable; block what was abandoned')
+    .argument('<module>')
+    .option('--to <version>', 'the stable version to return to')
+    .addOption(expiresOption())
     .action(async (name: string, o: { to?: string; expires?: string }, cmd: Command) => {
       if (o.to !== undefined && semverValid(o.to) !== o.to) usage(`--to ${o.to}: expected a semver version such as 1.2.3`);
       report(await storeOf(cmd).rollback(moduleName(name, '<module>'), { ...publishOptions(o), ...(o.to ? { to: o.to } : {}) }));
     });
-  program.command('kill-switch').description('on: every service worker unregisters itself; off: normal operation')
-    .addArgument(new Argument('<state>').choices(['on', 'off'])).addOption(expiresOption())
+  program
+    .command('kill-switch')
+    .description('on: every service worker unregisters itself; off: normal operation')
+    .addArgument(new Argument('<state>').choices(['on', 'off']))
+    .addOption(expiresOption())
     .action(async (state: string, o, cmd: Command) => report(await storeOf(cmd).setKillSwitch(state === 'on', publishOptions(o))));
 }
 
 function addReadingCommands(program: Command): void {
-  program.command('status').description('the current manifest').option('--json', 'machine-readable output')
+  program
+    .command('status')
+    .description('the current manifest')
+    .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }, cmd: Command) => {
       const status = await storeOf(cmd).status();
       const { sequence, modules, killSwitch } = status;
       console.log(o.json ? JSON.stringify({ sequence, modules, killSwitch }) : formatStatus(status));
     });
-  program.command('history').description('every change touching <module>, oldest first').argument('<module>').option('--json', 'one JSON object per line')
+  program
+    .command('history')
+    .description('every change touching <module>, oldest first')
+    .argument('<module>')
+    .option('--json', 'one JSON object per line')
     .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       const entries = await storeOf(cmd).history(moduleName(name, '<module>'));
       const lines = entries.map((e) => (o.json ? JSON.stringify(e) : formatHistoryEntry(e, name)));
       if (lines.length) await write(`${lines.join('\n')}\n`);
       else if (!o.json) console.log(`no changes to ${name} yet`);
     });
-  program.command('resolve').description('the version of each module a client gets (ids from --client, else stdin, one per line)')
-    .option('--client <id>', 'a client id (repeatable)', collect, []).option('--json', 'one JSON object per line')
+  program
+    .command('resolve')
+    .description('the version of each module a client gets (ids from --client, else stdin, one per line)')
+    .option('--client <id>', 'a client id (repeatable)', collect, [])
+    .option('--json', 'one JSON object per line')
     .action(async (o: { client: string[]; json?: boolean }, cmd: Command) => {
       await writeResolutions(storeOf(cmd).resolve(o.client.length ? o.client : stdinIds()), Boolean(o.json));
     });
-  program.command('verify').description('check signature, schema, records and every stored file')
+  program
+    .command('verify')
+    .description('check signature, schema, records and every stored file')
     .option('--public-key <file>', 'trust this public key (repeatable; default: every key in <store>/keys/)', collect, [])
     .action(async (o: { publicKey: string[] }, cmd: Command) => {
       const result = await storeOf(cmd).verify({ publicKeys: o.publicKey });
@@ -158,24 +190,33 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (text, out) => out(`tranche: ${text.replace(/^error: /, '')}`) })
     .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError('(tranche <command> --help shows usage)');
-  program.command('keygen').description('write a new Ed25519 key pair (private.jwk, public.jwk)')
+  program
+    .command('keygen')
+    .description('write a new Ed25519 key pair (private.jwk, public.jwk)')
     .requiredOption('--out <dir>', 'directory for the key files')
     .action(async (o: { out: string }) => {
       const { keyId, privateKeyPath, publicKeyPath } = await keygen(o.out);
       console.log(`key id ${keyId}\nprivate key: ${privateKeyPath} (keep it secret)\npublic key: ${publicKeyPath}`);
     });
-  program.command('release').description('ingest a build directory as <module>@<version> (not live until promote or rollout)')
-    .argument('<build-dir>').requiredOption('--module <name>').requiredOption('--version <semver>')
+  program
+    .command('release')
+    .description('ingest a build directory as <module>@<version> (not live until promote or rollout)')
+    .argument('<build-dir>')
+    .requiredOption('--module <name>')
+    .requiredOption('--version <semver>')
     .option('--entry <file>', 'entry file (default: index.js or the only top-level .js file)')
     .option('--requires <module@range>', 'a module and semver range this version works with (repeatable)', collect, [])
     .option('--runtime <text>', 'the host runtime this module needs')
-    .action(async (dir: string, o: { module: string; version: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
-      const bar = progressBar(`release ${o.module}@${o.version}`);
-      const { requires, ...rest } = o;
-      const result = await storeOf(cmd).release(dir, { ...rest, requires: requirements(requires), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
-        .finally(bar.done);
-      console.log(formatRelease(result));
-    });
+    .action(
+      async (dir: string, o: { module: string; version: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
+        const bar = progressBar(`release ${o.module}@${o.version}`);
+        const { requires, ...rest } = o;
+        const result = await storeOf(cmd)
+          .release(dir, { ...rest, requires: requirements(requires), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
+          .finally(bar.done);
+        console.log(formatRelease(result));
+      },
+    );
   addPublishingCommands(program);
   addReadingCommands(program);
   return program;

@@ -27,7 +27,14 @@ export function formatRelease(r: ReleaseResult): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** The table `status` prints. */
@@ -66,7 +73,8 @@ function describeVerb(e: HistoryEntry): string {
 export function formatHistoryEntry(e: HistoryEntry, module?: string): string {
   const lines = [`#${e.sequence}  ${e.time}  ${e.actor}  ${describeVerb(e)}`];
   for (const [name, change] of Object.entries(e.modules)) {
-    if (module === undefined || name === module) lines.push(`    ${name}: ${describeState(change.before)} → ${describeState(change.after)}`);
+    if (module === undefined || name === module)
+      lines.push(`    ${name}: ${describeState(change.before)} → ${describeState(change.after)}`);
   }
   if (e.killSwitch) lines.push(`    kill switch: ${e.killSwitch.before ? 'on' : 'off'} → ${e.killSwitch.after ? 'on' : 'off'}`);
   return lines.join('\n');
@@ -75,7 +83,8 @@ export function formatHistoryEntry(e: HistoryEntry, module?: string): string {
 /** What `verify` prints: each problem, or a one-line OK. */
 export function formatVerify(r: VerifyReport): string {
   const keys = r.trustedFrom.length ? r.trustedFrom.join(', ') : 'no keys';
-  if (!r.ok) return `${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
+  if (!r.ok)
+    return `${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
   const manifest = r.sequence === null ? 'no manifest yet' : `manifest sequence ${r.sequence} signature valid (checked with ${keys})`;
   return `OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
 }

@@ -14,7 +14,10 @@ import { fsyncDir } from './atomicWrite.js';
 import type { StoreLayout } from './storeLayout.js';
 
 /** One module's state before and after a change (`null`: not in the manifest). */
-export interface ModuleChange { before: ModuleState | null; after: ModuleState | null }
+export interface ModuleChange {
+  before: ModuleState | null;
+  after: ModuleState | null;
+}
 
 /** One published change. */
 export interface HistoryEntry {

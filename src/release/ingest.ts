@@ -89,6 +89,10 @@ export async function restoreMissing(layout: StoreLayout, files: readonly BuildF
   const { entries: again, newBytes } = await ingestFiles(missing, layout);
   const expected = new Map(entries.map((e) => [e.path, e.sha256]));
   const changed = again.find((e) => expected.get(e.path) !== e.sha256);
-  if (changed) throw new TrancheError('conflict', { what: changed.path, reason: 'changed while it was being released; release again once the build is finished' });
+  if (changed)
+    throw new TrancheError('conflict', {
+      what: changed.path,
+      reason: 'changed while it was being released; release again once the build is finished',
+    });
   return newBytes;
 }

@@ -11,7 +11,11 @@ import { isTempName, writeFileAtomic } from './atomicWrite.js';
 import type { StoreLayout } from './storeLayout.js';
 
 /** Where `keygen` wrote the pair, and its key id. */
-export interface KeygenResult { keyId: string; privateKeyPath: string; publicKeyPath: string }
+export interface KeygenResult {
+  keyId: string;
+  privateKeyPath: string;
+  publicKeyPath: string;
+}
 
 /**
  * Writes a new Ed25519 pair to `<outDir>/private.jwk` (mode 0600) and `<outDir>/public.jwk`.
@@ -22,7 +26,13 @@ export async function keygen(outDir: string): Promise<KeygenResult> {
   const publicKeyPath = join(outDir, 'public.jwk');
   await mkdir(outDir, { recursive: true });
   for (const path of [privateKeyPath, publicKeyPath]) {
-    if (await readFile(path).then(() => true, () => false)) throw new TrancheError('exists', { path });
+    if (
+      await readFile(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw new TrancheError('exists', { path });
   }
   const { privateJwk, publicJwk, keyId } = await generateKeyPair();
   const write = (path: string, jwk: Ed25519Jwk, mode: number) =>
@@ -67,7 +77,13 @@ export async function storeKeys(layout: StoreLayout): Promise<{ keys: TrustedKey
 /** Adds the signer's public key to `keys/` (before the manifest it signed becomes visible). */
 export async function saveSignerKey(layout: StoreLayout, privateJwk: Ed25519Jwk, keyId: string): Promise<void> {
   const path = layout.key(keyId);
-  if (await readFile(path).then(() => true, () => false)) return;
+  if (
+    await readFile(path).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
   await mkdir(layout.keysDir, { recursive: true });
   const publicJwk: Ed25519Jwk = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, kid: keyId };
   await writeFileAtomic(path, `${JSON.stringify(publicJwk, null, 2)}\n`);

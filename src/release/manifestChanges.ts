@@ -8,21 +8,34 @@ import { placeRollout } from '../core/bucketing.js';
 import type { ModuleState } from '../core/manifest.js';
 
 /** The part of a manifest the verbs change. */
-export interface ManifestDraft { modules: Record<string, ModuleState>; killSwitch: boolean }
+export interface ManifestDraft {
+  modules: Record<string, ModuleState>;
+  killSwitch: boolean;
+}
 
 function existing(draft: ManifestDraft, module: string): ModuleState {
   const mod = draft.modules[module];
-  if (!mod) throw new TrancheError('not-found', { what: `module ${module} in the manifest (promote a first version with: tranche promote ${module}@<version>)` });
+  if (!mod)
+    throw new TrancheError('not-found', {
+      what: `module ${module} in the manifest (promote a first version with: tranche promote ${module}@<version>)`,
+    });
   return mod;
 }
 
 function notPaused(module: string, mod: ModuleState): void {
-  if (mod.paused) throw new TrancheError('rejected', { what: module, reason: `is paused; run tranche resume ${module} first (rollback works while paused)` });
+  if (mod.paused)
+    throw new TrancheError('rejected', {
+      what: module,
+      reason: `is paused; run tranche resume ${module} first (rollback works while paused)`,
+    });
 }
 
 function notBlocked(module: string, mod: ModuleState, version: string): void {
   if (mod.blocked.includes(version)) {
-    throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'was rolled back and is blocked; a blocked version never goes live again: release a new version' });
+    throw new TrancheError('rejected', {
+      what: `${module}@${version}`,
+      reason: 'was rolled back and is blocked; a blocked version never goes live again: release a new version',
+    });
   }
 }
 
@@ -53,7 +66,11 @@ export function promote(draft: ManifestDraft, module: string, version: string): 
 export function rollout(draft: ManifestDraft, module: string, version: string, percent: number): string {
   const share = checkPercent(percent);
   const mod = draft.modules[module];
-  if (!mod) throw new TrancheError('rejected', { what: module, reason: `has no stable version yet; promote one first: tranche promote ${module}@<version>` });
+  if (!mod)
+    throw new TrancheError('rejected', {
+      what: module,
+      reason: `has no stable version yet; promote one first: tranche promote ${module}@<version>`,
+    });
   notPaused(module, mod);
   notBlocked(module, mod, version);
   if (mod.stable === version) throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'is already the stable version' });
@@ -94,12 +111,16 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
   if (target === undefined) {
     target = [...stableHistory].reverse().find((v) => v !== mod.stable && !mod.blocked.includes(v));
     if (target === undefined) {
-      throw new TrancheError('rejected', { what: module, reason: `has no earlier stable version to roll back to than ${mod.stable}; name one with --to <version>` });
+      throw new TrancheError('rejected', {
+        what: module,
+        reason: `has no earlier stable version to roll back to than ${mod.stable}; name one with --to <version>`,
+      });
     }
   }
   notBlocked(module, mod, target);
   if (target !== mod.stable) aborted.push(mod.stable);
-  if (!aborted.length) throw new TrancheError('rejected', { what: `${module}@${target}`, reason: 'is already stable with no rollouts; nothing to roll back' });
+  if (!aborted.length)
+    throw new TrancheError('rejected', { what: `${module}@${target}`, reason: 'is already stable with no rollouts; nothing to roll back' });
   mod.blocked = [...mod.blocked, ...aborted.filter((v) => v !== target && !mod.blocked.includes(v))];
   mod.rollouts = [];
   mod.stable = target;

@@ -10,7 +10,10 @@ const REDRAW_MS = 80;
 const WIDTH = 30;
 
 /** A listener drawing `label [####----] done/total`, and a function that clears the line. */
-export function progressBar(label: string, stream: NodeJS.WriteStream = process.stderr): { onProgress?: ProgressListener; done: () => void } {
+export function progressBar(
+  label: string,
+  stream: NodeJS.WriteStream = process.stderr,
+): { onProgress?: ProgressListener; done: () => void } {
   if (!stream.isTTY) return { done: () => undefined };
   let drawn = 0;
   let shown = false;
@@ -21,5 +24,10 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     const filled = Math.round((done / total) * WIDTH);
     stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(WIDTH - filled)}] ${done}/${total} files`);
   };
-  return { onProgress, done: () => { if (shown) stream.write('\r\x1b[2K'); } };
+  return {
+    onProgress,
+    done: () => {
+      if (shown) stream.write('\r\x1b[2K');
+    },
+  };
 }

@@ -55,34 +55,56 @@ export async function readCurrentManifest(layout: StoreLayout): Promise<Manifest
     return await verifyManifest(parseJson(text, layout.manifest), { trusted: keys, now: new Date(0) });
   } catch (err) {
     if (!isTrancheError(err)) throw err;
-    throw new TrancheError('rejected', { what: layout.manifest, reason: `${err.message}\nrefusing to use it; tranche verify lists every problem` });
+    throw new TrancheError('rejected', {
+      what: layout.manifest,
+      reason: `${err.message}\nrefusing to use it; tranche verify lists every problem`,
+    });
   }
 }
 
 /** Applies `change` as verb `verb` and publishes the result (see the file comment). */
-export async function publish(ctx: PublishContext, verb: string, args: Record<string, unknown>, change: Change, expires?: string): Promise<PublishResult> {
+export async function publish(
+  ctx: PublishContext,
+  verb: string,
+  args: Record<string, unknown>,
+  change: Change,
+  expires?: string,
+): Promise<PublishResult> {
   const { jwk, where } = await ctx.signingKey();
   const { layout } = ctx;
-  return withLock(layout.lock, async () => {
-    await removeStaleTemps(layout.root);
-    const current = await readCurrentManifest(layout);
-    const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
-    const note = await change(draft, () => readHistory(layout, current?.sequence ?? 0));
-    if (current && current.expires === expires && JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })) {
-      return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
-    }
-    // keyId is filled in by signManifest from the key that actually signs.
-    const next: Manifest = {
-      format: FORMAT, sequence: (current?.sequence ?? 0) + 1, published: new Date().toISOString(),
-      ...(expires === undefined ? {} : { expires }), keyId: '', killSwitch: draft.killSwitch,
-      modules: draft.modules, releases: await releaseRefs(layout, draft),
-    };
-    const envelope = await signManifest(next, jwk, where);
-    await saveSignerKey(layout, jwk as Ed25519Jwk, envelope.keyId);
-    await appendHistory(layout, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
-    await writeFileAtomic(layout.manifest, `${JSON.stringify(envelope, null, 2)}\n`);
-    return { changed: true, sequence: next.sequence, note };
-  }, ctx.lockTimeoutMs);
+  return withLock(
+    layout.lock,
+    async () => {
+      await removeStaleTemps(layout.root);
+      const current = await readCurrentManifest(layout);
+      const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
+      const note = await change(draft, () => readHistory(layout, current?.sequence ?? 0));
+      if (
+        current &&
+        current.expires === expires &&
+        JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })
+      ) {
+        return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
+      }
+      // keyId is filled in by signManifest from the key that actually signs.
+      const next: Manifest = {
+        format: FORMAT,
+        sequence: (current?.sequence ?? 0) + 1,
+        published: new Date().toISOString(),
+        ...(expires === undefined ? {} : { expires }),
+        keyId: '',
+        killSwitch: draft.killSwitch,
+        modules: draft.modules,
+        releases: await releaseRefs(layout, draft),
+      };
+      const envelope = await signManifest(next, jwk, where);
+      await saveSignerKey(layout, jwk as Ed25519Jwk, envelope.keyId);
+      await appendHistory(layout, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
+      await writeFileAtomic(layout.manifest, `${JSON.stringify(envelope, null, 2)}\n`);
+      return { changed: true, sequence: next.sequence, note };
+    },
+    ctx.lockTimeoutMs,
+  );
 }
 
 /** `releases` for every live version, each record read, validated and hashed as stored. */
@@ -96,7 +118,10 @@ async function releaseRefs(layout: StoreLayout, draft: ManifestDraft): Promise<R
       });
       const parsed = parseReleaseRecord(parseJson(bytes.toString('utf8'), record), record);
       if (parsed.module !== module || parsed.version !== version) {
-        throw new TrancheError('rejected', { what: record, reason: `describes ${parsed.module}@${parsed.version}, not ${module}@${version}` });
+        throw new TrancheError('rejected', {
+          what: record,
+          reason: `describes ${parsed.module}@${parsed.version}, not ${module}@${version}`,
+        });
       }
       refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes) };
     }
@@ -104,7 +129,14 @@ async function releaseRefs(layout: StoreLayout, draft: ManifestDraft): Promise<R
   return refs;
 }
 
-function historyEntry(actor: string, verb: string, args: Record<string, unknown>, keyId: string, next: Manifest, current: Manifest | null): HistoryEntry {
+function historyEntry(
+  actor: string,
+  verb: string,
+  args: Record<string, unknown>,
+  keyId: string,
+  next: Manifest,
+  current: Manifest | null,
+): HistoryEntry {
   const modules: Record<string, ModuleChange> = {};
   for (const name of new Set([...Object.keys(current?.modules ?? {}), ...Object.keys(next.modules)])) {
     const before = current?.modules[name] ?? null;
@@ -113,7 +145,13 @@ function historyEntry(actor: string, verb: string, args: Record<string, unknown>
   }
   const killSwitchBefore = current?.killSwitch ?? false;
   return {
-    sequence: next.sequence, time: next.published, actor, verb, args, keyId, modules,
+    sequence: next.sequence,
+    time: next.published,
+    actor,
+    verb,
+    args,
+    keyId,
+    modules,
     ...(killSwitchBefore === next.killSwitch ? {} : { killSwitch: { before: killSwitchBefore, after: next.killSwitch } }),
   };
 }

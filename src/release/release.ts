@@ -45,7 +45,12 @@ export interface ReleaseResult {
 }
 
 /** Ingests `buildDir` as `module@version` into the store. */
-export async function releaseBuild(layout: StoreLayout, buildDir: string, options: ReleaseOptions, lockTimeoutMs?: number): Promise<ReleaseResult> {
+export async function releaseBuild(
+  layout: StoreLayout,
+  buildDir: string,
+  options: ReleaseOptions,
+  lockTimeoutMs?: number,
+): Promise<ReleaseResult> {
   const { module, version, requires = {}, runtime } = options;
   checkNames(module, version, requires);
   const buildFiles = await listBuildFiles(buildDir);
@@ -56,10 +61,19 @@ export async function releaseBuild(layout: StoreLayout, buildDir: string, option
   const previous = await readRecord(layout, path);
   // A version released before is only hashed first, so a conflicting re-release stores nothing.
   const ingested = await ingestFiles(buildFiles, previous ? undefined : layout, options.onProgress);
-  const record = parseReleaseRecord({
-    format: FORMAT, module, version, entry, files: ingested.entries, requires: { ...requires },
-    ...(runtime === undefined ? {} : { runtime }), created: new Date().toISOString(),
-  }, `release record for ${module}@${version}`);
+  const record = parseReleaseRecord(
+    {
+      format: FORMAT,
+      module,
+      version,
+      entry,
+      files: ingested.entries,
+      requires: { ...requires },
+      ...(runtime === undefined ? {} : { runtime }),
+      created: new Date().toISOString(),
+    },
+    `release record for ${module}@${version}`,
+  );
   if (previous) checkSame(previous, record);
   const newBytes = previous ? await restoreMissing(layout, buildFiles, record.files) : ingested.newBytes;
   // Checked again under the lock: another command may have released this version meanwhile.
@@ -69,20 +83,28 @@ export async function releaseBuild(layout: StoreLayout, buildDir: string, option
 }
 
 function checkNames(module: string, version: string, requires: Readonly<Record<string, string>>): void {
-  if (!MODULE_NAME.test(module)) throw new TrancheError('usage', { reason: `--module ${JSON.stringify(module)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}` });
-  if (semverValid(version) !== version) throw new TrancheError('usage', { reason: `--version ${JSON.stringify(version)}: expected a semver version such as 1.2.3` });
+  if (!MODULE_NAME.test(module))
+    throw new TrancheError('usage', {
+      reason: `--module ${JSON.stringify(module)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`,
+    });
+  if (semverValid(version) !== version)
+    throw new TrancheError('usage', { reason: `--version ${JSON.stringify(version)}: expected a semver version such as 1.2.3` });
   for (const [name, range] of Object.entries(requires)) {
     const spec = `${name}@${range}`;
-    if (!MODULE_NAME.test(name)) throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(name)} is not a module name` });
+    if (!MODULE_NAME.test(name))
+      throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(name)} is not a module name` });
     if (name === module) throw new TrancheError('usage', { reason: `--requires ${spec}: a module cannot require itself` });
-    if (validRange(range) === null) throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(range)} is not a semver range` });
+    if (validRange(range) === null)
+      throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(range)} is not a semver range` });
   }
 }
 
 function chooseEntry(files: readonly BuildFile[], entry: string | undefined, buildDir: string): string {
   if (entry !== undefined) {
     if (files.some((f) => f.path === entry)) return entry;
-    throw new TrancheError('usage', { reason: `--entry ${entry}: no such file in ${buildDir} (paths are relative to the build directory, with /)` });
+    throw new TrancheError('usage', {
+      reason: `--entry ${entry}: no such file in ${buildDir} (paths are relative to the build directory, with /)`,
+    });
   }
   if (files.some((f) => f.path === 'index.js')) return 'index.js';
   const topLevel = files.filter((f) => !f.path.includes('/') && f.path.endsWith('.js'));
@@ -97,7 +119,10 @@ export async function releasedVersions(layout: StoreLayout, module: string): Pro
     if (err.code === 'ENOENT') return [];
     throw err;
   });
-  return names.filter((n) => n.endsWith('.json') && !isTempName(n)).map((n) => n.slice(0, -'.json'.length)).filter((v) => semverValid(v) === v);
+  return names
+    .filter((n) => n.endsWith('.json') && !isTempName(n))
+    .map((n) => n.slice(0, -'.json'.length))
+    .filter((v) => semverValid(v) === v);
 }
 
 async function checkRequirement(layout: StoreLayout, name: string, range: string): Promise<void> {
@@ -153,14 +178,26 @@ function list(label: string, paths: string[]): string[] {
 function differences(old: ReleaseRecord, next: ReleaseRecord): string[] {
   const before = new Map(old.files.map((f) => [f.path, f]));
   const after = new Map(next.files.map((f) => [f.path, f]));
-  const changed = [...after.values()].filter((f) => before.has(f.path) && JSON.stringify(before.get(f.path)) !== JSON.stringify(f)).map((f) => f.path);
+  const changed = [...after.values()]
+    .filter((f) => before.has(f.path) && JSON.stringify(before.get(f.path)) !== JSON.stringify(f))
+    .map((f) => f.path);
   const out = [
     ...list('changed:', changed),
-    ...list('added:', [...after.keys()].filter((p) => !before.has(p))),
-    ...list('removed:', [...before.keys()].filter((p) => !after.has(p))),
+    ...list(
+      'added:',
+      [...after.keys()].filter((p) => !before.has(p)),
+    ),
+    ...list(
+      'removed:',
+      [...before.keys()].filter((p) => !after.has(p)),
+    ),
   ];
   if (old.entry !== next.entry) out.push(`entry: ${old.entry} → ${next.entry}`);
-  const sorted = (r: Record<string, string>) => Object.entries(r).sort().map(([name, range]) => `${name}@${range}`).join(', ') || '(none)';
+  const sorted = (r: Record<string, string>) =>
+    Object.entries(r)
+      .sort()
+      .map(([name, range]) => `${name}@${range}`)
+      .join(', ') || '(none)';
   if (sorted(old.requires) !== sorted(next.requires)) out.push(`requires: ${sorted(old.requires)} → ${sorted(next.requires)}`);
   if (old.runtime !== next.runtime) out.push(`runtime: ${old.runtime ?? '(none)'} → ${next.runtime ?? '(none)'}`);
   return out;

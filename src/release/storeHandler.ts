@@ -65,8 +65,16 @@ const ORIGIN = 'http://store.invalid';
 
 /** Serves the store at `dir` (see the file comment). */
 export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/modules/' }: StoreHandlerOptions = {}): StoreHandler {
-  for (const [option, value] of [['mount', mount], ['modulePrefix', modulePrefix]] as const) {
-    if (!/^\/([^?#]*\/)?$/.test(value)) throw new TrancheError('invalid-option', { option: `storeHandler ${option}`, expected: 'a path starting and ending with /', got: JSON.stringify(value) });
+  for (const [option, value] of [
+    ['mount', mount],
+    ['modulePrefix', modulePrefix],
+  ] as const) {
+    if (!/^\/([^?#]*\/)?$/.test(value))
+      throw new TrancheError('invalid-option', {
+        option: `storeHandler ${option}`,
+        expected: 'a path starting and ending with /',
+        got: JSON.stringify(value),
+      });
   }
   const layout = storeLayout(dir);
   const records = new RecordCache(layout);
@@ -84,7 +92,13 @@ export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/
       const module = inStore ? null : parseModuleUrl(ORIGIN + pathname, moduleBase);
       if (!inStore && !module && !pathname.startsWith(modulePrefix)) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
-        send(req, res, 405, { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' }, `${req.method} ${pathname}: the store is read-only`);
+        send(
+          req,
+          res,
+          405,
+          { 'content-type': 'text/plain; charset=utf-8', allow: 'GET, HEAD' },
+          `${req.method} ${pathname}: the store is read-only`,
+        );
         return true;
       }
       try {
@@ -92,7 +106,13 @@ export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/
         else if (module) await serveModule(req, res, layout, records, module, stableVersions);
         else notFound(req, res, `${pathname} is not a module URL (${modulePrefix}<module>/<version>/<path>)`);
       } catch (err) {
-        send(req, res, 500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, `tranche store: ${(err as Error).message}`);
+        send(
+          req,
+          res,
+          500,
+          { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+          `tranche store: ${(err as Error).message}`,
+        );
       }
       return true;
     },
@@ -119,7 +139,14 @@ async function serveStorePath(req: IncomingMessage, res: ServerResponse, layout:
 }
 
 /** One file of a module version, found through the version's release record. */
-async function serveModule(req: IncomingMessage, res: ServerResponse, layout: StoreLayout, records: RecordCache, url: ModuleUrl, stable: () => Promise<Record<string, string>>): Promise<void> {
+async function serveModule(
+  req: IncomingMessage,
+  res: ServerResponse,
+  layout: StoreLayout,
+  records: RecordCache,
+  url: ModuleUrl,
+  stable: () => Promise<Record<string, string>>,
+): Promise<void> {
   // Unversioned: a page the worker does not serve runs the stable versions (its import map says so).
   const version = url.version ?? (await stable())[url.module];
   if (!version) return notFound(req, res, `module ${url.module} has no stable version`);
@@ -129,13 +156,20 @@ async function serveModule(req: IncomingMessage, res: ServerResponse, layout: St
   const file = record.files.find((f) => f.path === url.path);
   if (!file) return notFound(req, res, `${label} has no file ${url.path} (its release record lists every file)`);
   const body = await readOrNull(layout.blob(file.sha256));
-  if (!body) throw new TrancheError('not-found', { what: `files/${file.sha256} (${label} ${file.path}); tranche verify lists what is missing` });
-  send(req, res, 200, {
-    'content-type': file.type,
-    // A versioned URL names bytes that never change; an unversioned one follows the stable version.
-    'cache-control': url.version ? IMMUTABLE : 'no-cache',
-    'x-tranche-module': label,
-  }, body);
+  if (!body)
+    throw new TrancheError('not-found', { what: `files/${file.sha256} (${label} ${file.path}); tranche verify lists what is missing` });
+  send(
+    req,
+    res,
+    200,
+    {
+      'content-type': file.type,
+      // A versioned URL names bytes that never change; an unversioned one follows the stable version.
+      'cache-control': url.version ? IMMUTABLE : 'no-cache',
+      'x-tranche-module': label,
+    },
+    body,
+  );
 }
 
 /** Release records by module@version: immutable once written, so read each once. */
@@ -152,7 +186,10 @@ class RecordCache {
     const record = await readRecord(this._layout, this._layout.recordPath(module, version));
     if (!record) return null;
     if (record.module !== module || record.version !== version) {
-      throw new TrancheError('rejected', { what: this._layout.recordPath(module, version), reason: `describes ${releaseKey(record.module, record.version)}` });
+      throw new TrancheError('rejected', {
+        what: this._layout.recordPath(module, version),
+        reason: `describes ${releaseKey(record.module, record.version)}`,
+      });
     }
     this._records.set(key, record);
     return record;

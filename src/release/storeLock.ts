@@ -17,7 +17,12 @@ export const LOCK_TIMEOUT_MS = 30_000;
 const FIRST_DELAY_MS = 5;
 const MAX_DELAY_MS = 250;
 
-interface Owner { pid: number; host: string; since: string; nonce: string }
+interface Owner {
+  pid: number;
+  host: string;
+  since: string;
+  nonce: string;
+}
 
 /** Runs `fn` holding the lock file at `lockPath`; waits at most `timeoutMs` to get it. */
 export async function withLock<T>(lockPath: string, fn: () => Promise<T>, timeoutMs = LOCK_TIMEOUT_MS): Promise<T> {

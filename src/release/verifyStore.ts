@@ -20,7 +20,9 @@ import type { StoreLayout } from './storeLayout.js';
 const CONCURRENCY = 16;
 
 /** Which public keys to trust: files or JWKs. @default every key in the store's `keys/` */
-export interface VerifyOptions { publicKeys?: ReadonlyArray<string | object> }
+export interface VerifyOptions {
+  publicKeys?: ReadonlyArray<string | object>;
+}
 
 /** What `verify` found. */
 export interface VerifyReport {
@@ -36,7 +38,10 @@ export interface VerifyReport {
   bytes: number;
 }
 
-interface Blob { size: number; usedBy: string }
+interface Blob {
+  size: number;
+  usedBy: string;
+}
 
 /** Verifies the store at `layout` (see the file comment). */
 export async function verifyStore(layout: StoreLayout, { publicKeys }: VerifyOptions = {}): Promise<VerifyReport> {
@@ -54,7 +59,11 @@ export async function verifyStore(layout: StoreLayout, { publicKeys }: VerifyOpt
   return { ok: !problems.length, problems, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
 }
 
-async function trusted(layout: StoreLayout, publicKeys: VerifyOptions['publicKeys'], problems: string[]): Promise<{ keys: TrustedKeys; trustedFrom: string[] }> {
+async function trusted(
+  layout: StoreLayout,
+  publicKeys: VerifyOptions['publicKeys'],
+  problems: string[],
+): Promise<{ keys: TrustedKeys; trustedFrom: string[] }> {
   if (!publicKeys?.length) {
     const found = await storeKeys(layout);
     problems.push(...found.problems);
@@ -119,15 +128,20 @@ async function checkRecords(layout: StoreLayout, manifest: Manifest | null, blob
     try {
       if (ref) {
         const actual = await sha256Hex(bytes);
-        if (actual !== ref.sha256) throw new TrancheError('integrity', { what: `${path} (manifest.json releases["${ref.key}"])`, expected: ref.sha256, actual });
+        if (actual !== ref.sha256)
+          throw new TrancheError('integrity', { what: `${path} (manifest.json releases["${ref.key}"])`, expected: ref.sha256, actual });
       }
       const record = parseReleaseRecord(parseJson(bytes.toString('utf8'), path), path);
       if (path.startsWith('records/') && path !== layout.recordPath(record.module, record.version)) {
-        throw new TrancheError('rejected', { what: path, reason: `describes ${record.module}@${record.version}, so it belongs at ${layout.recordPath(record.module, record.version)}` });
+        throw new TrancheError('rejected', {
+          what: path,
+          reason: `describes ${record.module}@${record.version}, so it belongs at ${layout.recordPath(record.module, record.version)}`,
+        });
       }
       for (const file of record.files) {
         const known = blobs.get(file.sha256);
-        if (known && known.size !== file.size) problems.push(`${path}: ${file.path} has size ${file.size} but ${known.usedBy} has ${known.size} for the same SHA-256`);
+        if (known && known.size !== file.size)
+          problems.push(`${path}: ${file.path} has size ${file.size} but ${known.usedBy} has ${known.size} for the same SHA-256`);
         if (!known) blobs.set(file.sha256, { size: file.size, usedBy: `${record.module}@${record.version} ${file.path}` });
       }
     } catch (err) {

@@ -4,4 +4,9 @@
  * ({@link trancheServiceWorker}).
  */
 export { trancheModule, ENTRY_FILE, RELEASE_INFO_FILE, type TrancheModuleOptions, type ReleaseInfo } from './trancheModule.js';
-export { trancheServiceWorker, MANIFEST_INJECTION_POINT, type TrancheServiceWorkerOptions, type PrecacheEntry } from './trancheServiceWorker.js';
+export {
+  trancheServiceWorker,
+  MANIFEST_INJECTION_POINT,
+  type TrancheServiceWorkerOptions,
+  type PrecacheEntry,
+} from './trancheServiceWorker.js';

@@ -1,5 +1,5 @@
 /** One problem with a plugin option, worded like the core's document problems: `place: expected …, got …`. */
 export function optionProblem(option: string, expected: string, got: unknown): string {
-  const text = got === undefined ? 'nothing' : JSON.stringify(got) ?? String(got);
+  const text = got === undefined ? 'nothing' : (JSON.stringify(got) ?? String(got));
   return `${option}: expected ${expected}, got ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
 }

@@ -130,7 +130,7 @@ function singleInput(build: NonNullable<UserConfig['build']>): string {
   const input = lib ?? (build.rolldownOptions ?? build.rollupOptions)?.input;
   const inputs = typeof input === 'string' ? [input] : Object.values(input ?? {});
   if (inputs.length !== 1 || typeof inputs[0] !== 'string') {
-    const problem = optionProblem('entry', 'the module\'s one source entry (the build config names none, or several)', input);
+    const problem = optionProblem('entry', "the module's one source entry (the build config names none, or several)", input);
     throw new TrancheError('invalid-document', { what: 'trancheModule options', problems: [problem] });
   }
   return inputs[0];

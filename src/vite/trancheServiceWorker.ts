@@ -66,31 +66,47 @@ export function trancheServiceWorker(options: TrancheServiceWorkerOptions): Plug
     async writeBundle(output, bundle) {
       const outDir = output.dir ?? path.resolve(config.root, config.build.outDir);
       if (fileName in bundle) {
-        throw new TrancheError('conflict', { what: `trancheServiceWorker option fileName ${JSON.stringify(fileName)}`, reason: 'the app build already emits a file of that name' });
+        throw new TrancheError('conflict', {
+          what: `trancheServiceWorker option fileName ${JSON.stringify(fileName)}`,
+          reason: 'the app build already emits a file of that name',
+        });
       }
       const entries = await precacheList(outDir, Object.keys(bundle), precache, fileName);
       const worker = await buildWorker(config, { entry, fileName, outDir, entries });
       // define only replaces what the code reads; a worker that never reads the list would
       // build fine and silently precache nothing.
       if (!entries.every((e) => worker.includes(e.revision))) {
-        throw new TrancheError('rejected', { what: `trancheServiceWorker entry ${entry}`, reason: `never reads ${MANIFEST_INJECTION_POINT}, so the app shell would not be precached` });
+        throw new TrancheError('rejected', {
+          what: `trancheServiceWorker entry ${entry}`,
+          reason: `never reads ${MANIFEST_INJECTION_POINT}, so the app shell would not be precached`,
+        });
       }
     },
   };
 }
 
 /** The precache list for the app files in `outDir` whose names match `globs`, sorted by URL. */
-async function precacheList(outDir: string, files: readonly string[], globs: readonly string[], workerFile: string): Promise<PrecacheEntry[]> {
+async function precacheList(
+  outDir: string,
+  files: readonly string[],
+  globs: readonly string[],
+  workerFile: string,
+): Promise<PrecacheEntry[]> {
   const isMatch = picomatch(globs as string[]);
   const chosen = files.filter((f) => isMatch(f)).sort();
   if (chosen.length === 0) {
-    throw new TrancheError('rejected', { what: 'trancheServiceWorker option precache', reason: `${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})` });
+    throw new TrancheError('rejected', {
+      what: 'trancheServiceWorker option precache',
+      reason: `${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})`,
+    });
   }
   const workerDir = path.posix.dirname(workerFile);
-  return Promise.all(chosen.map(async (file) => ({
-    url: path.posix.relative(workerDir, file),
-    revision: await sha256Hex(await readFile(path.join(outDir, file))),
-  })));
+  return Promise.all(
+    chosen.map(async (file) => ({
+      url: path.posix.relative(workerDir, file),
+      revision: await sha256Hex(await readFile(path.join(outDir, file))),
+    })),
+  );
 }
 
 interface WorkerBuild {
@@ -133,9 +149,13 @@ function checkOptions(options: TrancheServiceWorkerOptions): TrancheServiceWorke
   if (typeof entry !== 'string' || entry === '') problems.push(optionProblem('entry', 'a path to the service worker source', entry));
   if (fileName !== undefined) {
     const reason = typeof fileName === 'string' ? unsafePathReason(fileName) : 'is not a string';
-    if (reason || !fileName.endsWith('.js')) problems.push(optionProblem('fileName', `a relative path ending in .js${reason ? `, but it ${reason}` : ''}`, fileName));
+    if (reason || !fileName.endsWith('.js'))
+      problems.push(optionProblem('fileName', `a relative path ending in .js${reason ? `, but it ${reason}` : ''}`, fileName));
   }
-  if (precache !== undefined && (!Array.isArray(precache) || precache.length === 0 || !precache.every((g) => typeof g === 'string' && g !== ''))) {
+  if (
+    precache !== undefined &&
+    (!Array.isArray(precache) || precache.length === 0 || !precache.every((g) => typeof g === 'string' && g !== ''))
+  ) {
     problems.push(optionProblem('precache', 'a non-empty array of globs', precache));
   }
   if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheServiceWorker options', problems });

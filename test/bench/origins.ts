@@ -31,15 +31,20 @@ export async function bundleWorkers(): Promise<WorkerBundles> {
   // The tests' server reads the tests' bundle when it starts (the bench serves its own instead);
   // rebuilding it while a test run elsewhere reads it would race, so only when it is missing.
   if (!existsSync(SW_BUNDLE)) await buildSwBundle();
-  const code = await Promise.all(KINDS.map(async (kind) => {
-    await bundleWorker(fileURLToPath(new URL(`./workers/${kind}-sw.ts`, import.meta.url)), bundlePath(kind));
-    return [kind, await readFile(bundlePath(kind), 'utf8')] as const;
-  }));
+  const code = await Promise.all(
+    KINDS.map(async (kind) => {
+      await bundleWorker(fileURLToPath(new URL(`./workers/${kind}-sw.ts`, import.meta.url)), bundlePath(kind));
+      return [kind, await readFile(bundlePath(kind), 'utf8')] as const;
+    }),
+  );
   return Object.fromEntries(code) as WorkerBundles;
 }
 
 /** A response body a bare or Workbox origin's server serves at a path. */
-export interface Served { type: string; body: Buffer | string }
+export interface Served {
+  type: string;
+  body: Buffer | string;
+}
 
 /** One origin with its worker installed and a page it controls. */
 export interface Origin {
@@ -72,7 +77,9 @@ const INSTALL_TIMEOUT_MS = 300_000;
 /** `work()`, or an error naming `what` once `ms` passed (a worker that never installs would hang the run). */
 async function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
+  );
   try {
     return await Promise.race([work(), timeout]);
   } finally {
@@ -84,9 +91,10 @@ async function within<T>(ms: number, what: string, work: () => Promise<T>): Prom
 export async function openOrigin(kind: WorkerKind, { browser, bundles, store, precache }: OriginOptions): Promise<Origin> {
   // Navigations check the manifest at most once a minute, the default: a bench measures steady state.
   const server = await startSwServer(store.dir, { publicKeys: [store.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 60_000 });
-  const script = kind === 'tranche'
-    ? trancheScript(bundles, server.config)
-    : `self.BENCH_PRECACHE = ${JSON.stringify([...precache.keys()])};\n${bundles[kind]}`;
+  const script =
+    kind === 'tranche'
+      ? trancheScript(bundles, server.config)
+      : `self.BENCH_PRECACHE = ${JSON.stringify([...precache.keys()])};\n${bundles[kind]}`;
   server.hook = (_req, res, path) => {
     if (path === '/sw.js') {
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(script);

@@ -34,7 +34,11 @@ export type Round<T = number> = () => Promise<T>;
  * alternated between two values, so their median jumped between runs.) Returns each variant's
  * samples, index i from round i.
  */
-export async function interleave<K extends string, T = number>(variants: Record<K, Round<T>>, rounds: number, warmup = 2): Promise<Record<K, T[]>> {
+export async function interleave<K extends string, T = number>(
+  variants: Record<K, Round<T>>,
+  rounds: number,
+  warmup = 2,
+): Promise<Record<K, T[]>> {
   const names = Object.keys(variants) as K[];
   const samples = Object.fromEntries(names.map((n) => [n, [] as T[]])) as Record<K, T[]>;
   for (let round = 0; round < warmup + rounds; round++) {

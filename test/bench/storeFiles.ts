@@ -14,6 +14,10 @@ export async function recordOf(store: TestStore, module: string, version: string
 /** Every file of module@version at the URL tranche serves it, with its bytes from the store. */
 export async function versionFiles(store: TestStore, module: string, version: string): Promise<[string, Served][]> {
   const { record } = await recordOf(store, module, version);
-  return Promise.all(record.files.map(async (f): Promise<[string, Served]> =>
-    [`/modules/${module}/${version}/${f.path}`, { type: f.type, body: await readFile(join(store.dir, 'files', f.sha256)) }]));
+  return Promise.all(
+    record.files.map(async (f): Promise<[string, Served]> => [
+      `/modules/${module}/${version}/${f.path}`,
+      { type: f.type, body: await readFile(join(store.dir, 'files', f.sha256)) },
+    ]),
+  );
 }

@@ -19,7 +19,8 @@ export function syntheticManifest(count: number): Manifest {
   for (let i = 0; i < count; i++) {
     const name = moduleName(i);
     modules[name] = { stable: '1.0.0', rollouts: [{ version: '2.0.0', percent: 30, from: (i * 37) % 10_000 }], paused: false, blocked: [] };
-    for (const version of ['1.0.0', '2.0.0']) releases[`${name}@${version}`] = { record: `records/${name}/${version}.json`, sha256: '0'.repeat(64) };
+    for (const version of ['1.0.0', '2.0.0'])
+      releases[`${name}@${version}`] = { record: `records/${name}/${version}.json`, sha256: '0'.repeat(64) };
   }
   return { format: 1, sequence: 1, published: new Date(0).toISOString(), keyId: 'bench', killSwitch: false, modules, releases };
 }

@@ -18,6 +18,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorEntry } from '../../src/core/clientMessages.js';
 import { launchChromium } from '../support/chromium.js';
 import { RECORDER_SW, appPage, bundle, type PageFile } from '../support/clientPages.js';
+import type { Tranche as TrancheClass } from '../../src/client/Tranche.js';
+
+/** What the test pages (test/support/clientPages.ts) put on `window`. */
+interface TestWindow {
+  tranche: TrancheClass;
+  cart: { loadMissingChunk(): void; storm(errors: number, ms: number): void; clicks: number };
+  shell: { fail(): void };
+}
 
 let server: Server;
 let browser: Browser;
@@ -30,7 +38,9 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);
     if (!file) return void res.writeHead(404).end('not found');
-    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(typeof file.body === 'string' ? file.body : file.body());
+    res
+      .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' })
+      .end(typeof file.body === 'string' ? file.body : file.body());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
@@ -61,14 +71,23 @@ async function controlledPage(context: BrowserContext, query = ''): Promise<Page
 
 /** Asks the recorder (through the page) to run `type` with `fields`. */
 function recorder<T>(page: Page, type: string, fields: object = {}): Promise<T> {
-  return page.evaluate(([type, fields]) => new Promise<T>((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = (event) => resolve(event.data.result);
-    navigator.serviceWorker.controller!.postMessage({ type, ...fields }, [channel.port2]);
-  }), [type, fields] as const);
+  return page.evaluate(
+    ([type, fields]) =>
+      new Promise<T>((resolve) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = (event) => resolve(event.data.result);
+        navigator.serviceWorker.controller!.postMessage({ type, ...fields }, [channel.port2]);
+      }),
+    [type, fields] as const,
+  );
 }
 
-interface Received { type: string; nonce: string | null; entries?: ErrorEntry[]; dropped?: number }
+interface Received {
+  type: string;
+  nonce: string | null;
+  entries?: ErrorEntry[];
+  dropped?: number;
+}
 
 /** What the recorder received from this page load (other loads of the page send too, e.g. on leaving). */
 async function received(page: Page): Promise<Received[]> {
@@ -96,15 +115,21 @@ describe('capture and attribution', () => {
     // and a cross-origin script throw too.
     await expect.poll(() => totals(page)).toEqual({ 'header@1.0.0 boot': 1, 'header@1.0.0 chunk-load': 1, '- boot': 2 });
 
-    await page.evaluate(() => (window as any).tranche.ready());
+    await page.evaluate(() => (window as unknown as TestWindow).tranche.ready());
     for (let i = 0; i < 3; i++) await page.click('#buy');
-    await page.evaluate(() => (window as any).cart.loadMissingChunk());
-    await page.evaluate(() => (window as any).tranche.reportError(new Error('caught by the app'), { module: 'cart' }));
-    await page.evaluate(() => (window as any).shell.fail());
-    await expect.poll(() => totals(page)).toEqual({
-      'header@1.0.0 boot': 1, 'header@1.0.0 chunk-load': 1, '- boot': 2,
-      'cart@2.1.0 runtime': 4, 'cart@2.1.0 chunk-load': 1, '- runtime': 1,
-    });
+    await page.evaluate(() => (window as unknown as TestWindow).cart.loadMissingChunk());
+    await page.evaluate(() => (window as unknown as TestWindow).tranche.reportError(new Error('caught by the app'), { module: 'cart' }));
+    await page.evaluate(() => (window as unknown as TestWindow).shell.fail());
+    await expect
+      .poll(() => totals(page))
+      .toEqual({
+        'header@1.0.0 boot': 1,
+        'header@1.0.0 chunk-load': 1,
+        '- boot': 2,
+        'cart@2.1.0 runtime': 4,
+        'cart@2.1.0 chunk-load': 1,
+        '- runtime': 1,
+      });
 
     const click = (await received(page)).flatMap((m) => m.entries ?? []).find((e) => e.module === 'cart' && e.kind === 'runtime')!;
     expect(click.samples[0]!.message).toMatch(/^TypeError: /);
@@ -123,10 +148,10 @@ describe('capture and attribution', () => {
   it('survives a storm of 10,000 errors in one second: a few batches carry every count', async () => {
     const context = await browser.newContext();
     const page = await controlledPage(context);
-    await page.evaluate(() => (window as any).tranche.ready());
+    await page.evaluate(() => (window as unknown as TestWindow).tranche.ready());
     await expect.poll(() => totals(page)).toMatchObject({ '- boot': 2 });
     await recorder(page, 'TEST_RESET');
-    await page.evaluate(() => (window as any).cart.storm(10_000, 1000));
+    await page.evaluate(() => (window as unknown as TestWindow).cart.storm(10_000, 1000));
     const storm = async () => {
       return (await received(page)).reduce((n, m) => n + (m.dropped ?? 0) + (m.entries ?? []).reduce((s, e) => s + e.count, 0), 0);
     };
@@ -138,7 +163,7 @@ describe('capture and attribution', () => {
     expect((await totals(page))['cart@2.1.0 runtime']).toBeGreaterThanOrEqual(3);
     // The page still answers.
     await page.click('#buy');
-    await expect.poll(() => page.evaluate(() => (window as any).cart.clicks)).toBe(1);
+    await expect.poll(() => page.evaluate(() => (window as unknown as TestWindow).cart.clicks)).toBe(1);
     await context.close();
   });
 
@@ -146,7 +171,7 @@ describe('capture and attribution', () => {
     const context = await browser.newContext();
     const page = await controlledPage(context);
     const error = await page.evaluate(async () => {
-      const Tranche = (window as any).tranche.constructor;
+      const Tranche = (window as unknown as TestWindow).tranche.constructor as typeof TrancheClass;
       try {
         await new Tranche('/sw.js', { timeoutMs: 300, captureErrors: false }).state();
         return null;
@@ -160,8 +185,9 @@ describe('capture and attribution', () => {
 });
 
 describe('recovery from ROLLED_BACK', () => {
-  const rolledBack = (module: string, version: string, to: string | null = '1.0.0') =>
-    ({ message: { type: 'ROLLED_BACK', module, version, reason: 'runtime-errors', to } });
+  const rolledBack = (module: string, version: string, to: string | null = '1.0.0') => ({
+    message: { type: 'ROLLED_BACK', module, version, reason: 'runtime-errors', to },
+  });
   const loads = (page: Page) => page.evaluate(() => Number(sessionStorage.getItem('loads')));
   const events = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('events') ?? '[]'));
 
@@ -172,7 +198,17 @@ describe('recovery from ROLLED_BACK', () => {
     await recorder(a, 'TEST_BROADCAST', rolledBack('cart', '2.1.0'));
     await expect.poll(() => loads(a)).toBe(loadsA + 1);
     await expect.poll(() => loads(b)).toBe(loadsB + 1);
-    expect(await events(a)).toEqual([{ type: 'rolled-back', module: 'cart', version: '2.1.0', reason: 'runtime-errors', to: '1.0.0', affectsThisPage: true, willReload: true }]);
+    expect(await events(a)).toEqual([
+      {
+        type: 'rolled-back',
+        module: 'cart',
+        version: '2.1.0',
+        reason: 'runtime-errors',
+        to: '1.0.0',
+        affectsThisPage: true,
+        willReload: true,
+      },
+    ]);
 
     // The page still runs cart@2.1.0 (its fallback failed too): told again, it stays put.
     await a.waitForFunction(() => 'tranche' in window);
@@ -190,10 +226,22 @@ describe('recovery from ROLLED_BACK', () => {
     const [before, beforePrompting] = [await loads(page), await loads(prompting)];
     await recorder(page, 'TEST_BROADCAST', rolledBack('cart', '9.9.9'));
     await recorder(page, 'TEST_BROADCAST', rolledBack('header', '1.0.0', null));
-    const flags = (p: Page) => events(p).then((list: { affectsThisPage: boolean; willReload: boolean }[]) => list.map((e) => [e.affectsThisPage, e.willReload]));
-    await expect.poll(() => flags(page)).toEqual([[false, false], [true, false]]);
+    const flags = (p: Page) =>
+      events(p).then((list: { affectsThisPage: boolean; willReload: boolean }[]) => list.map((e) => [e.affectsThisPage, e.willReload]));
+    await expect
+      .poll(() => flags(page))
+      .toEqual([
+        [false, false],
+        [true, false],
+      ]);
     await recorder(page, 'TEST_BROADCAST', rolledBack('cart', '2.1.0'));
-    await expect.poll(() => flags(prompting)).toEqual([[false, false], [true, false], [true, false]]);
+    await expect
+      .poll(() => flags(prompting))
+      .toEqual([
+        [false, false],
+        [true, false],
+        [true, false],
+      ]);
     expect(await loads(prompting)).toBe(beforePrompting);
     // The tab that reloads by default did, once, for the one event that called for it.
     await expect.poll(() => loads(page)).toBe(before + 1);

@@ -7,7 +7,17 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import { booted, clientState, openShop, renderedVersions, startTestDemo, statsOf, waitForCurrent, waitForDashboard, type TestDemo } from '../support/demo.js';
+import {
+  booted,
+  clientState,
+  openShop,
+  renderedVersions,
+  startTestDemo,
+  statsOf,
+  waitForCurrent,
+  waitForDashboard,
+  type TestDemo,
+} from '../support/demo.js';
 
 let browser: Browser;
 let demo: TestDemo;
@@ -29,13 +39,18 @@ afterAll(async () => {
 
 /** The versions a page runs once it has settled (after any automatic reload). */
 async function settled(page: Page, module: string, version: string): Promise<void> {
-  await expect.poll(async () => {
-    try {
-      return (await booted(page)) === 'ok' ? (await renderedVersions(page))[module] : null;
-    } catch {
-      return null; // the page was reloading
-    }
-  }, { timeout: 30_000 }).toBe(version);
+  await expect
+    .poll(
+      async () => {
+        try {
+          return (await booted(page)) === 'ok' ? (await renderedVersions(page))[module] : null;
+        } catch {
+          return null; // the page was reloading
+        }
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(version);
 }
 
 describe('automatic fallback in the demo', () => {
@@ -58,10 +73,16 @@ describe('automatic fallback in the demo', () => {
     await newcomer.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
     await newcomer.reload();
     await settled(newcomer, 'header', '1.0.0');
-    expect((await clientState(newcomer)).bad).toEqual([expect.objectContaining({ module: 'header', version: '3.0.0', reason: 'boot-error' })]);
+    expect((await clientState(newcomer)).bad).toEqual([
+      expect.objectContaining({ module: 'header', version: '3.0.0', reason: 'boot-error' }),
+    ]);
     regulars.push({ context, page: newcomer });
 
-    const state = await waitForDashboard(demo, '3 rollbacks of header 3.0.0', (s) => statsOf(s, 'header', '3.0.0').rollbacks['boot-error'] === 3);
+    const state = await waitForDashboard(
+      demo,
+      '3 rollbacks of header 3.0.0',
+      (s) => statsOf(s, 'header', '3.0.0').rollbacks['boot-error'] === 3,
+    );
     expect(statsOf(state, 'header', '3.0.0')).toMatchObject({ clients: 3, healthyBoots: 0, rollbacks: { 'boot-error': 3 } });
     const dashboard = await context.newPage();
     await dashboard.goto(`${demo.url}dashboard`);
@@ -96,13 +117,24 @@ describe('automatic fallback in the demo', () => {
     for (let click = 0; click < 5; click++) await page.click('#cart button');
     await settled(page, 'cart', '1.0.0');
     const state = await clientState(page);
-    expect(state.bad).toEqual(expect.arrayContaining([expect.objectContaining({ module: 'cart', version: '2.1.0', reason: 'runtime-errors' })]));
+    expect(state.bad).toEqual(
+      expect.arrayContaining([expect.objectContaining({ module: 'cart', version: '2.1.0', reason: 'runtime-errors' })]),
+    );
     // The good version works: its drawer chunk loads on the first click.
     expect(await page.isHidden('#cart .drawer')).toBe(true);
     await page.click('#cart button');
     await expect.poll(() => page.textContent('#cart .drawer')).toBe('Your cart is empty.');
 
-    const dashboard = await waitForDashboard(demo, 'the rollback of cart 2.1.0', (s) => statsOf(s, 'cart', '2.1.0').rollbacks['runtime-errors'] === 1);
-    expect(statsOf(dashboard, 'cart', '2.1.0')).toMatchObject({ clients: 1, healthyBoots: 1, errors: 3, rollbacks: { 'runtime-errors': 1 } });
+    const dashboard = await waitForDashboard(
+      demo,
+      'the rollback of cart 2.1.0',
+      (s) => statsOf(s, 'cart', '2.1.0').rollbacks['runtime-errors'] === 1,
+    );
+    expect(statsOf(dashboard, 'cart', '2.1.0')).toMatchObject({
+      clients: 1,
+      healthyBoots: 1,
+      errors: 3,
+      rollbacks: { 'runtime-errors': 1 },
+    });
   });
 });

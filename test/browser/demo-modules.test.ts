@@ -51,7 +51,8 @@ async function open(versions: Versions): Promise<Page> {
   return page;
 }
 
-const stampOf = (page: Page, id: string) => page.$eval(`#${id}`, (el) => ({ module: el.getAttribute('data-module'), version: el.getAttribute('data-version') }));
+const stampOf = (page: Page, id: string) =>
+  page.$eval(`#${id}`, (el) => ({ module: el.getAttribute('data-module'), version: el.getAttribute('data-version') }));
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'tranche-demo-modules-browser-'));
@@ -106,7 +107,9 @@ describe('demo modules in Chromium', () => {
 
   it('header 3.0.0 throws while being imported, from its versioned URL, and renders nothing', async () => {
     const page = await open({ header: '3.0.0', catalog: '1.0.0', cart: '1.0.0' });
-    const failures = await page.evaluate(() => (window as unknown as { failures: Array<{ module: string; message: string; stack: string }> }).failures);
+    const failures = await page.evaluate(
+      () => (window as unknown as { failures: Array<{ module: string; message: string; stack: string }> }).failures,
+    );
     expect(failures).toHaveLength(1);
     expect(failures[0]!.module).toBe('header');
     expect(failures[0]!.message).toContain('header 3.0.0: failed to start');
@@ -115,16 +118,21 @@ describe('demo modules in Chromium', () => {
     expect(await stampOf(page, 'catalog')).toEqual({ module: 'catalog', version: '1.0.0' });
   });
 
-  it.each(['1.0.0', '2.0.0', '2.1.0'])('cart %s loads its drawer chunk on the first click and lists what the catalog added', async (version) => {
-    const page = await open({ header: '1.0.0', catalog: '1.0.0', cart: version });
-    const drawerRequest = page.waitForRequest((req) => new RegExp(`/modules/cart/${version.replace(/\./g, '\\.')}/assets/drawer-[\\w-]+\\.js$`).test(req.url()));
-    await page.click('#cart button');
-    await drawerRequest;
-    await expect.poll(() => page.textContent('#cart .drawer')).toBe('Your cart is empty.');
-    await page.click('#catalog [data-product=mug] button');
-    await expect.poll(() => page.textContent('#cart .drawer')).toBe('Canary mug: $12.00Total: $12.00');
-    expect(await page.textContent('#cart button')).toMatch(/^Cart (\(1\)|· 1 item · \$12\.00)$/);
-  });
+  it.each(['1.0.0', '2.0.0', '2.1.0'])(
+    'cart %s loads its drawer chunk on the first click and lists what the catalog added',
+    async (version) => {
+      const page = await open({ header: '1.0.0', catalog: '1.0.0', cart: version });
+      const drawerRequest = page.waitForRequest((req) =>
+        new RegExp(`/modules/cart/${version.replace(/\./g, '\\.')}/assets/drawer-[\\w-]+\\.js$`).test(req.url()),
+      );
+      await page.click('#cart button');
+      await drawerRequest;
+      await expect.poll(() => page.textContent('#cart .drawer')).toBe('Your cart is empty.');
+      await page.click('#catalog [data-product=mug] button');
+      await expect.poll(() => page.textContent('#cart .drawer')).toBe('Canary mug: $12.00Total: $12.00');
+      expect(await page.textContent('#cart button')).toMatch(/^Cart (\(1\)|· 1 item · \$12\.00)$/);
+    },
+  );
 
   it('cart 2.1.0 throws on every click of its button from the third on, from its versioned URL', async () => {
     const page = await open({ header: '1.0.0', catalog: '1.0.0', cart: '2.1.0' });

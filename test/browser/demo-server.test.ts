@@ -27,8 +27,10 @@ afterAll(async () => {
   await demo?.stop();
 });
 
-const batch = (id: string, client = 'c1') => JSON.stringify({ format: 1, client, events: [{ id, type: 'exposure', time: Date.now(), module: 'cart', version: '1.0.0' }] });
-const post = (url: string, body: string) => fetch(`${url}api/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+const batch = (id: string, client = 'c1') =>
+  JSON.stringify({ format: 1, client, events: [{ id, type: 'exposure', time: Date.now(), module: 'cart', version: '1.0.0' }] });
+const post = (url: string, body: string) =>
+  fetch(`${url}api/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
 
 describe('the collector at /api/telemetry', () => {
   it('answers malformed bodies with 400 and the reason, oversized ones with 413, and keeps serving', async () => {
@@ -69,13 +71,19 @@ describe('the dashboard', () => {
     await expect.poll(tags).toContain('paused');
     // The release code refuses what the CLI refuses, with its words.
     await page.click(`${card} [data-action=promote]`);
-    await expect.poll(() => page.textContent('#notice')).toMatch(/^promote catalog refused: catalog: is paused; run tranche resume catalog first/);
+    await expect
+      .poll(() => page.textContent('#notice'))
+      .toMatch(/^promote catalog refused: catalog: is paused; run tranche resume catalog first/);
     await page.click(`${card} [data-action=resume]`);
     await expect.poll(tags).toBe('stable 1.0.01.1.0 at 25%');
 
     await page.click(`${card} [data-action="roll back"]`);
     await expect.poll(tags).toBe('stable 1.0.01.1.0 blocked');
-    const history = demo.tranche('history', 'catalog', '--json').trim().split('\n').map((line) => JSON.parse(line) as { verb: string; actor: string });
+    const history = demo
+      .tranche('history', 'catalog', '--json')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { verb: string; actor: string });
     expect(history.map((h) => h.verb)).toEqual(['promote', 'rollout', 'pause', 'resume', 'rollback']);
     expect(new Set(history.map((h) => h.actor))).toEqual(new Set(['tranche demo']));
     await context.close();
@@ -105,14 +113,27 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
 describe('npm run demo', () => {
   it('prints its URL alone on a line, stops cleanly on Ctrl-C, and keeps its store and data across a restart', async () => {
     const root = await mkdtemp(path.join(tmpdir(), 'tranche-demo-cli-'));
-    const args = ['--port', '0', '--store', path.join(root, 'store'), '--keys', DEMO_KEYS_DIR, '--data', path.join(root, 'data'), '--build-dir', DEMO_BUILD_DIR, '--no-build'];
+    const args = [
+      '--port',
+      '0',
+      '--store',
+      path.join(root, 'store'),
+      '--keys',
+      DEMO_KEYS_DIR,
+      '--data',
+      path.join(root, 'data'),
+      '--build-dir',
+      DEMO_BUILD_DIR,
+      '--no-build',
+    ];
     try {
       const first = await startDemoProcess(args);
       expect(first.output()).toContain('(created: 1.0.0 of every module is stable)');
       expect((await fetch(first.url)).status).toBe(200);
       expect(await (await post(first.url, batch('kept', 'c9'))).json()).toEqual({ accepted: 1, duplicates: 0 });
       // The private key is never served, however it is asked for.
-      for (const p of ['keys/private.jwk', 'store/../keys/private.jwk', 'private.jwk']) expect((await fetch(first.url + p)).status).toBe(404);
+      for (const p of ['keys/private.jwk', 'store/../keys/private.jwk', 'private.jwk'])
+        expect((await fetch(first.url + p)).status).toBe(404);
       expect(await readFile(path.join(DEMO_KEYS_DIR, 'private.jwk'), 'utf8')).toContain('"d"');
       first.child.kill('SIGINT');
       expect(await exited(first.child)).toBe(0);

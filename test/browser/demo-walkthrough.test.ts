@@ -7,7 +7,17 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import { booted, clientState, openShop, renderedVersions, startTestDemo, statsOf, waitForCurrent, waitForDashboard, type TestDemo } from '../support/demo.js';
+import {
+  booted,
+  clientState,
+  openShop,
+  renderedVersions,
+  startTestDemo,
+  statsOf,
+  waitForCurrent,
+  waitForDashboard,
+  type TestDemo,
+} from '../support/demo.js';
 
 const BROWSERS = 50;
 /** Browsers opening at once. */
@@ -79,7 +89,10 @@ describe('the demo walkthrough', () => {
     // A closed browser takes its worker's unsent telemetry with it: every one stays open until
     // the collector has heard from it.
     await waitForDashboard(demo, `${BROWSERS + 1} cart clients`, (s) => cartClientsShown(s) === BROWSERS + 1);
-    onStable = open.splice(open.findIndex((o) => o.cart === '1.0.0'), 1)[0]!;
+    onStable = open.splice(
+      open.findIndex((o) => o.cart === '1.0.0'),
+      1,
+    )[0]!;
     await Promise.all(open.map((o) => o.context.close()));
     // Binomial(50, 0.5): mean 25, sd 3.5; 4 sd either side fails once in ~30,000 runs.
     const canary = cartClients['2.0.0'] ?? 0;
@@ -94,7 +107,8 @@ describe('the demo walkthrough', () => {
     const context = await browser.newContext();
     const dashboard = await context.newPage();
     await dashboard.goto(`${demo.url}dashboard`);
-    const cell = (version: string, column: string) => dashboard.textContent(`[data-stats=cart] tr[data-version="${version}"] td[data-column="${column}"]`);
+    const cell = (version: string, column: string) =>
+      dashboard.textContent(`[data-stats=cart] tr[data-version="${version}"] td[data-column="${column}"]`);
     await expect.poll(() => cell('2.0.0', 'clients')).toBe(String(canary));
     expect(await cell('2.0.0', 'manifest')).toBe('rollout 50%');
     expect(await cell('1.0.0', 'clients')).toBe(String(cartClients['1.0.0']));
@@ -111,7 +125,12 @@ describe('the demo walkthrough', () => {
     expect((await renderedVersions(page)).cart).toBe('2.0.0');
     await page.click('#cart button');
     await expect.poll(() => page.textContent('#cart .drawer')).toBe('Your cart is empty.');
-    const chunks = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname).filter((p) => p.includes('/drawer-')));
+    const chunks = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map((e) => new URL(e.name).pathname)
+        .filter((p) => p.includes('/drawer-')),
+    );
     expect(chunks).toEqual([expect.stringMatching(/^\/modules\/cart\/2\.0\.0\/assets\/drawer-[\w-]+\.js$/)]);
   });
 

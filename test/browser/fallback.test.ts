@@ -34,8 +34,14 @@ async function click(p: Page, times: number): Promise<void> {
   for (let i = 0; i < times; i++) await p.click('#buy');
 }
 
-const rollback = (version: string, reason: string, to: string | null, willReload = to !== null) =>
-  ({ module: 'cart', version, reason, to, affectsThisPage: true, willReload });
+const rollback = (version: string, reason: string, to: string | null, willReload = to !== null) => ({
+  module: 'cart',
+  version,
+  reason,
+  to,
+  affectsThisPage: true,
+  willReload,
+});
 
 describe('automatic fallback in Chromium', () => {
   it('a version that throws on import: the tab reloads once into the good version, later loads stay there, state() says why', async () => {
@@ -55,8 +61,9 @@ describe('automatic fallback in Chromium', () => {
     expect((await loaded(page)).rendered.cart).toBe(CART.good);
     expect(await tab(page)).toMatchObject({ loads: before + 4, rolledBack: [rollback(CART.throwsOnImport, 'boot-error', CART.good)] });
     // The collector heard of it, with the reason and the version the client went back to.
-    await poll(() => world.accepted.flatMap((b) => b.events).filter((e) => e.type === 'rollback'))
-      .toMatchObject([{ module: 'cart', version: CART.throwsOnImport, reason: 'boot-error', to: CART.good }]);
+    await poll(() => world.accepted.flatMap((b) => b.events).filter((e) => e.type === 'rollback')).toMatchObject([
+      { module: 'cart', version: CART.throwsOnImport, reason: 'boot-error', to: CART.good },
+    ]);
   });
 
   it('a version that throws from the third click after ready(): no fallback at two errors, fallback at the third', async () => {
@@ -90,7 +97,10 @@ describe('automatic fallback in Chromium', () => {
     expect((await loaded(page)).rendered.cart).toBe(CART.storms);
     await page.evaluate(() => {
       const w = window as unknown as { shellFail(): void; thirdPartyFail(): void };
-      for (let i = 0; i < 3; i++) { w.shellFail(); w.thirdPartyFail(); }
+      for (let i = 0; i < 3; i++) {
+        w.shellFail();
+        w.thirdPartyFail();
+      }
     });
     await poll(() => errorCount(world, null)).toBe(8);
     expect(errorCount(world, `cart@${CART.storms}`)).toBe(0);
@@ -126,7 +136,10 @@ describe('automatic fallback in Chromium', () => {
     ]);
     expect((await tab(page)).loads).toBe(before + 2);
     const { bad, snapshot } = await state(page);
-    expect(bad.map((b) => [b.version, b.reason]).sort()).toEqual([[CART.good, 'boot-error'], [CART.throwsOnImport, 'boot-error']]);
+    expect(bad.map((b) => [b.version, b.reason]).sort()).toEqual([
+      [CART.good, 'boot-error'],
+      [CART.throwsOnImport, 'boot-error'],
+    ]);
     expect(snapshot!.modules.cart).toBe(CART.good);
     // Stable: asked once more, nothing moves.
     expect((await tab(page)).loads).toBe(before + 2);

@@ -46,7 +46,9 @@ describe('tranche/sw under failure in Chromium', () => {
 
     // The retry (after the back-off) completes the version.
     await waitForState(page, (st) => st.modules.cart?.current === '2.0.0', 'the retry to commit');
-    expect(fresh.map((p) => [p === cut ? 'cut' : 'whole', s.server.count(p)])).toEqual(fresh.map((p) => (p === cut ? ['cut', 2] : ['whole', 1])));
+    expect(fresh.map((p) => [p === cut ? 'cut' : 'whole', s.server.count(p)])).toEqual(
+      fresh.map((p) => (p === cut ? ['cut', 2] : ['whole', 1])),
+    );
     await page.reload();
     expect((await loaded(page)).rendered.cart).toBe('2.0.0');
   });
@@ -62,7 +64,9 @@ describe('tranche/sw under failure in Chromium', () => {
     expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated' });
     const state = await waitForState(page, (st) => st.modules.cart?.staging?.failure?.reason !== undefined, 'the integrity failure');
     expect(state.modules.cart).toMatchObject({ current: '1.0.0', staging: { version: '2.0.0', failure: { reason: 'integrity' } } });
-    expect((await events(page)).filter((e) => e.type === 'STAGING_FAILED')).toMatchObject([{ module: 'cart', version: '2.0.0', reason: 'integrity' }]);
+    expect((await events(page)).filter((e) => e.type === 'STAGING_FAILED')).toMatchObject([
+      { module: 'cart', version: '2.0.0', reason: 'integrity' },
+    ]);
     expect(s.server.requests.filter((r) => r.startsWith(bad!))).toEqual([bad, expect.stringMatching(/\?tranche-bust=\d+$/)]);
     // Not one file of 2.0.0 comes from the worker: the request goes to the network (404 there).
     const status = await page.evaluate(() => fetch('/modules/cart/2.0.0/index.js').then((r) => r.status));
@@ -78,8 +82,11 @@ describe('tranche/sw under failure in Chromium', () => {
     expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated', sequence: 2 });
     const bad = await badManifests(s.t);
     const cases: [string, string, string][] = [
-      ['tampered', bad.tampered, 'signature'], ['unsigned', bad.unsigned, 'signature'], ['foreign key', bad.foreignKey, 'signature'],
-      ['replayed', old, 'sequence'], ['expired', bad.expired, 'expired'],
+      ['tampered', bad.tampered, 'signature'],
+      ['unsigned', bad.unsigned, 'signature'],
+      ['foreign key', bad.foreignKey, 'signature'],
+      ['replayed', old, 'sequence'],
+      ['expired', bad.expired, 'expired'],
     ];
     for (const [what, text, reason] of cases) {
       s.server.hook = (_req, res, path) => {
@@ -88,7 +95,12 @@ describe('tranche/sw under failure in Chromium', () => {
         return true;
       };
       const result = await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' });
-      expect({ what, outcome: result.outcome, reason: result.reason, sequence: result.sequence }).toEqual({ what, outcome: 'rejected', reason, sequence: 2 });
+      expect({ what, outcome: result.outcome, reason: result.reason, sequence: result.sequence }).toEqual({
+        what,
+        outcome: 'rejected',
+        reason,
+        sequence: 2,
+      });
       await page.reload();
       expect((await loaded(page)).rendered.cart).toBe('1.0.0');
       expect(await workerState(page)).toMatchObject({ condition: 'STALE', why: expect.stringMatching(new RegExp(`^${reason}: `)) });

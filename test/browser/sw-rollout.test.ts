@@ -39,7 +39,12 @@ describe('tranche/sw rollout in Chromium', () => {
           const page = await openApp(context, server.origin);
           const { snapshot, rendered } = await loaded(page);
           const cart = (await workerState(page)).modules.cart!;
-          results.push({ bucket: cart.assigned!.bucket, assigned: cart.assigned!.version, snapshot: snapshot!.modules.cart!, rendered: rendered.cart! });
+          results.push({
+            bucket: cart.assigned!.bucket,
+            assigned: cart.assigned!.version,
+            snapshot: snapshot!.modules.cart!,
+            rendered: rendered.cart!,
+          });
         } finally {
           await context.close();
         }

@@ -33,11 +33,14 @@ describe('tranche/sw updates in Chromium', () => {
     expect((await workerState(pageA)).snapshot?.modules.cart).toBe('1.0.0');
     expect(await lazyChunk(pageA)).toBe('cart@1.0.0 chunk');
     // A dedicated worker started by the old page runs the old page's versions too.
-    const fromWorker = await pageA.evaluate(() => new Promise((resolve, reject) => {
-      const worker = new Worker('/modules/cart/worker.js', { type: 'module' });
-      worker.onmessage = (event) => resolve(event.data);
-      worker.onerror = (event) => reject(new Error(`worker failed: ${event.message}`));
-    }));
+    const fromWorker = await pageA.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const worker = new Worker('/modules/cart/worker.js', { type: 'module' });
+          worker.onmessage = (event) => resolve(event.data);
+          worker.onerror = (event) => reject(new Error(`worker failed: ${event.message}`));
+        }),
+    );
     expect(fromWorker).toBe('1.0.0');
     expect(await lazyChunk(pageC)).toBe('cart@2.0.0 chunk');
     // Reloading the old page is a new page load: it moves on.

@@ -23,12 +23,20 @@ let origin: string;
 
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), 'tranche-vite-sw-offline-'));
-  await build({ configFile: false, logLevel: 'silent', root: FIXTURE, build: { outDir: tmp }, plugins: [trancheServiceWorker({ entry: 'sw.ts' })] });
+  await build({
+    configFile: false,
+    logLevel: 'silent',
+    root: FIXTURE,
+    build: { outDir: tmp },
+    plugins: [trancheServiceWorker({ entry: 'sw.ts' })],
+  });
   server = createServer(async (req, res) => {
     const file = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '/index.html');
     try {
       const body = await readFile(path.join(tmp, path.normalize(file)));
-      res.writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' }).end(body);
+      res
+        .writeHead(200, { 'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' })
+        .end(body);
     } catch {
       res.writeHead(404).end();
     }
@@ -50,7 +58,9 @@ it('starts offline from the precached shell once the worker is installed', async
   await page.goto(`${origin}/`);
   await expect.poll(() => page.textContent('#app')).toBe('shell rendered');
   // The worker activates only after its install step has precached every listed file.
-  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
   await context.setOffline(true);
   await page.reload();
   await expect.poll(() => page.textContent('#app')).toBe('shell rendered');

@@ -8,7 +8,10 @@ import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { launchChromium } from './chromium.js';
 
 /** What a test reads: its context and its world. */
-export interface BrowserFixture<W> { context(): BrowserContext; world(): W }
+export interface BrowserFixture<W> {
+  context(): BrowserContext;
+  world(): W;
+}
 
 /** Registers the vitest hooks; call at the top of a test file, before its own `beforeEach`. */
 export function browserFixture<W extends { close(): Promise<void> }>(makeWorld: () => Promise<W>): BrowserFixture<W> {

@@ -9,8 +9,13 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Flags that keep Chromium off the (closed) network and quiet in CI. */
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run', '--disable-quic',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
 ];
 
 export const CHROMIUM_MISSING = `Chromium not found at ${CHROMIUM_PATH}: install it (as root on Debian: apt-get update && apt-get install -y chromium) or set CHROMIUM_PATH.`;

@@ -9,7 +9,12 @@ import { fileURLToPath } from 'node:url';
 export const CLI = fileURLToPath(new URL('../../dist/release/cli.js', import.meta.url));
 
 /** What one run of the CLI did. */
-export interface CliRun { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+export interface CliRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 export interface CliOptions {
   cwd?: string;
@@ -31,7 +36,13 @@ function checkBuilt(): void {
 /** Runs `tranche <args>` to completion. */
 export function runCli(args: string[], { cwd, env, input }: CliOptions = {}): CliRun {
   checkBuilt();
-  const run = spawnSync(process.execPath, [CLI, ...args], { cwd, env: environment(env), input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(process.execPath, [CLI, ...args], {
+    cwd,
+    env: environment(env),
+    input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (run.error) throw run.error;
   return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
 }

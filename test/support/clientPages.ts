@@ -46,7 +46,10 @@ self.addEventListener('message', (event) => {
 `;
 
 /** A file the test server serves; a function body is called for each request. */
-export interface PageFile { type: string; body: string | (() => string) }
+export interface PageFile {
+  type: string;
+  body: string | (() => string);
+}
 
 const js = (body: string): PageFile => ({ type: 'text/javascript', body });
 
@@ -60,7 +63,12 @@ const js = (body: string): PageFile => ({ type: 'text/javascript', body });
 export function appPage(thirdParty: string): [string, PageFile][] {
   let loads = 0;
   // A fresh nonce per page load, as the worker injects it.
-  const snapshot = () => ({ id: `nonce-${++loads}`, sequence: 1, modules: { cart: '2.1.0', header: '1.0.0' }, created: '2026-11-26T15:00:00.000Z' });
+  const snapshot = () => ({
+    id: `nonce-${++loads}`,
+    sequence: 1,
+    modules: { cart: '2.1.0', header: '1.0.0' },
+    created: '2026-11-26T15:00:00.000Z',
+  });
   const html = () => `<!doctype html>
 <html><head>
 <script type="application/json" id="tranche-snapshot">${JSON.stringify(snapshot())}</script>
@@ -86,23 +94,33 @@ export function appPage(thirdParty: string): [string, PageFile][] {
   return [
     ['/app.html', { type: 'text/html', body: html }],
     ['/modules/header/1.0.0/index.js', js("throw new Error('header failed to boot');\n")],
-    ['/shell.js', js([
-      'window.shell = { fail() { setTimeout(() => { throw new Error(\'shell at runtime\'); }); } };',
-      "throw new Error('shell failed to boot');",
-    ].join('\n'))],
+    [
+      '/shell.js',
+      js(
+        [
+          "window.shell = { fail() { setTimeout(() => { throw new Error('shell at runtime'); }); } };",
+          "throw new Error('shell failed to boot');",
+        ].join('\n'),
+      ),
+    ],
     ['/modules/cart/2.1.0/third-party.js', js("throw new Error('third party');\n")],
-    ['/modules/cart/2.1.0/index.js', js([
-      'const cart = { clicks: 0 };',
-      "document.querySelector('#buy').addEventListener('click', () => {",
-      '  cart.clicks++;',
-      '  if (cart.clicks <= 3) null.checkout();',
-      '});',
-      "cart.loadMissingChunk = () => { import('./assets/chunk-missing.js'); };",
-      '// `count` errors thrown by module code, spread over `ms` milliseconds.',
-      'cart.storm = (count, ms) => {',
-      '  for (let i = 0; i < count; i++) setTimeout(() => { throw new Error(`storm ${i}`); }, (i * ms) / count);',
-      '};',
-      'window.cart = cart;',
-    ].join('\n'))],
+    [
+      '/modules/cart/2.1.0/index.js',
+      js(
+        [
+          'const cart = { clicks: 0 };',
+          "document.querySelector('#buy').addEventListener('click', () => {",
+          '  cart.clicks++;',
+          '  if (cart.clicks <= 3) null.checkout();',
+          '});',
+          "cart.loadMissingChunk = () => { import('./assets/chunk-missing.js'); };",
+          '// `count` errors thrown by module code, spread over `ms` milliseconds.',
+          'cart.storm = (count, ms) => {',
+          '  for (let i = 0; i < count; i++) setTimeout(() => { throw new Error(`storm ${i}`); }, (i * ms) / count);',
+          '};',
+          'window.cart = cart;',
+        ].join('\n'),
+      ),
+    ],
   ];
 }

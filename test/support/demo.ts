@@ -52,7 +52,9 @@ export async function startTestDemo(): Promise<TestDemo> {
 
 /** Module name -> the version whose code rendered it (its root's data-version), for the modules that rendered. */
 export async function renderedVersions(page: Page): Promise<Record<string, string>> {
-  return page.$$eval('[data-module]', (els) => Object.fromEntries(els.map((el) => [el.getAttribute('data-module'), el.getAttribute('data-version')])));
+  return page.$$eval('[data-module]', (els) =>
+    Object.fromEntries(els.map((el) => [el.getAttribute('data-module'), el.getAttribute('data-version')])),
+  );
 }
 
 /** Waits until the shop's shell finished booting (`ok` or `degraded`) and returns how. */
@@ -89,18 +91,35 @@ export async function waitForCurrent(page: Page, module: string, version: string
 }
 
 /** Polls the dashboard's state until `check` holds (telemetry arrives in batches, every 2 s). */
-export async function waitForDashboard(demo: TestDemo, what: string, check: (state: DashboardState) => boolean, timeout = 20_000): Promise<DashboardState> {
+export async function waitForDashboard(
+  demo: TestDemo,
+  what: string,
+  check: (state: DashboardState) => boolean,
+  timeout = 20_000,
+): Promise<DashboardState> {
   const deadline = Date.now() + timeout;
   for (;;) {
     const state = await demo.state();
     if (check(state)) return state;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the dashboard to show ${what}; stats: ${JSON.stringify(state.stats)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for the dashboard to show ${what}; stats: ${JSON.stringify(state.stats)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 
 /** The collector's figures for module@version (zeros when nothing was reported). */
 export function statsOf(state: DashboardState, module: string, version: string): DashboardState['stats'][number] {
-  return state.stats.find((s) => s.module === module && s.version === version)
-    ?? { module, version, clients: 0, pageLoads: 0, healthyBoots: 0, errors: 0, rollbacks: {}, stagingFailures: 0, lastSeen: 0 };
+  return (
+    state.stats.find((s) => s.module === module && s.version === version) ?? {
+      module,
+      version,
+      clients: 0,
+      pageLoads: 0,
+      healthyBoots: 0,
+      errors: 0,
+      rollbacks: {},
+      stagingFailures: 0,
+      lastSeen: 0,
+    }
+  );
 }

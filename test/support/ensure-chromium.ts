@@ -11,7 +11,7 @@ export default function ensureChromium(): void {
   if (existsSync(CHROMIUM_PATH)) return;
   const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get') && !process.env.CHROMIUM_PATH;
   if (!canInstall) throw new Error(CHROMIUM_MISSING);
-  console.log('Chromium is missing: installing Debian\'s chromium package (apt-get)...');
+  console.log("Chromium is missing: installing Debian's chromium package (apt-get)...");
   execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit' });
   if (!existsSync(CHROMIUM_PATH)) throw new Error(CHROMIUM_MISSING);
 }

@@ -40,7 +40,9 @@ class FakeCache implements BlobCache {
 }
 
 /** A posted message log per fake client. */
-export interface FakeClient extends ClientLike { messages: unknown[] }
+export interface FakeClient extends ClientLike {
+  messages: unknown[];
+}
 
 /** The fake platform: one per test, shared by every Driver "restart" in it. */
 export class FakePlatform implements Adapter {

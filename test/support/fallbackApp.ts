@@ -39,17 +39,23 @@ export const CART = {
 const SOURCES: Record<string, string> = {
   [CART.good]: `if (localStorage.getItem('break')) throw new Error('cart@1.0.0 broke too');\n${render('1.0.0')}`,
   [CART.throwsOnImport]: `throw new Error('cart@2.0.0 failed to boot');\n${render('2.0.0')}`,
-  [CART.throwsFromThirdClick]: `let clicks = 0;\n${render('2.1.0', `
+  [CART.throwsFromThirdClick]: `let clicks = 0;\n${render(
+    '2.1.0',
+    `
   document.getElementById('buy').addEventListener('click', () => {
     clicks++;
     if (clicks >= 3) null.checkout();
-  });`)}`,
+  });`,
+  )}`,
   [CART.neverReady]: `await new Promise(() => {});\n${render('3.0.0')}`,
-  [CART.storms]: `${render('4.0.0', `
+  [CART.storms]: `${render(
+    '4.0.0',
+    `
   window.stormThrown = 0;
   window.storm = (count, ms) => {
     for (let i = 0; i < count; i++) setTimeout(() => { window.stormThrown++; throw new Error('storm ' + i); }, (i * ms) / count);
-  };`)}`,
+  };`,
+  )}`,
 };
 
 /**
@@ -116,14 +122,23 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
   for (const [version, source] of Object.entries(SOURCES)) await t.release('cart', version, { 'index.js': source });
   await t.store.promote('cart', CART.good);
   const server = await startSwServer(t.dir, {
-    publicKeys: [t.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 0,
+    publicKeys: [t.publicKey],
+    retryDelayMs: 1000,
+    navigationCheckThrottleMs: 0,
     fallback: { bootTimeoutMs: BOOT_TIMEOUT_MS },
     telemetry: { url: '/telemetry', batchIntervalMs: 200 },
   });
-  const world: FallbackWorld = { t, server, accepted: [], refused: [], collectorDown: false, close: async () => {
-    await server.close();
-    await t.remove();
-  } };
+  const world: FallbackWorld = {
+    t,
+    server,
+    accepted: [],
+    refused: [],
+    collectorDown: false,
+    close: async () => {
+      await server.close();
+      await t.remove();
+    },
+  };
   const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
   const files: Record<string, [string, string]> = {
     '/': ['text/html; charset=utf-8', appHtml(thirdParty)],
@@ -131,7 +146,8 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
     '/shell.js': ['text/javascript', SHELL_JS],
   };
   server.hook = async (req, res, path) => {
-    if (req.headers.host?.startsWith('localhost')) return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
+    if (req.headers.host?.startsWith('localhost'))
+      return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
     if (path === '/telemetry') return collect(world, req, res);
     const file = files[path];
     return file ? send(res, 200, file[0], file[1]) : false;
@@ -154,7 +170,8 @@ async function collect(world: FallbackWorld, req: IncomingMessage, res: ServerRe
 
 /** Errors the collector counted for `module@version` (`null`: unattributed). */
 export function errorCount(world: FallbackWorld, ref: string | null): number {
-  return world.accepted.flatMap((b) => b.events)
+  return world.accepted
+    .flatMap((b) => b.events)
     .filter((e) => e.type === 'errors' && (e.module === undefined ? null : `${e.module}@${e.version}`) === ref)
     .reduce((sum, e) => sum + (e.count ?? 0), 0);
 }
@@ -170,7 +187,10 @@ export async function moveTo(world: FallbackWorld, page: Page, version: string):
 export async function tab(page: Page): Promise<{ loads: number; rolledBack: unknown[] }> {
   for (;;) {
     try {
-      return await page.evaluate(() => ({ loads: Number(sessionStorage.getItem('loads')), rolledBack: JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]') }));
+      return await page.evaluate(() => ({
+        loads: Number(sessionStorage.getItem('loads')),
+        rolledBack: JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]'),
+      }));
     } catch {
       await page.waitForLoadState(); // the page was reloading: ask the next document
     }

@@ -9,7 +9,11 @@ import { resolveOptions, type TrancheWorkerOptions } from '../../sw/options.js';
 import { MANIFEST_URL, ORIGIN, type FakeClient, type FakePlatform } from './fakePlatform.js';
 
 /** Starts a Driver (as a worker start does) and waits until its start-up work is done. */
-export async function startDriver(platform: FakePlatform, publicKey: unknown, options: Partial<TrancheWorkerOptions> = {}): Promise<Driver> {
+export async function startDriver(
+  platform: FakePlatform,
+  publicKey: unknown,
+  options: Partial<TrancheWorkerOptions> = {},
+): Promise<Driver> {
   const driver = new Driver(resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [publicKey], ...options }, `${ORIGIN}/`), platform);
   driver.start();
   await driver.idle();

@@ -7,14 +7,22 @@ import type { BrowserContext, Page } from 'playwright-core';
 import type { PageRequest, Reply, Snapshot, WorkerEvent, WorkerState } from '../../src/core/protocol.js';
 
 /** What a loaded page runs: its snapshot and the versions its module code wrote into the DOM. */
-export interface Loaded { snapshot: Snapshot | null; rendered: Record<string, string>; text: string }
+export interface Loaded {
+  snapshot: Snapshot | null;
+  rendered: Record<string, string>;
+  text: string;
+}
 
 /** Waits until the app page booted and reads what it runs. */
 export async function loaded(page: Page): Promise<Loaded> {
   await page.waitForFunction(() => document.body?.dataset.booted === 'yes');
   return page.evaluate(() => {
     const out = document.getElementById('out')!;
-    return { snapshot: (window as unknown as { snapshot: Snapshot | null }).snapshot, rendered: { ...out.dataset } as Record<string, string>, text: out.textContent ?? '' };
+    return {
+      snapshot: (window as unknown as { snapshot: Snapshot | null }).snapshot,
+      rendered: { ...out.dataset } as Record<string, string>,
+      text: out.textContent ?? '',
+    };
   });
 }
 
@@ -29,13 +37,17 @@ export async function openApp(context: BrowserContext, origin: string): Promise<
 
 /** Sends a request to the worker on a MessageChannel, as the page client does, and returns its reply. */
 export async function askWorker<T>(page: Page, request: PageRequest): Promise<T> {
-  const reply = await page.evaluate((msg) => new Promise<Reply>((resolve, reject) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = (event) => resolve(event.data as Reply);
-    const worker = navigator.serviceWorker.controller;
-    if (!worker) return reject(new Error('page has no controlling worker'));
-    worker.postMessage(msg, [channel.port2]);
-  }), request);
+  const reply = await page.evaluate(
+    (msg) =>
+      new Promise<Reply>((resolve, reject) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = (event) => resolve(event.data as Reply);
+        const worker = navigator.serviceWorker.controller;
+        if (!worker) return reject(new Error('page has no controlling worker'));
+        worker.postMessage(msg, [channel.port2]);
+      }),
+    request,
+  );
   if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
   return reply.result as T;
 }

@@ -27,7 +27,8 @@ export async function scenario(retryDelayMs = 1000): Promise<Scenario> {
   for (const version of ['1.0.0', '2.0.0']) {
     const files = moduleFiles('cart', version);
     files['worker.js'] = "import { version } from '/modules/cart/index.js';\npostMessage(version);\n";
-    for (let i = 0; i < 3; i++) files[`assets/part-${i}.js`] = `export const part = ${JSON.stringify(`${version}/${i}/${'x'.repeat(20_000)}`)};\n`;
+    for (let i = 0; i < 3; i++)
+      files[`assets/part-${i}.js`] = `export const part = ${JSON.stringify(`${version}/${i}/${'x'.repeat(20_000)}`)};\n`;
     await t.release('cart', version, files);
   }
   await t.store.promote('cart', '1.0.0');
@@ -46,5 +47,7 @@ export async function scenario(retryDelayMs = 1000): Promise<Scenario> {
 /** The store paths (`/store/files/<sha>`) of the files `version` has that `other` lacks. */
 export async function newFilePaths(s: Scenario, version: string, other: string): Promise<string[]> {
   const old = new Set((await s.record('cart', other)).files.map((f) => f.sha256));
-  return [...new Set((await s.record('cart', version)).files.map((f) => f.sha256).filter((sha) => !old.has(sha)))].map((sha) => `/store/files/${sha}`);
+  return [...new Set((await s.record('cart', version)).files.map((f) => f.sha256).filter((sha) => !old.has(sha)))].map(
+    (sha) => `/store/files/${sha}`,
+  );
 }

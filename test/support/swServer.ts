@@ -73,7 +73,8 @@ export async function startSwServer(storeDir: string, config: SwTestConfig): Pro
       res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' });
       return void res.end(`self.TRANCHE_TEST = ${JSON.stringify(server.config)};\n${bundle}`);
     }
-    if (url.pathname.startsWith('/modules/')) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('module files are not on the network');
+    if (url.pathname.startsWith('/modules/'))
+      return void res.writeHead(404, { 'content-type': 'text/plain' }).end('module files are not on the network');
     if (await store.handle(req, res)) return;
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
     res.end(APP_HTML);
@@ -87,10 +88,11 @@ export async function startSwServer(storeDir: string, config: SwTestConfig): Pro
     down: false,
     config,
     count: (prefix) => requests.filter((r) => r.startsWith(prefix)).length,
-    close: () => new Promise((resolve) => {
-      http.closeAllConnections();
-      http.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      }),
   };
   return server;
 }

@@ -50,7 +50,11 @@ export async function createTestStore(): Promise<TestStore> {
   const publicKey = JSON.parse(await readFile(keys.publicKeyPath, 'utf8'));
   const store = openStore(dir, { key: privateKey, actor: 'test' });
   return {
-    root, dir, store, publicKey, privateKey,
+    root,
+    dir,
+    store,
+    publicKey,
+    privateKey,
     async release(module, version, files = moduleFiles(module, version)) {
       const build = join(root, 'builds', module, version);
       for (const [path, content] of Object.entries(files)) {
@@ -68,9 +72,15 @@ export async function createTestStore(): Promise<TestStore> {
 export async function badManifests(t: TestStore): Promise<Record<'tampered' | 'unsigned' | 'expired' | 'foreignKey', string>> {
   const envelope = JSON.parse(await t.manifestText());
   const payload = JSON.parse(envelope.payload);
-  const tampered = { ...envelope, payload: envelope.payload.replace(/"percent":\d+/, '"percent":100').replace('"sequence":', '"sequence":9') };
+  const tampered = {
+    ...envelope,
+    payload: envelope.payload.replace(/"percent":\d+/, '"percent":100').replace('"sequence":', '"sequence":9'),
+  };
   const { signature: _dropped, ...unsigned } = envelope;
-  const expired = await signManifest({ ...payload, sequence: payload.sequence + 1, expires: new Date(Date.now() - 60_000).toISOString() }, t.privateKey);
+  const expired = await signManifest(
+    { ...payload, sequence: payload.sequence + 1, expires: new Date(Date.now() - 60_000).toISOString() },
+    t.privateKey,
+  );
   const other = await createTestStore();
   const foreignKey = await signManifest({ ...payload, sequence: payload.sequence + 1 }, other.privateKey);
   await other.remove();

@@ -3,7 +3,12 @@ import { ErrorBatcher, type ErrorBatch, type ErrorReport } from '../../src/clien
 import { MAX_BATCH_ENTRIES, MAX_MESSAGE_CHARS, MAX_SAMPLES, MAX_STACK_CHARS } from '../../src/core/clientMessages.js';
 import { parseClientMessage } from '../../src/core/parseClientMessage.js';
 
-const cart: ErrorReport = { ref: { module: 'cart', version: '2.0.0' }, kind: 'runtime', message: 'TypeError: x', stack: 'TypeError: x\n    at f' };
+const cart: ErrorReport = {
+  ref: { module: 'cart', version: '2.0.0' },
+  kind: 'runtime',
+  message: 'TypeError: x',
+  stack: 'TypeError: x\n    at f',
+};
 const shell: ErrorReport = { ref: null, kind: 'runtime', message: 'Error: shell' };
 
 describe('ErrorBatcher', () => {
@@ -36,7 +41,8 @@ describe('ErrorBatcher', () => {
 
   it('keeps a few trimmed samples per entry', () => {
     const batcher = new ErrorBatcher((b) => sent.push(b));
-    for (let i = 0; i < 10; i++) batcher.report(() => ({ ...cart, message: `m${i}`.padEnd(2 * MAX_MESSAGE_CHARS, '.'), stack: 's'.repeat(2 * MAX_STACK_CHARS) }));
+    for (let i = 0; i < 10; i++)
+      batcher.report(() => ({ ...cart, message: `m${i}`.padEnd(2 * MAX_MESSAGE_CHARS, '.'), stack: 's'.repeat(2 * MAX_STACK_CHARS) }));
     batcher.flush();
     const [entry] = sent[0]!.entries;
     expect(entry!.count).toBe(10);
@@ -81,7 +87,10 @@ describe('ErrorBatcher', () => {
     batcher.flush();
     batcher.report(() => shell);
     batcher.flush();
-    expect(sent.map((b) => [b.entries.map((e) => e.count), b.dropped])).toEqual([[[1], 1], [[1], 0]]);
+    expect(sent.map((b) => [b.entries.map((e) => e.count), b.dropped])).toEqual([
+      [[1], 1],
+      [[1], 0],
+    ]);
     vi.advanceTimersByTime(1000);
     expect(sent).toHaveLength(2);
   });

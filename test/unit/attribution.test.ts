@@ -8,11 +8,17 @@ const options = { origin, prefix: '/modules/' };
 describe('attributeUrl', () => {
   it('reads module@version from a versioned module URL', () => {
     expect(attributeUrl(`${origin}/modules/cart/2.1.0/assets/chunk-ab.js`, options)).toEqual({ module: 'cart', version: '2.1.0' });
-    expect(attributeUrl(`${origin}/modules/ui.kit/1.0.0-rc.1/index.js?v=1#x`, options)).toEqual({ module: 'ui.kit', version: '1.0.0-rc.1' });
+    expect(attributeUrl(`${origin}/modules/ui.kit/1.0.0-rc.1/index.js?v=1#x`, options)).toEqual({
+      module: 'ui.kit',
+      version: '1.0.0-rc.1',
+    });
   });
 
   it('honours a configured prefix', () => {
-    expect(attributeUrl(`${origin}/static/m/cart/2.1.0/a.js`, { origin, prefix: '/static/m/' })).toEqual({ module: 'cart', version: '2.1.0' });
+    expect(attributeUrl(`${origin}/static/m/cart/2.1.0/a.js`, { origin, prefix: '/static/m/' })).toEqual({
+      module: 'cart',
+      version: '2.1.0',
+    });
     expect(attributeUrl(`${origin}/modules/cart/2.1.0/a.js`, { origin, prefix: '/static/m/' })).toBeNull();
   });
 
@@ -29,25 +35,37 @@ describe('attributeUrl', () => {
       `${origin}/modules/Cart/2.1.0/a.js`,
       `${origin}/x/modules/cart/2.1.0/a.js`,
       'not a url',
-    ]) expect(attributeUrl(url, options), url).toBeNull();
+    ])
+      expect(attributeUrl(url, options), url).toBeNull();
   });
 
   it('accepts any origin when the caller passes null', () => {
-    expect(attributeUrl('https://cdn.example/modules/cart/2.1.0/a.js', { origin: null, prefix: '/modules/' })).toEqual({ module: 'cart', version: '2.1.0' });
+    expect(attributeUrl('https://cdn.example/modules/cart/2.1.0/a.js', { origin: null, prefix: '/modules/' })).toEqual({
+      module: 'cart',
+      version: '2.1.0',
+    });
   });
 });
 
 describe('attributeStack', () => {
   it('reads Chromium frames, named and anonymous, and takes the first module frame', () => {
     const stack = [
-      'TypeError: Cannot read properties of undefined (reading \'x\')',
+      "TypeError: Cannot read properties of undefined (reading 'x')",
       `    at helper (${origin}/assets/shell-3f2a.js:1:99)`,
       `    at Object.onClick (${origin}/modules/cart/2.1.0/assets/chunk-ab.js:1:20)`,
       `    at ${origin}/modules/header/1.0.0/index.js:4:2`,
     ].join('\n');
     expect(attributeStack(stack, options)).toEqual({ module: 'cart', version: '2.1.0' });
-    expect(attributeStack(`Error: x\n    at ${origin}/modules/header/1.0.0/index.js:4:2`, options)).toEqual({ module: 'header', version: '1.0.0' });
-    expect(attributeStack(`Error: x\n    at async Promise.all (index 0)\n    at async load (${origin}/modules/cart/2.1.0/index.js:9:5)`, options)).toEqual({ module: 'cart', version: '2.1.0' });
+    expect(attributeStack(`Error: x\n    at ${origin}/modules/header/1.0.0/index.js:4:2`, options)).toEqual({
+      module: 'header',
+      version: '1.0.0',
+    });
+    expect(
+      attributeStack(
+        `Error: x\n    at async Promise.all (index 0)\n    at async load (${origin}/modules/cart/2.1.0/index.js:9:5)`,
+        options,
+      ),
+    ).toEqual({ module: 'cart', version: '2.1.0' });
   });
 
   it('reads a Chromium eval frame by the script that called eval', () => {
@@ -56,9 +74,16 @@ describe('attributeStack', () => {
   });
 
   it('reads Firefox and Safari frames', () => {
-    const firefox = [`helper@${origin}/assets/shell.js:1:99`, `onClick/<@${origin}/modules/cart/2.1.0/assets/chunk-ab.js:1:20`, `@${origin}/modules/header/1.0.0/index.js:4:2`].join('\n');
+    const firefox = [
+      `helper@${origin}/assets/shell.js:1:99`,
+      `onClick/<@${origin}/modules/cart/2.1.0/assets/chunk-ab.js:1:20`,
+      `@${origin}/modules/header/1.0.0/index.js:4:2`,
+    ].join('\n');
     expect(attributeStack(firefox, options)).toEqual({ module: 'cart', version: '2.1.0' });
-    const safari = [`global code@${origin}/modules/header/1.0.0/index.js:4:2`, 'module code@http://127.0.0.1:1234/assets/shell.js:1:1'].join('\n');
+    const safari = [
+      `global code@${origin}/modules/header/1.0.0/index.js:4:2`,
+      'module code@http://127.0.0.1:1234/assets/shell.js:1:1',
+    ].join('\n');
     expect(attributeStack(safari, options)).toEqual({ module: 'header', version: '1.0.0' });
   });
 
@@ -68,15 +93,21 @@ describe('attributeStack', () => {
   });
 
   it('blames nothing for a stack of shell and third-party frames only', () => {
-    expect(attributeStack(`Error: x\n    at f (https://cdn.example/modules/cart/2.1.0/a.js:1:1)\n    at ${origin}/main.js:1:1`, options)).toBeNull();
+    expect(
+      attributeStack(`Error: x\n    at f (https://cdn.example/modules/cart/2.1.0/a.js:1:1)\n    at ${origin}/main.js:1:1`, options),
+    ).toBeNull();
     expect(attributeStack('', options)).toBeNull();
   });
 });
 
 describe('failedChunkUrl', () => {
   it('recognises the dynamic-import failures of Chromium, Firefox, Safari and Vite', () => {
-    expect(failedChunkUrl(`Failed to fetch dynamically imported module: ${origin}/modules/cart/2.1.0/a.js`)).toBe(`${origin}/modules/cart/2.1.0/a.js`);
-    expect(failedChunkUrl(`error loading dynamically imported module: ${origin}/modules/cart/2.1.0/a.js`)).toBe(`${origin}/modules/cart/2.1.0/a.js`);
+    expect(failedChunkUrl(`Failed to fetch dynamically imported module: ${origin}/modules/cart/2.1.0/a.js`)).toBe(
+      `${origin}/modules/cart/2.1.0/a.js`,
+    );
+    expect(failedChunkUrl(`error loading dynamically imported module: ${origin}/modules/cart/2.1.0/a.js`)).toBe(
+      `${origin}/modules/cart/2.1.0/a.js`,
+    );
     expect(failedChunkUrl('Importing a module script failed.')).toBeNull();
     expect(failedChunkUrl(`Unable to preload CSS for ${origin}/modules/cart/2.1.0/a.css`)).toBe(`${origin}/modules/cart/2.1.0/a.css`);
     expect(failedChunkUrl('Cannot read properties of undefined')).toBeUndefined();
@@ -96,21 +127,45 @@ describe('describeError', () => {
   });
 
   it('uses the event filename, then the stack', () => {
-    expect(describeError({ error: 'boom', filename: `${origin}/modules/cart/2.1.0/index.js` }, options))
-      .toEqual({ ref: { module: 'cart', version: '2.1.0' }, chunkLoad: false, message: 'boom' });
+    expect(describeError({ error: 'boom', filename: `${origin}/modules/cart/2.1.0/index.js` }, options)).toEqual({
+      ref: { module: 'cart', version: '2.1.0' },
+      chunkLoad: false,
+      message: 'boom',
+    });
     const error = new RangeError('bad');
     error.stack = `RangeError: bad\n    at f (${origin}/modules/cart/2.1.0/index.js:1:1)`;
-    expect(describeError({ error, filename: `${origin}/main.js` }, options)).toMatchObject({ ref: { module: 'cart', version: '2.1.0' }, message: 'RangeError: bad' });
+    expect(describeError({ error, filename: `${origin}/main.js` }, options)).toMatchObject({
+      ref: { module: 'cart', version: '2.1.0' },
+      message: 'RangeError: bad',
+    });
   });
 
   it('describes a failed <script> by its URL', () => {
-    expect(describeError({ error: undefined, failedUrl: `${origin}/modules/cart/2.1.0/a.js` }, options))
-      .toEqual({ ref: { module: 'cart', version: '2.1.0' }, chunkLoad: true, message: `failed to load ${origin}/modules/cart/2.1.0/a.js` });
+    expect(describeError({ error: undefined, failedUrl: `${origin}/modules/cart/2.1.0/a.js` }, options)).toEqual({
+      ref: { module: 'cart', version: '2.1.0' },
+      chunkLoad: true,
+      message: `failed to load ${origin}/modules/cart/2.1.0/a.js`,
+    });
   });
 
   it('survives thrown values whose fields throw', () => {
-    const hostile = new Proxy({}, { get() { throw new Error('no'); } });
-    expect(describeError({ error: hostile, message: 'Uncaught [object]' }, options)).toEqual({ ref: null, chunkLoad: false, message: 'Uncaught [object]' });
-    expect(describeError({ error: Object.create(null) }, options)).toEqual({ ref: null, chunkLoad: false, message: 'unprintable thrown value' });
+    const hostile = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('no');
+        },
+      },
+    );
+    expect(describeError({ error: hostile, message: 'Uncaught [object]' }, options)).toEqual({
+      ref: null,
+      chunkLoad: false,
+      message: 'Uncaught [object]',
+    });
+    expect(describeError({ error: Object.create(null) }, options)).toEqual({
+      ref: null,
+      chunkLoad: false,
+      message: 'unprintable thrown value',
+    });
   });
 });

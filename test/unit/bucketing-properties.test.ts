@@ -22,7 +22,9 @@ function set(mod: ModuleState, version: string, percent: number): ModuleState {
 /** Indices of the 20,000 clients that get `version`. */
 function on(mod: ModuleState, version: string): Set<number> {
   const out = new Set<number>();
-  BUCKETS_20K.forEach((b, i) => { if (versionForBucket(mod, b) === version) out.add(i); });
+  BUCKETS_20K.forEach((b, i) => {
+    if (versionForBucket(mod, b) === version) out.add(i);
+  });
   return out;
 }
 
@@ -79,7 +81,7 @@ describe('monotone ramps', () => {
 
   it('over 300 random placements, a change only moves buckets between stable and the changed version', () => {
     let seed = 0x5eed;
-    const random = () => ((seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32);
+    const random = () => (seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
     const versions = ['2.0.0', '2.1.0', '2.2.0', '3.0.0'];
     const manifest = validManifest();
     for (const v of versions) manifest.releases[releaseKey('cart', v)] = { record: `records/cart/${v}.json`, sha256: 'c'.repeat(64) };
@@ -89,7 +91,11 @@ describe('monotone ramps', () => {
       const version = versions[Math.floor(random() * versions.length)]!;
       const percent = random() < 0.2 ? 0 : Math.round(random() * 4000) / 100;
       let next: ModuleState;
-      try { next = set(mod, version, percent); } catch { continue; }
+      try {
+        next = set(mod, version, percent);
+      } catch {
+        continue;
+      }
       placed++;
       manifest.modules.cart = next;
       expect(() => parseManifest(manifest)).not.toThrow();
@@ -123,7 +129,11 @@ describe('distribution and independence over 100,000 clients', () => {
     }
   });
 
-  it.each([['cart', 'checkout'], ['cart', 'cart2'], ['a', 'b']])('modules %s and %s are independent at 50% (|r| < 0.02)', (x, y) => {
+  it.each([
+    ['cart', 'checkout'],
+    ['cart', 'cart2'],
+    ['a', 'b'],
+  ])('modules %s and %s are independent at 50% (|r| < 0.02)', (x, y) => {
     const inX = IDS_100K.map((id) => bucketOf(x, id) < 5_000);
     const inY = IDS_100K.map((id) => bucketOf(y, id) < 5_000);
     const n = inX.length;
@@ -136,7 +146,11 @@ describe('distribution and independence over 100,000 clients', () => {
 
   it('modules with a shared seed get the same bucket, and so move together', () => {
     const mod = (version: string): ModuleState => ({ ...EMPTY, seed: 'shop', rollouts: [{ version, percent: 30, from: 0 }] });
-    const modules = { checkout: mod('2.0.0'), payments: mod('9.0.0'), cart: { ...EMPTY, rollouts: [{ version: '2.0.0', percent: 30, from: 0 }] } };
+    const modules = {
+      checkout: mod('2.0.0'),
+      payments: mod('9.0.0'),
+      cart: { ...EMPTY, rollouts: [{ version: '2.0.0', percent: 30, from: 0 }] },
+    };
     let sameBucket = 0;
     let together = 0;
     let cartWithCheckout = 0;

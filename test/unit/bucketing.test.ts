@@ -13,10 +13,17 @@ interface Vectors {
   murmur3: Array<{ text?: string; hex: string; seed: number; hash: number }>;
   unleash: { text: string; hash: number; percentile: number };
   buckets: Array<{
-    seed: string; clientId: string; utf8?: string; hash: number; bucket: number;
+    seed: string;
+    clientId: string;
+    utf8?: string;
+    hash: number;
+    bucket: number;
     pitfalls?: { charCodeAt: number; utf16le: number };
   }>;
-  assignments: { modules: Record<string, ModuleState>; clients: Array<{ clientId: string; expected: Record<string, { version: string; bucket: number }> }> };
+  assignments: {
+    modules: Record<string, ModuleState>;
+    clients: Array<{ clientId: string; expected: Record<string, { version: string; bucket: number }> }>;
+  };
 }
 
 const vectors: Vectors = JSON.parse(readFileSync(new URL('../vectors/bucketing.json', import.meta.url), 'utf8'));
@@ -31,10 +38,12 @@ const utf16leBytes = (text: string) => Uint8Array.from(codeUnits(text).flatMap((
 
 describe('murmur3: reference MurmurHash3_x86_32 vectors', () => {
   it.each(vectors.murmur3.map((v) => [v.text ?? `0x${v.hex.slice(0, 16)}${v.hex.length > 16 ? '…' : ''}`, v.seed, v]))(
-    '%j with seed %d', (_label, _seed, v) => {
+    '%j with seed %d',
+    (_label, _seed, v) => {
       expect(murmur3(fromHex(v.hex), v.seed)).toBe(v.hash);
       if (v.text !== undefined) expect(toHex(utf8(v.text))).toBe(v.hex);
-    });
+    },
+  );
 
   it('covers every tail length and the published edge cases', () => {
     const lengths = new Set(vectors.murmur3.map((v) => (v.hex.length / 2) % 4));
@@ -52,23 +61,30 @@ describe('murmur3: reference MurmurHash3_x86_32 vectors', () => {
 });
 
 describe('bucketOf: `<seed>:<clientId>` as UTF-8, mod 10000', () => {
-  it.each(vectors.buckets.map((v) => [v.seed, v.clientId.length > 24 ? `${v.clientId.slice(0, 24)}… (${v.clientId.length} chars)` : v.clientId, v]))(
-    'seed %j, client %j', (_seed, _label, v) => {
-      const bytes = utf8(`${v.seed}:${v.clientId}`);
-      if (v.utf8 !== undefined) expect(toHex(bytes)).toBe(v.utf8);
-      expect(murmur3(bytes)).toBe(v.hash);
-      expect(v.bucket).toBe(v.hash % 10_000);
-      expect(bucketOf(v.seed, v.clientId)).toBe(v.bucket);
-    });
+  it.each(
+    vectors.buckets.map((v) => [
+      v.seed,
+      v.clientId.length > 24 ? `${v.clientId.slice(0, 24)}… (${v.clientId.length} chars)` : v.clientId,
+      v,
+    ]),
+  )('seed %j, client %j', (_seed, _label, v) => {
+    const bytes = utf8(`${v.seed}:${v.clientId}`);
+    if (v.utf8 !== undefined) expect(toHex(bytes)).toBe(v.utf8);
+    expect(murmur3(bytes)).toBe(v.hash);
+    expect(v.bucket).toBe(v.hash % 10_000);
+    expect(bucketOf(v.seed, v.clientId)).toBe(v.bucket);
+  });
 
   it.each(vectors.buckets.filter((v) => v.pitfalls).map((v) => [v.clientId, v]))(
-    'tells a UTF-8 port from a charCodeAt or UTF-16 port for %j', (_label, v) => {
+    'tells a UTF-8 port from a charCodeAt or UTF-16 port for %j',
+    (_label, v) => {
       const text = `${v.seed}:${v.clientId}`;
       expect(murmur3(charCodeBytes(text)) % 10_000).toBe(v.pitfalls!.charCodeAt);
       expect(murmur3(utf16leBytes(text)) % 10_000).toBe(v.pitfalls!.utf16le);
       expect(v.bucket).not.toBe(v.pitfalls!.charCodeAt);
       expect(v.bucket).not.toBe(v.pitfalls!.utf16le);
-    });
+    },
+  );
 
   it('hashes ids as given: no Unicode normalisation, lone surrogates as U+FFFD', () => {
     expect(bucketOf('cart', 'Jos\u00e9')).not.toBe(bucketOf('cart', 'Jose\u0301'));
@@ -99,7 +115,8 @@ describe('placeRollout', () => {
 
   it('puts a new rollout halfway along the largest free gap, so the run below it can still grow', () => {
     expect(placeRollout('cart', mod(['1.1.0', 10, 2000]), '2.0.0', 5)).toEqual([
-      { version: '1.1.0', percent: 10, from: 2000 }, { version: '2.0.0', percent: 5, from: 6500 },
+      { version: '1.1.0', percent: 10, from: 2000 },
+      { version: '2.0.0', percent: 5, from: 6500 },
     ]);
     // The mid-ramp case: a second canary leaves the first room to pass 50%.
     const [first, second] = placeRollout('cart', mod(['2.0.0', 5, 0]), '2.1.0-beta.1', 0.01);
@@ -112,14 +129,20 @@ describe('placeRollout', () => {
     expect(placeRollout('cart', mod(['1.1.0', 10, 9000]), '2.0.0', 30).at(-1)).toEqual({ version: '2.0.0', percent: 30, from: 0 });
     expect(placeRollout('cart', rollouts, '2.0.0', 40).at(-1)).toEqual({ version: '2.0.0', percent: 40, from: 1000 });
     expect(placeRollout('cart', rollouts, '2.0.0', 30).at(-1)).toEqual({ version: '2.0.0', percent: 30, from: 2000 });
-    expect(placeRollout('cart', mod(['1.1.0', 10, 0], ['1.2.0', 65, 3500]), '2.0.0', 20).at(-1)).toEqual({ version: '2.0.0', percent: 20, from: 1500 });
+    expect(placeRollout('cart', mod(['1.1.0', 10, 0], ['1.2.0', 65, 3500]), '2.0.0', 20).at(-1)).toEqual({
+      version: '2.0.0',
+      percent: 20,
+      from: 1500,
+    });
   });
 
-  it('keeps an existing run\'s first bucket and its place in the list when it grows or shrinks', () => {
+  it("keeps an existing run's first bucket and its place in the list when it grows or shrinks", () => {
     const rollouts = mod(['1.1.0', 10, 0], ['2.0.0', 5, 1000], ['2.1.0', 1, 9000]);
     for (const percent of [20, 0.01, 0]) {
       expect(placeRollout('cart', rollouts, '2.0.0', percent)).toEqual([
-        { version: '1.1.0', percent: 10, from: 0 }, { version: '2.0.0', percent, from: 1000 }, { version: '2.1.0', percent: 1, from: 9000 },
+        { version: '1.1.0', percent: 10, from: 0 },
+        { version: '2.0.0', percent, from: 1000 },
+        { version: '2.1.0', percent: 1, from: 9000 },
       ]);
     }
   });
@@ -127,7 +150,9 @@ describe('placeRollout', () => {
   it('refuses to grow into a neighbour, naming it and the room left', async () => {
     const err = await caught(() => placeRollout('cart', mod(['1.1.0', 10, 0], ['2.0.0', 30, 1000]), '1.1.0', 15));
     expect(err.name).toBe('conflict');
-    expect(err.message).toBe('cart@1.1.0: can grow to at most 10% while cart@2.0.0 holds buckets from 1000; promote or roll back one first');
+    expect(err.message).toBe(
+      'cart@1.1.0: can grow to at most 10% while cart@2.0.0 holds buckets from 1000; promote or roll back one first',
+    );
   });
 
   it('refuses to grow past bucket 9999', async () => {

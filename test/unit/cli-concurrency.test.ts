@@ -16,7 +16,9 @@ beforeEach(async () => {
   t = await createTestStore();
   env = { TRANCHE_STORE: t.dir, TRANCHE_KEY: join(t.root, 'keys/private.jwk') };
 });
-afterEach(async () => { await t.remove(); });
+afterEach(async () => {
+  await t.remove();
+});
 
 describe('concurrent publishes', () => {
   it('8 rollouts of 8 modules started at once all land, each in its own sequence', async () => {
@@ -25,7 +27,9 @@ describe('concurrent publishes', () => {
       await t.release(name, '1.1.0');
       await t.store.promote(name, '1.0.0');
     }
-    const runs = await Promise.all(MODULES.map((name, i) => runCliAsync(['rollout', `${name}@1.1.0`, '--percent', String(5 + i)], { env })));
+    const runs = await Promise.all(
+      MODULES.map((name, i) => runCliAsync(['rollout', `${name}@1.1.0`, '--percent', String(5 + i)], { env })),
+    );
     for (const run of runs) expect([run.status, run.stderr]).toEqual([0, '']);
 
     const status = await t.store.status();
@@ -60,6 +64,9 @@ describe('a publish killed between writing and renaming', () => {
     expect([next.status, next.stdout]).toEqual([0, 'cart@1.1.0 reaches 20% of clients (manifest sequence 2)\n']);
     expect((await readdir(t.dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     const history = await t.store.history('cart');
-    expect(history.map((e) => [e.sequence, e.args.percent])).toEqual([[1, undefined], [2, 20]]);
+    expect(history.map((e) => [e.sequence, e.args.percent])).toEqual([
+      [1, undefined],
+      [2, 20],
+    ]);
   });
 });

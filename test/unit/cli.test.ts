@@ -27,7 +27,9 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tranche-cli-'));
   env = { TRANCHE_STORE: join(root, 'store'), TRANCHE_ACTOR: 'release-bot' };
 });
-afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
 
 describe('keygen', () => {
   it('writes a private key only its owner can read, prints the key id, and never overwrites', async () => {
@@ -49,14 +51,19 @@ describe('release', () => {
     const total = Object.values(v1).reduce((n, c) => n + Buffer.byteLength(c), 0);
     const first = tranche(['release', await writeBuild('b1', v1), '--module', 'cart', '--version', '1.0.0']);
     expect(first.status).toBe(0);
-    expect(first.stdout).toBe(`released cart@1.0.0: 3 files, ${total} bytes, ${total} bytes new to the store\nrecord: records/cart/1.0.0.json\n`);
+    expect(first.stdout).toBe(
+      `released cart@1.0.0: 3 files, ${total} bytes, ${total} bytes new to the store\nrecord: records/cart/1.0.0.json\n`,
+    );
 
     const v2 = { ...v1, 'index.js': 'export const version = "1.1.0";\n' };
     const second = tranche(['release', await writeBuild('b2', v2), '--module', 'cart', '--version', '1.1.0']);
     expect(second.stdout).toContain(`, ${Buffer.byteLength(v2['index.js'])} bytes new to the store`);
 
     const same = tranche(['release', 'b1', '--module', 'cart', '--version', '1.0.0']);
-    expect([same.status, same.stdout]).toEqual([0, expect.stringMatching(/^cart@1\.0\.0 was already released with identical contents; nothing changed/)]);
+    expect([same.status, same.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^cart@1\.0\.0 was already released with identical contents; nothing changed/),
+    ]);
 
     const different = tranche(['release', 'b2', '--module', 'cart', '--version', '1.0.0']);
     expect(different.status).toBe(1);
@@ -64,10 +71,20 @@ describe('release', () => {
   });
 
   it('fails (exit 1) on paths it cannot release and on unsatisfiable requires, naming them', async () => {
-    const bad = tranche(['release', await writeBuild('b3', { 'index.js': 'x', '.env': 'secret' }), '--module', 'cart', '--version', '3.0.0']);
+    const bad = tranche([
+      'release',
+      await writeBuild('b3', { 'index.js': 'x', '.env': 'secret' }),
+      '--module',
+      'cart',
+      '--version',
+      '3.0.0',
+    ]);
     expect([bad.status, bad.stderr]).toEqual([1, expect.stringContaining('.env: has a segment ".env"')]);
     const requires = tranche(['release', 'b1', '--module', 'header', '--version', '1.0.0', '--requires', 'cart@^2']);
-    expect([requires.status, requires.stderr]).toEqual([1, 'tranche: --requires cart@^2: no released version of cart satisfies ^2 (released: 1.0.0, 1.1.0)\n']);
+    expect([requires.status, requires.stderr]).toEqual([
+      1,
+      'tranche: --requires cart@^2: no released version of cart satisfies ^2 (released: 1.0.0, 1.1.0)\n',
+    ]);
   });
 });
 
@@ -100,19 +117,33 @@ describe('publishing verbs, status and history', () => {
     expect(tranche(['promote', 'cart@1.0.0']).stdout).toBe('cart@1.0.0 is the first stable version of cart (manifest sequence 1)\n');
     expect(tranche(['rollout', 'cart@1.1.0', '--percent', '30']).status).toBe(0);
     expect(JSON.parse(tranche(['status', '--json']).stdout)).toEqual({
-      sequence: 2, killSwitch: false, modules: { cart: { stable: '1.0.0', rollouts: [{ version: '1.1.0', percent: 30 }], paused: false, blocked: [] } },
+      sequence: 2,
+      killSwitch: false,
+      modules: { cart: { stable: '1.0.0', rollouts: [{ version: '1.1.0', percent: 30 }], paused: false, blocked: [] } },
     });
     expect(tranche(['pause', 'cart']).status).toBe(0);
     const refused = tranche(['rollout', 'cart@1.1.0', '--percent', '50']);
-    expect([refused.status, refused.stderr]).toEqual([1, 'tranche: cart: is paused; run tranche resume cart first (rollback works while paused)\n']);
+    expect([refused.status, refused.stderr]).toEqual([
+      1,
+      'tranche: cart: is paused; run tranche resume cart first (rollback works while paused)\n',
+    ]);
     expect(tranche(['resume', 'cart']).status).toBe(0);
     expect(tranche(['rollback', 'cart']).stdout).toBe('cart rolled back to cart@1.0.0; blocked: 1.1.0 (manifest sequence 5)\n');
     const status = tranche(['status']).stdout;
-    expect(status).toMatch(/^sequence 5, published \S+ by key \S+, kill switch off\nmodule +stable +rollouts +paused +blocked\ncart +1\.0\.0 +- +no +1\.1\.0\n$/);
+    expect(status).toMatch(
+      /^sequence 5, published \S+ by key \S+, kill switch off\nmodule +stable +rollouts +paused +blocked\ncart +1\.0\.0 +- +no +1\.1\.0\n$/,
+    );
 
-    const history = tranche(['history', 'cart', '--json']).stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const history = tranche(['history', 'cart', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(history.map((e) => [e.sequence, e.verb, e.actor])).toEqual([
-      [1, 'promote', 'release-bot'], [2, 'rollout', 'release-bot'], [3, 'pause', 'release-bot'], [4, 'resume', 'release-bot'], [5, 'rollback', 'release-bot'],
+      [1, 'promote', 'release-bot'],
+      [2, 'rollout', 'release-bot'],
+      [3, 'pause', 'release-bot'],
+      [4, 'resume', 'release-bot'],
+      [5, 'rollback', 'release-bot'],
     ]);
     expect(history[4].modules.cart.before.rollouts).toEqual([{ version: '1.1.0', percent: 30, from: 0 }]);
     expect(history[4].modules.cart.after).toMatchObject({ stable: '1.0.0', rollouts: [], blocked: ['1.1.0'] });
@@ -124,14 +155,21 @@ describe('resolve', () => {
   it('puts 30% of 10,000 stdin ids on the canary (within 3 sigma), exactly as core assign does', async () => {
     const key = JSON.parse(await readFile(join(root, 'keys/public.jwk'), 'utf8'));
     expect(tranche(['promote', 'header@1.0.0']).status).toBe(1); // never released
-    expect(tranche(['release', await writeBuild('c2', moduleFiles('cart', '2.0.0')), '--module', 'cart', '--version', '2.0.0']).status).toBe(0);
+    expect(
+      tranche(['release', await writeBuild('c2', moduleFiles('cart', '2.0.0')), '--module', 'cart', '--version', '2.0.0']).status,
+    ).toBe(0);
     expect(tranche(['rollout', 'cart@2.0.0', '--percent', '30']).status).toBe(0);
-    const manifest = await verifyManifest(JSON.parse(await readFile(join(env.TRANCHE_STORE!, 'manifest.json'), 'utf8')), { trusted: await trustKeys([key]) });
+    const manifest = await verifyManifest(JSON.parse(await readFile(join(env.TRANCHE_STORE!, 'manifest.json'), 'utf8')), {
+      trusted: await trustKeys([key]),
+    });
 
     const ids = Array.from({ length: 10_000 }, (_, i) => `user-${i}-ü`);
     const run = tranche(['resolve', '--json'], `${ids.join('\n')}\n`);
     expect(run.status).toBe(0);
-    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.client)).toEqual(ids);
     lines.forEach((l) => expect(l.modules).toEqual({ cart: assign(manifest, l.client).cart!.version }));
     const canary = lines.filter((l) => l.modules.cart === '2.0.0').length;
@@ -145,7 +183,10 @@ describe('resolve', () => {
 describe('verify', () => {
   it('passes on a healthy store, then reports a corrupted blob and an untrusted key with exit 1', async () => {
     const ok = tranche(['verify']);
-    expect([ok.status, ok.stdout]).toEqual([0, expect.stringMatching(/^OK: manifest sequence \d+ signature valid \(checked with keys\/\S+\.jwk\); 3 records and 6 files/)]);
+    expect([ok.status, ok.stdout]).toEqual([
+      0,
+      expect.stringMatching(/^OK: manifest sequence \d+ signature valid \(checked with keys\/\S+\.jwk\); 3 records and 6 files/),
+    ]);
 
     const record = JSON.parse(await readFile(join(env.TRANCHE_STORE!, 'records/cart/2.0.0.json'), 'utf8'));
     const blob = record.files.find((f: { path: string }) => f.path === 'chunk.js').sha256;

@@ -4,8 +4,13 @@ import type { ErrorEntry } from '../../src/core/clientMessages.js';
 import type { ModuleRef } from '../../src/core/attribution.js';
 
 const page: PageLoad = { nonce: 'n1', modules: { cart: '2.0.0', header: '1.0.0' }, started: 1_000, ready: null };
-const entry = (kind: ErrorEntry['kind'], count = 1, module: string | null = 'cart', version: string | null = '2.0.0'): ErrorEntry =>
-  ({ module, version, kind, count, samples: [] });
+const entry = (kind: ErrorEntry['kind'], count = 1, module: string | null = 'cart', version: string | null = '2.0.0'): ErrorEntry => ({
+  module,
+  version,
+  kind,
+  count,
+  samples: [],
+});
 const none = () => false;
 
 describe('resolveFallbackPolicy', () => {
@@ -15,7 +20,9 @@ describe('resolveFallbackPolicy', () => {
   });
 
   it('names the option that is unusable', () => {
-    expect(() => resolveFallbackPolicy({ runtimeErrors: 0 })).toThrow(expect.objectContaining({ name: 'invalid-option', message: expect.stringContaining('fallback.runtimeErrors') }));
+    expect(() => resolveFallbackPolicy({ runtimeErrors: 0 })).toThrow(
+      expect.objectContaining({ name: 'invalid-option', message: expect.stringContaining('fallback.runtimeErrors') }),
+    );
     expect(() => resolveFallbackPolicy({ bootTimeoutMs: -1 })).toThrow(/fallback\.bootTimeoutMs: expected an integer >= 0, got -1/);
     expect(() => resolveFallbackPolicy({ runtimeWindowMs: '60s' as never })).toThrow(/fallback\.runtimeWindowMs/);
   });
@@ -23,15 +30,21 @@ describe('resolveFallbackPolicy', () => {
 
 describe('FallbackPolicy.judgeReports', () => {
   it('fails a version on one boot error or one failed chunk load', () => {
-    expect(new FallbackPolicy().judgeReports(page, [entry('boot')], 2_000, none)).toEqual([{ module: 'cart', version: '2.0.0', reason: 'boot-error' }]);
-    expect(new FallbackPolicy().judgeReports(page, [entry('chunk-load', 1, 'header', '1.0.0')], 2_000, none)).toEqual([{ module: 'header', version: '1.0.0', reason: 'chunk-load' }]);
+    expect(new FallbackPolicy().judgeReports(page, [entry('boot')], 2_000, none)).toEqual([
+      { module: 'cart', version: '2.0.0', reason: 'boot-error' },
+    ]);
+    expect(new FallbackPolicy().judgeReports(page, [entry('chunk-load', 1, 'header', '1.0.0')], 2_000, none)).toEqual([
+      { module: 'header', version: '1.0.0', reason: 'chunk-load' },
+    ]);
   });
 
   it('fails a version on the third runtime error within 60 s, not before', () => {
     const policy = new FallbackPolicy();
     expect(policy.judgeReports(page, [entry('runtime')], 10_000, none)).toEqual([]);
     expect(policy.judgeReports(page, [entry('runtime')], 20_000, none)).toEqual([]);
-    expect(policy.judgeReports(page, [entry('runtime')], 30_000, none)).toEqual([{ module: 'cart', version: '2.0.0', reason: 'runtime-errors' }]);
+    expect(policy.judgeReports(page, [entry('runtime')], 30_000, none)).toEqual([
+      { module: 'cart', version: '2.0.0', reason: 'runtime-errors' },
+    ]);
   });
 
   it('lets errors older than the window expire', () => {
@@ -40,7 +53,9 @@ describe('FallbackPolicy.judgeReports', () => {
     // At 60 s the two errors of t=0 have left the window: three errors, but never three within 60 s.
     expect(policy.judgeReports(page, [entry('runtime')], 60_000, none)).toEqual([]);
     expect(policy.judgeReports(page, [entry('runtime')], 60_001, none)).toEqual([]);
-    expect(policy.judgeReports(page, [entry('runtime')], 60_002, none)).toEqual([{ module: 'cart', version: '2.0.0', reason: 'runtime-errors' }]);
+    expect(policy.judgeReports(page, [entry('runtime')], 60_002, none)).toEqual([
+      { module: 'cart', version: '2.0.0', reason: 'runtime-errors' },
+    ]);
   });
 
   it('counts a batched entry as its count of errors, in any page of the client', () => {
@@ -53,7 +68,14 @@ describe('FallbackPolicy.judgeReports', () => {
 
   it('never blames a module for unattributed errors, whatever their number', () => {
     const policy = new FallbackPolicy();
-    expect(policy.judgeReports(page, [entry('boot', 50, null, null), entry('runtime', 10_000, null, null), entry('chunk-load', 9, null, null)], 0, none)).toEqual([]);
+    expect(
+      policy.judgeReports(
+        page,
+        [entry('boot', 50, null, null), entry('runtime', 10_000, null, null), entry('chunk-load', 9, null, null)],
+        0,
+        none,
+      ),
+    ).toEqual([]);
   });
 
   it('ignores reports naming a version the reporting page does not run', () => {
@@ -66,7 +88,9 @@ describe('FallbackPolicy.judgeReports', () => {
     const failures = policy.judgeReports(page, [entry('boot'), entry('chunk-load'), entry('runtime', 5)], 0, none);
     expect(failures).toEqual([{ module: 'cart', version: '2.0.0', reason: 'boot-error' }]);
     const bad = (ref: ModuleRef) => ref.module === 'cart';
-    expect(policy.judgeReports(page, [entry('boot'), entry('boot', 1, 'header', '1.0.0')], 1, bad)).toEqual([{ module: 'header', version: '1.0.0', reason: 'boot-error' }]);
+    expect(policy.judgeReports(page, [entry('boot'), entry('boot', 1, 'header', '1.0.0')], 1, bad)).toEqual([
+      { module: 'header', version: '1.0.0', reason: 'boot-error' },
+    ]);
   });
 
   it('starts counting afresh for a version that failed and is retried later', () => {

@@ -4,9 +4,11 @@ import { unsafePathReason } from '../../src/core/paths.js';
 
 describe('unsafePathReason', () => {
   it.each(['index.js', 'assets/chunk-3f2a.js', '@scope/pkg/x.mjs', 'a/b/c/d.e.js', 'a..b.js', 'img/logo@2x.png', `${'a'.repeat(509)}.js`])(
-    'accepts %j', (path) => {
+    'accepts %j',
+    (path) => {
       expect(unsafePathReason(path)).toBeNull();
-    });
+    },
+  );
 
   it.each([
     ['', 'is empty'],

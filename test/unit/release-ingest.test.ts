@@ -8,8 +8,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTestStore, moduleFiles, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
-beforeEach(async () => { t = await createTestStore(); });
-afterEach(async () => { await t.remove(); });
+beforeEach(async () => {
+  t = await createTestStore();
+});
+afterEach(async () => {
+  await t.remove();
+});
 
 async function writeBuild(name: string, files: Record<string, string>): Promise<string> {
   const dir = join(t.root, 'builds', name);
@@ -41,9 +45,19 @@ describe('release', () => {
     const build = await writeBuild('cart', { 'main.js': 'x', 'b/logo.svg': '<svg/>', 'a.wasm': '\0', 'data.bin': '?' });
     await t.store.release(build, { module: 'cart', version: '2.0.0-rc.1', requires: { header: '^1.0.0' }, runtime: 'shell@2' });
     const record = JSON.parse(await readFile(join(t.dir, 'records/cart/2.0.0-rc.1.json'), 'utf8'));
-    expect(record).toMatchObject({ format: 1, module: 'cart', version: '2.0.0-rc.1', entry: 'main.js', requires: { header: '^1.0.0' }, runtime: 'shell@2' });
+    expect(record).toMatchObject({
+      format: 1,
+      module: 'cart',
+      version: '2.0.0-rc.1',
+      entry: 'main.js',
+      requires: { header: '^1.0.0' },
+      runtime: 'shell@2',
+    });
     expect(record.files.map((f: { path: string; type: string }) => [f.path, f.type])).toEqual([
-      ['a.wasm', 'application/wasm'], ['b/logo.svg', 'image/svg+xml'], ['data.bin', 'application/octet-stream'], ['main.js', 'text/javascript; charset=utf-8'],
+      ['a.wasm', 'application/wasm'],
+      ['b/logo.svg', 'image/svg+xml'],
+      ['data.bin', 'application/octet-stream'],
+      ['main.js', 'text/javascript; charset=utf-8'],
     ]);
   });
 
@@ -72,24 +86,41 @@ describe('release', () => {
     const stored = await blobs();
     const changed = await writeBuild('changed', { ...moduleFiles('cart', '1.0.0'), 'chunk.js': 'changed', 'extra.js': 'new' });
     await expect(t.store.release(changed, { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
-      name: 'conflict', message: expect.stringMatching(/cart@1\.0\.0: already released with different contents \(changed: chunk\.js; added: extra\.js\)/),
+      name: 'conflict',
+      message: expect.stringMatching(/cart@1\.0\.0: already released with different contents \(changed: chunk\.js; added: extra\.js\)/),
     });
     expect(await blobs()).toEqual(stored);
   });
 
   it('rejects unusable arguments, naming them', async () => {
     const build = await writeBuild('ok', { 'index.js': 'x' });
-    await expect(t.store.release(build, { module: 'cart', version: 'v1.0' })).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--version "v1.0"') });
-    await expect(t.store.release(build, { module: 'Cart!', version: '1.0.0' })).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--module "Cart!"') });
-    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', entry: 'main.js' })).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--entry main.js: no such file') });
-    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: 'not a range' } })).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--requires header@not a range') });
-    await expect(t.store.release(join(t.root, 'nowhere'), { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({ name: 'not-found', message: expect.stringContaining('nowhere') });
+    await expect(t.store.release(build, { module: 'cart', version: 'v1.0' })).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--version "v1.0"'),
+    });
+    await expect(t.store.release(build, { module: 'Cart!', version: '1.0.0' })).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--module "Cart!"'),
+    });
+    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', entry: 'main.js' })).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--entry main.js: no such file'),
+    });
+    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: 'not a range' } })).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--requires header@not a range'),
+    });
+    await expect(t.store.release(join(t.root, 'nowhere'), { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
+      name: 'not-found',
+      message: expect.stringContaining('nowhere'),
+    });
   });
 
   it('needs --entry when there is no index.js and several top-level scripts', async () => {
     const build = await writeBuild('two', { 'a.js': '1', 'b.js': '2', 'lib/index.js': '3' });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
-      name: 'usage', message: expect.stringContaining('--entry is needed: '),
+      name: 'usage',
+      message: expect.stringContaining('--entry is needed: '),
     });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0' })).rejects.toThrow(/a\.js, b\.js/);
   });
@@ -124,9 +155,14 @@ describe('release', () => {
     await t.release('header', '1.4.0');
     const build = await writeBuild('cart', { 'index.js': 'x' });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: '^2.0.0' } })).rejects.toMatchObject({
-      name: 'rejected', message: '--requires header@^2.0.0: no released version of header satisfies ^2.0.0 (released: 1.4.0)',
+      name: 'rejected',
+      message: '--requires header@^2.0.0: no released version of header satisfies ^2.0.0 (released: 1.4.0)',
     });
-    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { footer: '*' } })).rejects.toThrow(/footer has no releases/);
-    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: '~1.4' } })).resolves.toMatchObject({ unchanged: false });
+    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { footer: '*' } })).rejects.toThrow(
+      /footer has no releases/,
+    );
+    await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: '~1.4' } })).resolves.toMatchObject({
+      unchanged: false,
+    });
   });
 });

@@ -18,7 +18,9 @@ beforeEach(async () => {
   await t.release('cart', '1.1.0');
   await t.store.promote('cart', '1.0.0');
 });
-afterEach(async () => { await t.remove(); });
+afterEach(async () => {
+  await t.remove();
+});
 
 async function problems(options?: Parameters<TestStore['store']['verify']>[0]): Promise<string[]> {
   return (await t.store.verify(options)).problems;
@@ -39,7 +41,9 @@ describe('verify', () => {
     await writeFile(join(t.dir, 'files', chunk), (await readFile(join(t.dir, 'files', chunk), 'utf8')).replace('chunk', 'CHUNK'));
     expect(await problems()).toEqual([
       expect.stringMatching(new RegExp(`^files/${index} \\(cart@1\\.0\\.0 index\\.js\\): size 9, expected \\d+$`)),
-      expect.stringMatching(new RegExp(`^files/${chunk} \\(cart@1\\.0\\.0 chunk\\.js\\): SHA-256 mismatch, expected ${chunk}, got [0-9a-f]{64}$`)),
+      expect.stringMatching(
+        new RegExp(`^files/${chunk} \\(cart@1\\.0\\.0 chunk\\.js\\): SHA-256 mismatch, expected ${chunk}, got [0-9a-f]{64}$`),
+      ),
     ]);
   });
 
@@ -49,7 +53,10 @@ describe('verify', () => {
     await writeFile(join(t.dir, 'manifest.json'), JSON.stringify(envelope));
     expect(await problems()).toEqual([expect.stringMatching(/^manifest\.json: manifest signature does not verify with key/)]);
     // and no command builds on it
-    await expect(t.store.pause('cart')).rejects.toMatchObject({ name: 'rejected', message: expect.stringContaining(join(t.dir, 'manifest.json')) });
+    await expect(t.store.pause('cart')).rejects.toMatchObject({
+      name: 'rejected',
+      message: expect.stringContaining(join(t.dir, 'manifest.json')),
+    });
   });
 
   it('finds a tampered record, both against its schema and the manifest hash', async () => {
@@ -64,7 +71,9 @@ describe('verify', () => {
 
   it('checks the signature with the given keys instead of the store ones', async () => {
     const other = await generateKeyPair();
-    expect(await problems({ publicKeys: [other.publicJwk] })).toEqual([expect.stringMatching(/^manifest\.json: manifest is signed with key \S+, which is not trusted/)]);
+    expect(await problems({ publicKeys: [other.publicJwk] })).toEqual([
+      expect.stringMatching(/^manifest\.json: manifest is signed with key \S+, which is not trusted/),
+    ]);
     expect(await problems({ publicKeys: [t.publicKey as object] })).toEqual([]);
   });
 
@@ -79,11 +88,15 @@ describe('verify', () => {
 
 describe('history after a crash', () => {
   it('ignores lines above the manifest sequence and keeps the last line of a repeated sequence', async () => {
-    const line = (sequence: number, verb: string) => `${JSON.stringify({ sequence, time: 'x', actor: 'crashed', verb, args: {}, keyId: 'k', modules: { cart: { before: null, after: null } } })}\n`;
+    const line = (sequence: number, verb: string) =>
+      `${JSON.stringify({ sequence, time: 'x', actor: 'crashed', verb, args: {}, keyId: 'k', modules: { cart: { before: null, after: null } } })}\n`;
     await appendFile(join(t.dir, 'history.jsonl'), line(2, 'never-published'));
     expect((await t.store.history('cart')).map((e) => e.verb)).toEqual(['promote']);
     await t.store.rollout('cart', '1.1.0', 3); // publishes sequence 2 for real
-    expect((await t.store.history('cart')).map((e) => [e.sequence, e.verb])).toEqual([[1, 'promote'], [2, 'rollout']]);
+    expect((await t.store.history('cart')).map((e) => [e.sequence, e.verb])).toEqual([
+      [1, 'promote'],
+      [2, 'rollout'],
+    ]);
   });
 
   it('cuts a torn last line before appending the next one', async () => {

@@ -16,7 +16,9 @@ beforeEach(async () => {
   t = await createTestStore();
   for (const v of ['1.0.0', '1.1.0', '1.2.0', '2.0.0']) await t.release('cart', v);
 });
-afterEach(async () => { await t.remove(); });
+afterEach(async () => {
+  await t.remove();
+});
 
 async function manifest(): Promise<Manifest> {
   return verifyManifest(JSON.parse(await t.manifestText()), { trusted: await trustKeys([t.publicKey]) });
@@ -29,24 +31,45 @@ describe('promote and rollout', () => {
     await t.store.rollout('cart', '1.1.0', 12.5);
     const m = await manifest();
     expect(m.sequence).toBe(2);
-    expect(m.modules.cart).toEqual({ stable: '1.0.0', rollouts: [{ version: '1.1.0', percent: 12.5, from: 0 }], paused: false, blocked: [] });
+    expect(m.modules.cart).toEqual({
+      stable: '1.0.0',
+      rollouts: [{ version: '1.1.0', percent: 12.5, from: 0 }],
+      paused: false,
+      blocked: [],
+    });
     expect(Object.keys(m.releases)).toEqual(['cart@1.0.0', 'cart@1.1.0']);
     const bytes = await readFile(join(t.dir, 'records/cart/1.1.0.json'));
     expect(m.releases['cart@1.1.0']).toEqual({ record: 'records/cart/1.1.0.json', sha256: await sha256Hex(bytes) });
-    expect((await t.store.status()).modules.cart).toEqual({ stable: '1.0.0', rollouts: [{ version: '1.1.0', percent: 12.5 }], paused: false, blocked: [] });
+    expect((await t.store.status()).modules.cart).toEqual({
+      stable: '1.0.0',
+      rollouts: [{ version: '1.1.0', percent: 12.5 }],
+      paused: false,
+      blocked: [],
+    });
   });
 
   it('refuses a rollout before any promote, and versions never released', async () => {
-    await expect(t.store.rollout('cart', '1.1.0', 5)).rejects.toThrow('cart: has no stable version yet; promote one first: tranche promote cart@<version>');
+    await expect(t.store.rollout('cart', '1.1.0', 5)).rejects.toThrow(
+      'cart: has no stable version yet; promote one first: tranche promote cart@<version>',
+    );
     await t.store.promote('cart', '1.0.0');
-    await expect(t.store.rollout('cart', '9.9.9', 5)).rejects.toMatchObject({ name: 'not-found', message: 'release cart@9.9.9 (records/cart/9.9.9.json) not found' });
-    await expect(t.store.promote('header', '1.0.0')).rejects.toMatchObject({ name: 'not-found', message: expect.stringContaining('header@1.0.0') });
+    await expect(t.store.rollout('cart', '9.9.9', 5)).rejects.toMatchObject({
+      name: 'not-found',
+      message: 'release cart@9.9.9 (records/cart/9.9.9.json) not found',
+    });
+    await expect(t.store.promote('header', '1.0.0')).rejects.toMatchObject({
+      name: 'not-found',
+      message: expect.stringContaining('header@1.0.0'),
+    });
     expect((await manifest()).sequence).toBe(1);
   });
 
   it('checks percentages and says promote is what makes a 100% rollout stable', async () => {
     await t.store.promote('cart', '1.0.0');
-    await expect(t.store.rollout('cart', '1.1.0', 150)).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--percent 150') });
+    await expect(t.store.rollout('cart', '1.1.0', 150)).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--percent 150'),
+    });
     await expect(t.store.rollout('cart', '1.1.0', 0.005)).rejects.toMatchObject({ name: 'usage' });
     await expect(t.store.rollout('cart', '1.0.0', 5)).rejects.toThrow('cart@1.0.0: is already the stable version');
     const full = await t.store.rollout('cart', '1.1.0', 100);
@@ -60,7 +83,10 @@ describe('promote and rollout', () => {
     await t.store.rollout('cart', '1.2.0', 20);
     await expect(t.store.rollout('cart', '1.1.0', 85)).rejects.toMatchObject({ name: 'conflict' });
     const m = await manifest();
-    expect(m.modules.cart!.rollouts).toEqual([{ version: '1.1.0', percent: 10, from: 0 }, { version: '1.2.0', percent: 20, from: 5500 }]);
+    expect(m.modules.cart!.rollouts).toEqual([
+      { version: '1.1.0', percent: 10, from: 0 },
+      { version: '1.2.0', percent: 20, from: 5500 },
+    ]);
     const ids = Array.from({ length: 50 }, (_, i) => `client-${i}`);
     for await (const r of t.store.resolve(ids)) expect(r.modules.cart).toBe(assign(m, r.client).cart!.version);
   });
@@ -78,7 +104,10 @@ describe('promote and rollout', () => {
   it('sets and drops the expiry, refusing one in the past', async () => {
     await t.store.promote('cart', '1.0.0', { expires: '2099-01-01T00:00:00Z' });
     expect((await manifest()).expires).toBe('2099-01-01T00:00:00.000Z');
-    await expect(t.store.pause('cart', { expires: '2001-01-01T00:00:00Z' })).rejects.toMatchObject({ name: 'usage', message: expect.stringContaining('--expires 2001-01-01T00:00:00Z') });
+    await expect(t.store.pause('cart', { expires: '2001-01-01T00:00:00Z' })).rejects.toMatchObject({
+      name: 'usage',
+      message: expect.stringContaining('--expires 2001-01-01T00:00:00Z'),
+    });
     await t.store.pause('cart');
     expect((await manifest()).expires).toBeUndefined();
   });
@@ -106,7 +135,9 @@ describe('pause, resume, kill switch', () => {
     await t.store.setKillSwitch(false);
     const history = await t.store.history('cart');
     expect(history.map((e) => [e.verb, e.killSwitch])).toEqual([
-      ['promote', undefined], ['kill-switch', { before: false, after: true }], ['kill-switch', { before: true, after: false }],
+      ['promote', undefined],
+      ['kill-switch', { before: false, after: true }],
+      ['kill-switch', { before: true, after: false }],
     ]);
   });
 });
@@ -129,10 +160,15 @@ describe('rollback', () => {
   it('without rollouts returns to the previous stable and blocks the abandoned one, for good', async () => {
     await t.store.rollback('cart');
     expect((await manifest()).modules.cart).toMatchObject({ stable: '1.0.0', blocked: ['1.1.0'] });
-    await expect(t.store.promote('cart', '1.1.0')).rejects.toMatchObject({ name: 'rejected', message: expect.stringContaining('cart@1.1.0: was rolled back and is blocked') });
+    await expect(t.store.promote('cart', '1.1.0')).rejects.toMatchObject({
+      name: 'rejected',
+      message: expect.stringContaining('cart@1.1.0: was rolled back and is blocked'),
+    });
     await expect(t.store.rollout('cart', '1.1.0', 1)).rejects.toThrow(/blocked/);
     await expect(t.store.rollback('cart', { to: '1.1.0' })).rejects.toThrow(/blocked/);
-    await expect(t.store.rollback('cart')).rejects.toThrow('cart: has no earlier stable version to roll back to than 1.0.0; name one with --to <version>');
+    await expect(t.store.rollback('cart')).rejects.toThrow(
+      'cart: has no earlier stable version to roll back to than 1.0.0; name one with --to <version>',
+    );
   });
 
   it('skips blocked versions when looking for the previous stable', async () => {
@@ -160,7 +196,10 @@ describe('history', () => {
     const cart = await t.store.history('cart');
     expect(cart.map((e) => e.sequence)).toEqual([1, 3]);
     expect(cart[1]).toMatchObject({
-      actor: 'test', verb: 'rollout', args: { module: 'cart', version: '1.1.0', percent: 5 }, time: (await manifest()).published,
+      actor: 'test',
+      verb: 'rollout',
+      args: { module: 'cart', version: '1.1.0', percent: 5 },
+      time: (await manifest()).published,
       modules: { cart: { before: { stable: '1.0.0', rollouts: [] }, after: { rollouts: [{ version: '1.1.0', percent: 5, from: 0 }] } } },
     });
     expect((await t.store.history('header')).map((e) => e.verb)).toEqual(['promote']);

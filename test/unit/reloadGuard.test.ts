@@ -21,7 +21,12 @@ describe('claimReload', () => {
 
   it('never reloads when the claim cannot be remembered', () => {
     expect(claimReload(null, { module: 'cart', version: '2.0.0' })).toBe(false);
-    const full: TabStorage = { getItem: () => null, setItem: () => { throw new DOMException('full', 'QuotaExceededError'); } };
+    const full: TabStorage = {
+      getItem: () => null,
+      setItem: () => {
+        throw new DOMException('full', 'QuotaExceededError');
+      },
+    };
     expect(claimReload(full, { module: 'cart', version: '2.0.0' })).toBe(false);
     const forgetful: TabStorage = { getItem: () => null, setItem: () => {} };
     expect(claimReload(forgetful, { module: 'cart', version: '2.0.0' })).toBe(false);

@@ -8,20 +8,31 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  generateKeyPair, keyIdOf, signManifest, trustKeys, verifyManifest, type Ed25519Jwk, type TrustedKeys,
+  generateKeyPair,
+  keyIdOf,
+  signManifest,
+  trustKeys,
+  verifyManifest,
+  type Ed25519Jwk,
+  type TrustedKeys,
 } from '../../src/core/signature.js';
 import type { Manifest, SignedEnvelope } from '../../src/core/manifest.js';
 import { caught, validManifest } from '../support/documents.js';
 
 /** RFC 8037 appendix A.1/A.2: an Ed25519 key published for tests. */
 const RFC8037: Ed25519Jwk = {
-  kty: 'OKP', crv: 'Ed25519', d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
+  kty: 'OKP',
+  crv: 'Ed25519',
+  d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A',
+  x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo',
 };
 const SIGNED_PREFIX = 'tranche-manifest-v1\n';
 
 /** Signs `payload` as tranche does, but with node:crypto rather than the code under test. */
 function signRaw(payload: string, jwk: Ed25519Jwk): string {
-  return sign(null, Buffer.from(SIGNED_PREFIX + payload, 'utf8'), createPrivateKey({ key: { ...jwk }, format: 'jwk' })).toString('base64url');
+  return sign(null, Buffer.from(SIGNED_PREFIX + payload, 'utf8'), createPrivateKey({ key: { ...jwk }, format: 'jwk' })).toString(
+    'base64url',
+  );
 }
 
 type Pair = Awaited<ReturnType<typeof generateKeyPair>>;
@@ -133,7 +144,9 @@ describe('verifying', () => {
     for (const lastSequence of [42, 50]) {
       const err = await caught(() => verifyManifest(served(), { trusted: trustA, lastSequence }));
       expect(err.name).toBe('stale-sequence');
-      expect(err.message).toBe(`manifest sequence 42 is not greater than the last accepted ${lastSequence} (replayed or rolled-back manifest)`);
+      expect(err.message).toBe(
+        `manifest sequence 42 is not greater than the last accepted ${lastSequence} (replayed or rolled-back manifest)`,
+      );
     }
     expect((await verifyManifest(served(), { trusted: trustA, lastSequence: 41 })).sequence).toBe(42);
   });

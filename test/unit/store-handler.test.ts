@@ -16,14 +16,21 @@ let handler: StoreHandler;
 let server: Server;
 let port: number;
 
-interface Got { status: number; headers: Record<string, string | string[] | undefined>; body: string }
+interface Got {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
 
 /** A request with `path` sent exactly as written (fetch would normalise dot segments first). */
 function get(path: string, method = 'GET'): Promise<Got> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
       let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      res
+        .setEncoding('utf8')
+        .on('data', (c: string) => (body += c))
+        .on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
     req.on('error', reject).end();
   });
@@ -36,7 +43,10 @@ beforeAll(async () => {
   await t.store.promote('cart', '1.0.0');
   // What a store directory holds besides what it serves, and a secret next to it.
   // (a lock left by a dead process, which the next publish breaks)
-  await writeFile(join(t.dir, '.tranche.lock'), JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), since: new Date().toISOString(), nonce: '00' }));
+  await writeFile(
+    join(t.dir, '.tranche.lock'),
+    JSON.stringify({ pid: 2 ** 22 + 1, host: hostname(), since: new Date().toISOString(), nonce: '00' }),
+  );
   await writeFile(join(t.dir, `.manifest.json.${process.pid}.0123abcd.tmp`), 'half-written');
   await writeFile(join(t.root, 'secret.txt'), 'the private key is here');
   handler = storeHandler(t.dir);
@@ -57,17 +67,27 @@ afterAll(async () => {
 describe('store documents under /store/', () => {
   it('serves manifest.json no-cache, as stored', async () => {
     const got = await get('/store/manifest.json');
-    expect(got).toMatchObject({ status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' } });
+    expect(got).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff' },
+    });
     expect(got.body).toBe(await t.manifestText());
   });
 
   it('serves records, files and public keys as immutable, each with its type', async () => {
     const record = await get('/store/records/cart/2.0.0.json');
-    expect(record).toMatchObject({ status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=31536000, immutable' } });
+    expect(record).toMatchObject({
+      status: 200,
+      headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=31536000, immutable' },
+    });
     const { files } = JSON.parse(record.body) as { files: Array<{ path: string; sha256: string }> };
     const index = files.find((f) => f.path === 'index.js')!;
     const blob = await get(`/store/files/${index.sha256}`);
-    expect(blob).toMatchObject({ status: 200, body: moduleFiles('cart', '2.0.0')['index.js'], headers: { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' } });
+    expect(blob).toMatchObject({
+      status: 200,
+      body: moduleFiles('cart', '2.0.0')['index.js'],
+      headers: { 'content-type': 'application/octet-stream', 'cache-control': 'public, max-age=31536000, immutable' },
+    });
     const keyId = JSON.parse(JSON.parse(await t.manifestText()).payload).keyId as string;
     expect(await get(`/store/keys/${keyId}.jwk`)).toMatchObject({ status: 200, headers: { 'content-type': 'application/json' } });
   });
@@ -90,7 +110,14 @@ describe('store documents under /store/', () => {
   });
 
   it('never serves anything outside the store, however the path is written', async () => {
-    for (const path of ['/store/../secret.txt', '/store/%2e%2e/secret.txt', '/store/records/..%2f..%2fsecret.txt', '/store/..%5csecret.txt', '/store//etc/passwd', '/store/records/%2E%2E/%2E%2E/secret.txt']) {
+    for (const path of [
+      '/store/../secret.txt',
+      '/store/%2e%2e/secret.txt',
+      '/store/records/..%2f..%2fsecret.txt',
+      '/store/..%5csecret.txt',
+      '/store//etc/passwd',
+      '/store/records/%2E%2E/%2E%2E/secret.txt',
+    ]) {
       const got = await get(path);
       expect(got.body, path).not.toContain('private key');
       expect([404, 418], path).toContain(got.status);
@@ -108,27 +135,46 @@ describe('module URLs without the worker', () => {
   it('resolves /modules/<module>/<version>/<path> through the release record, with its type', async () => {
     const got = await get('/modules/cart/2.0.0/index.js');
     expect(got).toMatchObject({
-      status: 200, body: moduleFiles('cart', '2.0.0')['index.js'],
-      headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', 'x-tranche-module': 'cart@2.0.0' },
+      status: 200,
+      body: moduleFiles('cart', '2.0.0')['index.js'],
+      headers: {
+        'content-type': 'text/javascript; charset=utf-8',
+        'cache-control': 'public, max-age=31536000, immutable',
+        'x-tranche-module': 'cart@2.0.0',
+      },
     });
     expect((await get('/modules/cart/1.0.0/chunk.js')).body).toBe(moduleFiles('cart', '1.0.0')['chunk.js']);
   });
 
   it('gives an unversioned URL the stable version, never cached for long', async () => {
     const got = await get('/modules/cart/index.js');
-    expect(got).toMatchObject({ status: 200, body: moduleFiles('cart', '1.0.0')['index.js'], headers: { 'cache-control': 'no-cache', 'x-tranche-module': 'cart@1.0.0' } });
+    expect(got).toMatchObject({
+      status: 200,
+      body: moduleFiles('cart', '1.0.0')['index.js'],
+      headers: { 'cache-control': 'no-cache', 'x-tranche-module': 'cart@1.0.0' },
+    });
   });
 
   it('answers 404 naming what is missing', async () => {
     expect(await get('/modules/cart/9.9.9/index.js')).toMatchObject({ status: 404, body: 'tranche store: cart@9.9.9 is not released' });
-    expect(await get('/modules/cart/2.0.0/nope.js')).toMatchObject({ status: 404, body: 'tranche store: cart@2.0.0 has no file nope.js (its release record lists every file)' });
-    expect(await get('/modules/search/index.js')).toMatchObject({ status: 404, body: 'tranche store: module search has no stable version' });
-    expect(await get('/modules/cart/2.0.0/.secret.js')).toMatchObject({ status: 404, body: expect.stringContaining('is not a module URL') });
+    expect(await get('/modules/cart/2.0.0/nope.js')).toMatchObject({
+      status: 404,
+      body: 'tranche store: cart@2.0.0 has no file nope.js (its release record lists every file)',
+    });
+    expect(await get('/modules/search/index.js')).toMatchObject({
+      status: 404,
+      body: 'tranche store: module search has no stable version',
+    });
+    expect(await get('/modules/cart/2.0.0/.secret.js')).toMatchObject({
+      status: 404,
+      body: expect.stringContaining('is not a module URL'),
+    });
     expect((await get('/modules/cart/2.0.0/%2e%2e/%2e%2e/%2e%2e/secret.txt')).body).not.toContain('private key');
   });
 
   it('leaves every other path to the caller', async () => {
-    for (const path of ['/', '/index.html', '/storefront', '/api/telemetry', '/secret.txt']) expect((await get(path)).status, path).toBe(418);
+    for (const path of ['/', '/index.html', '/storefront', '/api/telemetry', '/secret.txt'])
+      expect((await get(path)).status, path).toBe(418);
   });
 });
 
@@ -150,7 +196,8 @@ describe('the stable import map', () => {
   });
 
   it('refuses mount paths that are not /…/', () => {
-    expect(() => storeHandler(t.dir, { mount: 'store' })).toThrow(/storeHandler mount: expected a path starting and ending with \/, got "store"/);
+    expect(() => storeHandler(t.dir, { mount: 'store' })).toThrow(
+      /storeHandler mount: expected a path starting and ending with \/, got "store"/,
+    );
   });
 });
-

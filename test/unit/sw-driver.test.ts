@@ -22,7 +22,7 @@ afterEach(() => t.remove());
 function idInRollout(inside: boolean, percent: number, nth = 0): string {
   for (let i = 0; ; i++) {
     const id = `client-${i}`;
-    if ((bucketOf('cart', id) < percent * 100) === inside && nth-- === 0) return id;
+    if (bucketOf('cart', id) < percent * 100 === inside && nth-- === 0) return id;
   }
 }
 
@@ -36,7 +36,11 @@ describe('Driver: staging and commit', () => {
     const response = await driver.files.respond(entry, 'cart@1.0.0');
     expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await response.text()).toContain('"1.0.0"');
-    expect(eventsOf(page, 'VERSION_ACTIVATED').map((e) => `${e.module}@${e.version}`).sort()).toEqual(['cart@1.0.0', 'search@1.0.0']);
+    expect(
+      eventsOf(page, 'VERSION_ACTIVATED')
+        .map((e) => `${e.module}@${e.version}`)
+        .sort(),
+    ).toEqual(['cart@1.0.0', 'search@1.0.0']);
     expect(eventsOf(page, 'STAGING_PROGRESS').at(-1)).toMatchObject({ files: { done: 3, total: 3 } });
     driver.close();
   });
@@ -52,7 +56,7 @@ describe('Driver: staging and commit', () => {
     driver.close();
   });
 
-  it('keeps a page\'s snapshot after a newer version became current', async () => {
+  it("keeps a page's snapshot after a newer version became current", async () => {
     const driver = await startDriver(platform, t.publicKey);
     const before = await driver.pinSnapshot('page-1');
     await t.store.promote('cart', '2.0.0');
@@ -92,7 +96,10 @@ describe('Driver: assignment', () => {
   it('an app identity takes precedence over the anonymous id and decides the cohort', async () => {
     await t.store.rollout('cart', '2.0.0', 30);
     const driver = await startDriver(platform, t.publicKey);
-    for (const [inside, expected] of [[true, '2.0.0'], [false, '1.0.0']] as const) {
+    for (const [inside, expected] of [
+      [true, '2.0.0'],
+      [false, '1.0.0'],
+    ] as const) {
       await driver.setIdentity(idInRollout(inside, 30));
       await driver.idle();
       expect((await driver.state('')).modules.cart!.assigned!.version).toBe(expected);

@@ -21,8 +21,13 @@ afterEach(() => t.remove());
 
 const BOOT_MS = 10_000;
 
-const entry = (version: string | null, kind: ErrorKind, count = 1, module: string | null = 'cart'): ErrorEntry =>
-  ({ module: version === null ? null : module, version, kind, count, samples: [] });
+const entry = (version: string | null, kind: ErrorKind, count = 1, module: string | null = 'cart'): ErrorEntry => ({
+  module: version === null ? null : module,
+  version,
+  kind,
+  count,
+  samples: [],
+});
 
 /** A page load: a window client with a snapshot of what is current now. */
 async function openPage(driver: Driver, id: string, open = true): Promise<{ client: FakeClient | null; nonce: string }> {
@@ -71,7 +76,9 @@ describe('Fallback: a failed version', () => {
     expect(rolledBack(page.client)).toEqual([event]);
     expect(rolledBack(platform.clientList[0]!)).toEqual([event]); // the other page, on 1.0.0, hears it too
     expect((await currentVersions(driver)).cart).toBe('1.0.0');
-    expect((await driver.state('page-1')).bad).toEqual([{ module: 'cart', version: '2.0.0', reason: 'boot-error', at: platform.now(), assigned: '2.0.0' }]);
+    expect((await driver.state('page-1')).bad).toEqual([
+      { module: 'cart', version: '2.0.0', reason: 'boot-error', at: platform.now(), assigned: '2.0.0' },
+    ]);
 
     // A restarted worker keeps the mark and does not offer 2.0.0 again while the manifest assigns it.
     driver.close();
@@ -108,14 +115,19 @@ describe('Fallback: a failed version', () => {
     driver.close();
   });
 
-  it('with nothing good cached, falls back to the manifest\'s stable version and stages it', async () => {
+  it("with nothing good cached, falls back to the manifest's stable version and stages it", async () => {
     await t.store.rollout('cart', '2.0.0', 100);
     const driver = await startDriver(platform, t.publicKey); // a first visit: only 2.0.0 is staged
     expect(driver.servable('cart', '1.0.0')).toBeNull();
     const page = await openPage(driver, 'page-1');
     await report(driver, 'page-1', page.nonce, [entry('2.0.0', 'boot')]);
-    const told = page.client!.messages.map((m) => m as { type: string; version?: string | null }).filter((m) => ['ROLLED_BACK', 'VERSION_ACTIVATED'].includes(m.type));
-    expect(told.slice(-2)).toMatchObject([{ type: 'ROLLED_BACK', version: '2.0.0', to: '1.0.0' }, { type: 'VERSION_ACTIVATED', version: '1.0.0', previous: null }]);
+    const told = page
+      .client!.messages.map((m) => m as { type: string; version?: string | null })
+      .filter((m) => ['ROLLED_BACK', 'VERSION_ACTIVATED'].includes(m.type));
+    expect(told.slice(-2)).toMatchObject([
+      { type: 'ROLLED_BACK', version: '2.0.0', to: '1.0.0' },
+      { type: 'VERSION_ACTIVATED', version: '1.0.0', previous: null },
+    ]);
     expect((await currentVersions(driver)).cart).toBe('1.0.0');
     expect(driver.fallback.recovering()).toEqual([]);
     driver.close();
@@ -147,11 +159,13 @@ describe('Fallback: readiness and the boot deadline', () => {
     expect((await driver.state('')).bad).toEqual([]);
     platform.advance(1);
     await driver.idle();
-    expect(rolledBack(page.client)).toEqual([{ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-timeout', to: '1.0.0' }]);
+    expect(rolledBack(page.client)).toEqual([
+      { type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-timeout', to: '1.0.0' },
+    ]);
     driver.close();
   });
 
-  it('READY credits only the sender\'s own page load', async () => {
+  it("READY credits only the sender's own page load", async () => {
     await t.store.rollout('cart', '2.0.0', 100);
     const driver = await startDriver(platform, t.publicKey);
     const a = await openPage(driver, 'page-a');
@@ -207,7 +221,9 @@ describe('Fallback: error reports', () => {
     await report(driver, 'page-1', page.nonce, [entry('2.0.0', 'runtime', 1)]); // the first two are out of the window
     expect((await driver.state('')).bad).toEqual([]);
     await report(driver, 'page-1', page.nonce, [entry('2.0.0', 'runtime', 2)]);
-    expect(rolledBack(page.client)).toEqual([{ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'runtime-errors', to: '1.0.0' }]);
+    expect(rolledBack(page.client)).toEqual([
+      { type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'runtime-errors', to: '1.0.0' },
+    ]);
     driver.close();
   });
 

@@ -49,7 +49,9 @@ describe('Driver: retention and clean-up', () => {
     // Its own bytes are gone; bytes shared with kept versions stay.
     const v2 = driver.servable('cart', '2.0.0')!.record.files.map((f) => f.sha256);
     const stored = platform.storedFiles().map((u) => u.slice(u.lastIndexOf('/') + 1));
-    expect(stored.sort()).toEqual([...new Set([...v2, ...['3.0.0', '4.0.0'].flatMap((v) => driver.servable('cart', v)!.record.files.map((f) => f.sha256))])].sort());
+    expect(stored.sort()).toEqual(
+      [...new Set([...v2, ...['3.0.0', '4.0.0'].flatMap((v) => driver.servable('cart', v)!.record.files.map((f) => f.sha256))])].sort(),
+    );
     driver.close();
   });
 });

@@ -30,7 +30,11 @@ beforeEach(async () => {
 afterEach(() => t.remove());
 
 function router(driver: Driver, navigation: NavigationOptions = {}): Router {
-  return new Router(resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [t.publicKey], navigation: { shellUrl: '/', ...navigation } }, `${ORIGIN}/`), platform, driver);
+  return new Router(
+    resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [t.publicKey], navigation: { shellUrl: '/', ...navigation } }, `${ORIGIN}/`),
+    platform,
+    driver,
+  );
 }
 
 let pages = 0;

@@ -10,7 +10,8 @@ let platform: FakePlatform;
 /** cart 2.0.0 with six files, so a failure can land in the middle. */
 function bigFiles(version: string): Record<string, string> {
   const files = moduleFiles('cart', version);
-  for (let i = 0; i < 3; i++) files[`assets/part-${i}.js`] = `export const part = ${JSON.stringify(`${version}-${i}-${'x'.repeat(1000)}`)};\n`;
+  for (let i = 0; i < 3; i++)
+    files[`assets/part-${i}.js`] = `export const part = ${JSON.stringify(`${version}-${i}-${'x'.repeat(1000)}`)};\n`;
   return files;
 }
 
@@ -36,8 +37,16 @@ describe('Driver: staging failures', () => {
     let cut = 0;
     platform.hook = (url) => {
       // The connection drops in the middle of the third file of 2.0.0 (once).
-      if (!url.pathname.includes('/files/') || platform.requests.filter((r) => r.includes('/files/')).length <= 3 + 3 || cut++) return undefined;
-      return new Response(new ReadableStream({ start(c) { c.enqueue(new Uint8Array(10)); c.error(new TypeError('network error')); } }));
+      if (!url.pathname.includes('/files/') || platform.requests.filter((r) => r.includes('/files/')).length <= 3 + 3 || cut++)
+        return undefined;
+      return new Response(
+        new ReadableStream({
+          start(c) {
+            c.enqueue(new Uint8Array(10));
+            c.error(new TypeError('network error'));
+          },
+        }),
+      );
     };
     await promote2(driver);
     expect((await currentVersions(driver)).cart).toBe('1.0.0');
@@ -62,7 +71,11 @@ describe('Driver: staging failures', () => {
     const driver = await startDriver(platform, t.publicKey, { retryDelayMs: 1000 });
     const inits: (RequestInit | undefined)[] = [];
     platform.hook = (url, init) => {
-      if (!url.pathname.endsWith('.json') && url.pathname.includes('/files/') && platform.requests.filter((r) => r.includes('/files/')).length > 3) {
+      if (
+        !url.pathname.endsWith('.json') &&
+        url.pathname.includes('/files/') &&
+        platform.requests.filter((r) => r.includes('/files/')).length > 3
+      ) {
         inits.push(init);
         return new Response('tampered');
       }

@@ -42,7 +42,8 @@ async function tick(driver: Driver, ms = INTERVAL): Promise<void> {
 }
 
 const events = () => received.flatMap((batch) => batch.events);
-const summary = () => events().map((e) => [e.type, e.module && `${e.module}@${e.version}`, e.reason, e.count, e.to].filter((x) => x !== undefined).join(' '));
+const summary = () =>
+  events().map((e) => [e.type, e.module && `${e.module}@${e.version}`, e.reason, e.count, e.to].filter((x) => x !== undefined).join(' '));
 
 describe('Telemetry', () => {
   it('sends exposures, healthy boots, summed error counts, rollbacks, staging and manifest failures, with unique ids, as the anonymous client', async () => {
@@ -52,19 +53,40 @@ describe('Telemetry', () => {
     const { id: nonce } = await driver.pinSnapshot('page-1');
     expect(await answer(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
     await t.store.rollout('cart', '2.0.0', 100);
-    platform.hook = ((hook) => (url, init) => (url.pathname.includes('/files/') ? new Response('busy', { status: 503 }) : hook!(url, init)))(platform.hook);
+    platform.hook = ((hook) => (url, init) =>
+      url.pathname.includes('/files/') ? new Response('busy', { status: 503 }) : hook!(url, init))(platform.hook);
     await driver.checkForUpdates();
     await driver.idle();
     for (let i = 0; i < 2; i++) {
-      await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }, { module: null, version: null, kind: 'runtime', count: 40, samples: [] }], dropped: 10 }, 'page-1');
+      await receiveReport(
+        driver,
+        {
+          type: 'REPORT_ERRORS',
+          nonce,
+          entries: [
+            { module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] },
+            { module: null, version: null, kind: 'runtime', count: 40, samples: [] },
+          ],
+          dropped: 10,
+        },
+        'page-1',
+      );
     }
     await tick(driver);
     expect(summary()).toEqual([
-      'exposure cart@1.0.0', 'healthy-boot cart@1.0.0', 'staging-failed cart@2.0.0 download',
-      'errors cart@1.0.0 2', 'errors 100',
+      'exposure cart@1.0.0',
+      'healthy-boot cart@1.0.0',
+      'staging-failed cart@2.0.0 download',
+      'errors cart@1.0.0 2',
+      'errors 100',
     ]);
-    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }], dropped: 0 }, 'page-1');
-    platform.hook = ((hook) => (url, init) => (url.pathname.endsWith('manifest.json') ? new Response('down', { status: 502 }) : hook!(url, init)))(platform.hook);
+    await receiveReport(
+      driver,
+      { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }], dropped: 0 },
+      'page-1',
+    );
+    platform.hook = ((hook) => (url, init) =>
+      url.pathname.endsWith('manifest.json') ? new Response('down', { status: 502 }) : hook!(url, init))(platform.hook);
     await driver.checkForUpdates();
     await tick(driver);
     expect(summary().slice(5)).toEqual(['rollback cart@1.0.0 runtime-errors', 'manifest-rejected download', 'errors cart@1.0.0 1']);
@@ -130,7 +152,11 @@ describe('Database upgrade', () => {
     const driver = await startDriver(platform, t.publicKey, telemetry);
     const page = platform.addClient('page-1');
     const { id: nonce } = await driver.pinSnapshot('page-1');
-    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'boot', count: 1, samples: [] }], dropped: 0 }, 'page-1');
+    await receiveReport(
+      driver,
+      { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'boot', count: 1, samples: [] }], dropped: 0 },
+      'page-1',
+    );
     await tick(driver);
     expect(page.messages).toContainEqual({ type: 'ROLLED_BACK', module: 'cart', version: '1.0.0', reason: 'boot-error', to: null });
     expect(received.map((b) => b.client)).toEqual(['old-browser']);
@@ -139,7 +165,8 @@ describe('Database upgrade', () => {
 });
 
 describe('options', () => {
-  const resolve = (extra: Partial<TrancheWorkerOptions>) => resolveOptions({ manifestUrl: '/store/manifest.json', publicKeys: [{}], ...extra }, `${ORIGIN}/app/`);
+  const resolve = (extra: Partial<TrancheWorkerOptions>) =>
+    resolveOptions({ manifestUrl: '/store/manifest.json', publicKeys: [{}], ...extra }, `${ORIGIN}/app/`);
 
   it('fills in the documented defaults of fallback and telemetry; telemetry is off unless given', () => {
     expect(resolve({})).toMatchObject({
@@ -154,10 +181,18 @@ describe('options', () => {
   });
 
   it('names the option that is unusable', () => {
-    expect(() => resolve({ fallback: { bootTimeoutMs: -1 } })).toThrow('tranche/sw option fallback.bootTimeoutMs: expected an integer >= 0, got -1');
-    expect(() => resolve({ telemetry: { url: 'ftp://collector.example/t' } })).toThrow('tranche/sw option telemetry.url: expected an http(s) URL, got "ftp://collector.example/t"');
+    expect(() => resolve({ fallback: { bootTimeoutMs: -1 } })).toThrow(
+      'tranche/sw option fallback.bootTimeoutMs: expected an integer >= 0, got -1',
+    );
+    expect(() => resolve({ telemetry: { url: 'ftp://collector.example/t' } })).toThrow(
+      'tranche/sw option telemetry.url: expected an http(s) URL, got "ftp://collector.example/t"',
+    );
     expect(() => resolve({ telemetry: { url: '' } })).toThrow(/option telemetry\.url: expected an http\(s\) URL/);
-    expect(() => resolve({ telemetry: { url: '/t', maxBatchEvents: 501 } })).toThrow('tranche/sw option telemetry.maxBatchEvents: expected an integer from 1 to 500, got 501');
-    expect(() => resolve({ telemetry: { url: '/t', batchIntervalMs: 0 } })).toThrow('tranche/sw option telemetry.batchIntervalMs: expected an integer >= 1, got 0');
+    expect(() => resolve({ telemetry: { url: '/t', maxBatchEvents: 501 } })).toThrow(
+      'tranche/sw option telemetry.maxBatchEvents: expected an integer from 1 to 500, got 501',
+    );
+    expect(() => resolve({ telemetry: { url: '/t', batchIntervalMs: 0 } })).toThrow(
+      'tranche/sw option telemetry.batchIntervalMs: expected an integer >= 1, got 0',
+    );
   });
 });

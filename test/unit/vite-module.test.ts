@@ -29,7 +29,10 @@ function buildFixture(outDir: string, options: TrancheModuleOptions, extra: Inli
 /** Every file under `dir`, as release-relative paths. */
 async function filesOf(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/'))
+    .sort();
 }
 
 /** Where the build for `version` lives: the same layout the worker serves, /modules/<name>/<version>/. */
@@ -40,7 +43,10 @@ beforeAll(async () => {
   // What the page's import map would provide: the other module, found here by Node's resolution.
   const other = path.join(tmp, 'node_modules', 'other-module');
   await mkdir(other, { recursive: true });
-  await writeFile(path.join(other, 'package.json'), JSON.stringify({ name: 'other-module', type: 'module', exports: { '.': './index.js', './banner.js': './banner.js' } }));
+  await writeFile(
+    path.join(other, 'package.json'),
+    JSON.stringify({ name: 'other-module', type: 'module', exports: { '.': './index.js', './banner.js': './banner.js' } }),
+  );
   await writeFile(path.join(other, 'index.js'), 'export const formatPrice = (p) => `$${p.toFixed(2)}`;\n');
   await writeFile(path.join(other, 'banner.js'), 'export const banner = "[other]";\n');
   // A file left from an earlier build must not end up in the release.
@@ -48,7 +54,11 @@ beforeAll(async () => {
   await writeFile(path.join(releaseDir('1.0.0'), 'stale.js'), 'old');
   await buildFixture(releaseDir('1.0.0'), { name: 'fixture', version: '1.0.0', entry: 'main.ts', external: ['other-module'] });
   // The second version names its entry the usual vite way instead of through the option.
-  await buildFixture(releaseDir('1.1.0'), { name: 'fixture', version: '1.1.0', external: ['other-module'] }, { rolldownOptions: { input: 'main.ts' } });
+  await buildFixture(
+    releaseDir('1.1.0'),
+    { name: 'fixture', version: '1.1.0', external: ['other-module'] },
+    { rolldownOptions: { input: 'main.ts' } },
+  );
 });
 
 afterAll(async () => {
@@ -124,7 +134,8 @@ describe('trancheModule options', () => {
 
   it('fails the build, naming the entry option, when no single entry is known', async () => {
     const outDir = path.join(tmp, 'no-entry');
-    await expect(buildFixture(outDir, { name: 'fixture', version: '1.0.0' }, { rolldownOptions: { input: ['main.ts', 'lazy part.ts'] } }))
-      .rejects.toThrow(/entry: expected the module's one source entry/);
+    await expect(
+      buildFixture(outDir, { name: 'fixture', version: '1.0.0' }, { rolldownOptions: { input: ['main.ts', 'lazy part.ts'] } }),
+    ).rejects.toThrow(/entry: expected the module's one source entry/);
   });
 });

@@ -31,8 +31,13 @@ async function injectedList(workerFile: string): Promise<unknown> {
 
 /** What the list should be for the files of `outDir` matching `pattern`, relative to `from`. */
 async function expectedList(outDir: string, pattern: RegExp, from: string): Promise<Array<{ url: string; revision: string }>> {
-  const files = (await readdir(outDir, { recursive: true })).map((f) => f.split(path.sep).join('/')).filter((f) => pattern.test(f)).sort();
-  return Promise.all(files.map(async (f) => ({ url: path.posix.relative(from, f), revision: await sha256Hex(await readFile(path.join(outDir, f))) })));
+  const files = (await readdir(outDir, { recursive: true }))
+    .map((f) => f.split(path.sep).join('/'))
+    .filter((f) => pattern.test(f))
+    .sort();
+  return Promise.all(
+    files.map(async (f) => ({ url: path.posix.relative(from, f), revision: await sha256Hex(await readFile(path.join(outDir, f))) })),
+  );
 }
 
 beforeAll(async () => {
@@ -61,7 +66,10 @@ describe('trancheServiceWorker', () => {
 
   it('builds a real workbox worker into one file', async () => {
     const outDir = await buildApp({ entry: 'sw.ts' });
-    const files = (await readdir(outDir, { recursive: true })).map((f) => f.split(path.sep).join('/')).filter((f) => f.endsWith('.js')).sort();
+    const files = (await readdir(outDir, { recursive: true }))
+      .map((f) => f.split(path.sep).join('/'))
+      .filter((f) => f.endsWith('.js'))
+      .sort();
     expect(files).toEqual([expect.stringMatching(/^assets\/index-/), 'sw.js']);
     const code = await readFile(path.join(outDir, 'sw.js'), 'utf8');
     expect(code).not.toMatch(/\bimport\s*[({"'`]|__WB_MANIFEST/);
@@ -72,7 +80,9 @@ describe('trancheServiceWorker', () => {
   });
 
   it('fails the build when precache matches none of the app files', async () => {
-    await expect(buildApp({ entry: 'probe-sw.ts', precache: ['**/*.png'] })).rejects.toThrow(/trancheServiceWorker option precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/);
+    await expect(buildApp({ entry: 'probe-sw.ts', precache: ['**/*.png'] })).rejects.toThrow(
+      /trancheServiceWorker option precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/,
+    );
   });
 
   it('names each bad option', () => {

@@ -21,8 +21,17 @@ function card(product: Product, features: CatalogFeatures): HTMLElement {
     const item: CartItem = { id: product.id, name: product.name, price: product.price };
     window.dispatchEvent(new CustomEvent(ADD_TO_CART, { detail: item }));
   });
-  const rating = features.ratings ? [h('div', { class: 'rating', title: `${product.rating} of 5` }, '★'.repeat(product.rating) + '☆'.repeat(5 - product.rating))] : [];
-  return h('article', { class: 'card', 'data-product': product.id }, h('h2', {}, product.name), ...rating, h('p', {}, formatPrice(product.price)), add);
+  const rating = features.ratings
+    ? [h('div', { class: 'rating', title: `${product.rating} of 5` }, '★'.repeat(product.rating) + '☆'.repeat(5 - product.rating))]
+    : [];
+  return h(
+    'article',
+    { class: 'card', 'data-product': product.id },
+    h('h2', {}, product.name),
+    ...rating,
+    h('p', {}, formatPrice(product.price)),
+    add,
+  );
 }
 
 /** The `mount` of a catalog version with `features`. */

@@ -24,11 +24,15 @@ async function inWorker(env: BenchEnv): Promise<number> {
   const origin = await openOrigin('tranche', { browser: env.browser, bundles: env.bundles, store, precache: new Map() });
   try {
     const [warmup, rounds] = [20, env.rounds(200, 50)];
-    const times = await origin.page.evaluate((request) => new Promise<number[]>((resolve) => {
-      const channel = new MessageChannel();
-      channel.port1.onmessage = (event) => resolve(event.data as number[]);
-      navigator.serviceWorker.controller!.postMessage(request, [channel.port2]);
-    }), { type: 'BENCH_ASSIGN', modules: MODULES, rounds: warmup + rounds });
+    const times = await origin.page.evaluate(
+      (request) =>
+        new Promise<number[]>((resolve) => {
+          const channel = new MessageChannel();
+          channel.port1.onmessage = (event) => resolve(event.data as number[]);
+          navigator.serviceWorker.controller!.postMessage(request, [channel.port2]);
+        }),
+      { type: 'BENCH_ASSIGN', modules: MODULES, rounds: warmup + rounds },
+    );
     return median(times.slice(warmup));
   } finally {
     await origin.close();
@@ -40,18 +44,28 @@ async function inWorker(env: BenchEnv): Promise<number> {
 async function bucketing(env: BenchEnv): Promise<number> {
   const ids = Array.from({ length: IDS }, () => randomUUID());
   let sink = 0;
-  const rates = await repeat(async () => {
-    const start = performance.now();
-    for (const id of ids) sink += bucketOf('cart', id);
-    return IDS / ((performance.now() - start) / 1000);
-  }, env.rounds(10, 3), 2);
+  const rates = await repeat(
+    async () => {
+      const start = performance.now();
+      for (const id of ids) sink += bucketOf('cart', id);
+      return IDS / ((performance.now() - start) / 1000);
+    },
+    env.rounds(10, 3),
+    2,
+  );
   if (sink < 0) throw new Error('unreachable: keeps the loop from being optimised away');
   return median(rates);
 }
 
 async function run(env: BenchEnv): Promise<Figure[]> {
   return [
-    { name: `assignment of a ${MODULES.toLocaleString('en-US')}-module manifest in the worker`, value: await inWorker(env), unit: 'ms', goal: GOAL_MS, baseline: null },
+    {
+      name: `assignment of a ${MODULES.toLocaleString('en-US')}-module manifest in the worker`,
+      value: await inWorker(env),
+      unit: 'ms',
+      goal: GOAL_MS,
+      baseline: null,
+    },
     { name: 'bucketing in Node (bucketOf)', value: await bucketing(env), unit: 'ids/s', goal: null, baseline: null },
   ];
 }

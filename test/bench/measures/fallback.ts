@@ -43,13 +43,18 @@ const STAMP_FALLBACK = `(() => {
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-booted'] });
 })();`;
 
-interface Stamp { perf: number; wall: number }
+interface Stamp {
+  perf: number;
+  wall: number;
+}
 
 /** The stamps of this tab, once the good page has loaded (page loads in between are waited out). */
 async function stamps(page: Page): Promise<Record<'report' | 'rolledBack' | 'good', Stamp>> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const found = await page.evaluate(() => ['report', 'rolled-back', 'good'].map((k) => sessionStorage.getItem(`bench-${k}`))).catch(() => null);
+    const found = await page
+      .evaluate(() => ['report', 'rolled-back', 'good'].map((k) => sessionStorage.getItem(`bench-${k}`)))
+      .catch(() => null);
     if (found?.every((s) => s !== null)) {
       const [report, rolledBack, good] = found.map((s) => JSON.parse(s!) as Stamp);
       return { report: report!, rolledBack: rolledBack!, good: good! };
@@ -61,7 +66,9 @@ async function stamps(page: Page): Promise<Record<'report' | 'rolledBack' | 'goo
 
 /** One round: cart `version` (throws on import) goes live, the tab loads it and falls back. */
 async function round(world: FallbackWorld, page: Page, version: string): Promise<{ switched: number; recovered: number }> {
-  await world.t.release('cart', version, { 'index.js': `throw new Error('cart@${version} failed to boot');\nexport function render() {}\n` });
+  await world.t.release('cart', version, {
+    'index.js': `throw new Error('cart@${version} failed to boot');\nexport function render() {}\n`,
+  });
   await moveTo(world, page, version);
   await page.evaluate(() => {
     for (const key of ['report', 'rolled-back', 'good']) sessionStorage.removeItem(`bench-${key}`);
@@ -87,7 +94,9 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   const inner = world.server.hook;
   world.server.hook = (req, res, path) => {
     if (path !== '/sw.js') return inner ? inner(req, res, path) : false;
-    res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' }).end(trancheScript(env.bundles, world.server.config));
+    res
+      .writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-cache' })
+      .end(trancheScript(env.bundles, world.server.config));
     return true;
   };
   let context: BrowserContext | null = null;
@@ -99,8 +108,20 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     let next = 0;
     const recorded = await repeat(() => round(world, page, `9.0.${next++}`), env.rounds(10, 3), 1);
     return [
-      { name: 'fallback: error report → bad version marked, current switched (ROLLED_BACK at the page)', value: median(recorded.map((s) => s.switched)), unit: 'ms', goal: GOAL_SWITCH_MS, baseline: null },
-      { name: 'fallback: error report → reloaded page shows the good version', value: median(recorded.map((s) => s.recovered)), unit: 'ms', goal: GOAL_RECOVERED_MS, baseline: null },
+      {
+        name: 'fallback: error report → bad version marked, current switched (ROLLED_BACK at the page)',
+        value: median(recorded.map((s) => s.switched)),
+        unit: 'ms',
+        goal: GOAL_SWITCH_MS,
+        baseline: null,
+      },
+      {
+        name: 'fallback: error report → reloaded page shows the good version',
+        value: median(recorded.map((s) => s.recovered)),
+        unit: 'ms',
+        goal: GOAL_RECOVERED_MS,
+        baseline: null,
+      },
     ];
   } finally {
     await context?.close();

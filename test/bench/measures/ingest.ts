@@ -40,27 +40,47 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     const key = JSON.parse(await readFile(keys.privateKeyPath, 'utf8'));
     let round = 0;
     let last = '';
-    const ingest = await repeat(async () => {
-      last = join(root, `store-${round++}`);
-      const store = openStore(last, { key, actor: 'bench' });
-      const start = performance.now();
-      const result = await store.release(build, { module: 'app', version: '1.0.0' });
-      const ms = performance.now() - start;
-      if (result.files !== FILES) throw new Error(`ingested ${result.files} files, expected ${FILES}`);
-      return ms;
-    }, env.rounds(5, 2), 1);
+    const ingest = await repeat(
+      async () => {
+        last = join(root, `store-${round++}`);
+        const store = openStore(last, { key, actor: 'bench' });
+        const start = performance.now();
+        const result = await store.release(build, { module: 'app', version: '1.0.0' });
+        const ms = performance.now() - start;
+        if (result.files !== FILES) throw new Error(`ingested ${result.files} files, expected ${FILES}`);
+        return ms;
+      },
+      env.rounds(5, 2),
+      1,
+    );
     const store = openStore(last, { key, actor: 'bench' });
     await store.promote('app', '1.0.0');
-    const verify = await repeat(async () => {
-      const start = performance.now();
-      const report = await store.verify();
-      const ms = performance.now() - start;
-      if (!report.ok || report.files !== FILES) throw new Error(`verify: ${report.files} files, problems: ${report.problems.join('; ')}`);
-      return ms;
-    }, env.rounds(5, 2), 1);
+    const verify = await repeat(
+      async () => {
+        const start = performance.now();
+        const report = await store.verify();
+        const ms = performance.now() - start;
+        if (!report.ok || report.files !== FILES) throw new Error(`verify: ${report.files} files, problems: ${report.problems.join('; ')}`);
+        return ms;
+      },
+      env.rounds(5, 2),
+      1,
+    );
     return [
-      { name: `release ingest of a ${FILES.toLocaleString('en-US')}-file build (${mb} MB)`, value: median(ingest), unit: 'ms', goal: GOAL_MS, baseline: null },
-      { name: `verify of that store (${FILES.toLocaleString('en-US')} files)`, value: median(verify), unit: 'ms', goal: null, baseline: null },
+      {
+        name: `release ingest of a ${FILES.toLocaleString('en-US')}-file build (${mb} MB)`,
+        value: median(ingest),
+        unit: 'ms',
+        goal: GOAL_MS,
+        baseline: null,
+      },
+      {
+        name: `verify of that store (${FILES.toLocaleString('en-US')} files)`,
+        value: median(verify),
+        unit: 'ms',
+        goal: null,
+        baseline: null,
+      },
     ];
   } finally {
     await rm(root, { recursive: true, force: true });

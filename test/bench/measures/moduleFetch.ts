@@ -19,22 +19,30 @@ const GOAL = 1.03;
 /** A module chunk of about `bytes` (default 16 KB, a typical code-split chunk before compression). */
 export function chunkSource(seed: string, bytes = 16_384): string {
   const lines = [`// ${seed}`];
-  for (let i = 0; lines.join('\n').length < bytes; i++) lines.push(`export const item${i} = ${JSON.stringify(`${seed}-${i}-${'x'.repeat(40)}`)};`);
+  for (let i = 0; lines.join('\n').length < bytes; i++)
+    lines.push(`export const item${i} = ${JSON.stringify(`${seed}-${i}-${'x'.repeat(40)}`)};`);
   return `${lines.join('\n')}\n`;
 }
 
 /** Milliseconds for `PARALLEL` fetches of `path`, all started at once, bodies read. */
 function fetchAll(page: Page, path: string): Promise<number> {
-  return page.evaluate(async ({ path, parallel }) => {
-    const start = performance.now();
-    const sizes = await Promise.all(Array.from({ length: parallel }, () => fetch(path).then((r) => {
-      if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
-      return r.arrayBuffer().then((b) => b.byteLength);
-    })));
-    const ms = performance.now() - start;
-    if (new Set(sizes).size !== 1) throw new Error(`${path}: bodies of different sizes ${[...new Set(sizes)].join(', ')}`);
-    return ms;
-  }, { path, parallel: PARALLEL });
+  return page.evaluate(
+    async ({ path, parallel }) => {
+      const start = performance.now();
+      const sizes = await Promise.all(
+        Array.from({ length: parallel }, () =>
+          fetch(path).then((r) => {
+            if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+            return r.arrayBuffer().then((b) => b.byteLength);
+          }),
+        ),
+      );
+      const ms = performance.now() - start;
+      if (new Set(sizes).size !== 1) throw new Error(`${path}: bodies of different sizes ${[...new Set(sizes)].join(', ')}`);
+      return ms;
+    },
+    { path, parallel: PARALLEL },
+  );
 }
 
 async function run(env: BenchEnv): Promise<Figure[]> {
@@ -45,21 +53,33 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   const precache = new Map([[URL_PATH, { type: 'text/javascript', body: chunk }]]);
   const origins = await openOrigins(['tranche', 'bare', 'workbox'], { browser: env.browser, bundles: env.bundles, store, precache });
   try {
-    const samples = await interleave({
-      tranche: () => fetchAll(origins.tranche.page, URL_PATH),
-      bare: () => fetchAll(origins.bare.page, URL_PATH),
-      workbox: () => fetchAll(origins.workbox.page, URL_PATH),
-    }, env.rounds(60, 15), 5);
+    const samples = await interleave(
+      {
+        tranche: () => fetchAll(origins.tranche.page, URL_PATH),
+        bare: () => fetchAll(origins.bare.page, URL_PATH),
+        workbox: () => fetchAll(origins.workbox.page, URL_PATH),
+      },
+      env.rounds(60, 15),
+      5,
+    );
     // Nothing may have reached a server: every fetch was answered from a worker's cache.
     for (const origin of Object.values(origins)) {
-      if (origin.server.count(URL_PATH) > 1) throw new Error(`${origin.kind}: ${URL_PATH} reached the server ${origin.server.count(URL_PATH)} times`);
+      if (origin.server.count(URL_PATH) > 1)
+        throw new Error(`${origin.kind}: ${URL_PATH} reached the server ${origin.server.count(URL_PATH)} times`);
     }
     const { tranche, bare, workbox } = samples;
     const name = `module file, ${PARALLEL} parallel cached fetches`;
     return [
       { name: `${name}: tranche`, value: median(tranche), unit: 'ms', goal: null, baseline: median(bare), baselineName: 'bare' },
       { name: `${name}: Workbox`, value: median(workbox), unit: 'ms', goal: null, baseline: median(bare), baselineName: 'bare' },
-      { name: `${name}: tranche ÷ bare`, value: pairedRatio(tranche, bare), unit: '×', goal: GOAL, baseline: pairedRatio(workbox, bare), baselineName: 'Workbox ÷ bare' },
+      {
+        name: `${name}: tranche ÷ bare`,
+        value: pairedRatio(tranche, bare),
+        unit: '×',
+        goal: GOAL,
+        baseline: pairedRatio(workbox, bare),
+        baselineName: 'Workbox ÷ bare',
+      },
     ];
   } finally {
     for (const origin of Object.values(origins)) await origin.close();

@@ -14,7 +14,10 @@ import { createTestStore } from '../../support/trancheStore.js';
 
 const GOAL = 1.2;
 
-interface Timing { ttfb: number; dcl: number }
+interface Timing {
+  ttfb: number;
+  dcl: number;
+}
 
 /** Loads `/` in the origin's page and reads its navigation timing (ms from navigation start). */
 async function navigate({ page, server }: Origin): Promise<Timing> {
@@ -47,12 +50,18 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   let bare: Origin | null = null;
   try {
     const html = await injectedHtml(tranche.page, tranche.server.origin);
-    const precache = new Map<string, Served>([['/', { type: 'text/html; charset=utf-8', body: html }], ...await versionFiles(store, 'cart', '1.0.0')]);
+    const precache = new Map<string, Served>([
+      ['/', { type: 'text/html; charset=utf-8', body: html }],
+      ...(await versionFiles(store, 'cart', '1.0.0')),
+    ]);
     bare = await openOrigin('bare', { ...options, precache });
     const served = bare;
     const samples = await interleave({ tranche: () => navigate(tranche), bare: () => navigate(served) }, env.rounds(60, 12), 3);
     const figures: Figure[] = [];
-    for (const [key, label] of [['ttfb', 'time to first byte'], ['dcl', 'DOMContentLoaded']] as const) {
+    for (const [key, label] of [
+      ['ttfb', 'time to first byte'],
+      ['dcl', 'DOMContentLoaded'],
+    ] as const) {
       const [t, b] = [samples.tranche.map((s) => s[key]), samples.bare.map((s) => s[key])];
       figures.push(
         { name: `navigation ${label}: tranche`, value: median(t), unit: 'ms', goal: null, baseline: median(b), baselineName: 'bare' },

@@ -45,14 +45,26 @@ function countStoreBytes(server: SwTestServer): { sent: Map<string, number>; sto
 /** The module's files: chunk i has content revision `revisions[i]`, sizes spread from 1 KB to 31 KB. */
 function build(revisions: readonly number[]): Record<string, string> {
   const files: Record<string, string> = { 'index.js': "export function render(el) { el.dataset.app = 'x'; }\n" };
-  revisions.forEach((revision, i) => (files[`assets/chunk-${i}.js`] = chunkSource(`chunk ${i} revision ${revision}`, 1024 * (1 + ((i * 17) % 31)))));
+  revisions.forEach(
+    (revision, i) => (files[`assets/chunk-${i}.js`] = chunkSource(`chunk ${i} revision ${revision}`, 1024 * (1 + ((i * 17) % 31)))),
+  );
   return files;
 }
 
-interface Step { ratio: number; manifestBytes: number }
+interface Step {
+  ratio: number;
+  manifestBytes: number;
+}
 
 /** Publishes `version`, `changed` chunks changed from `from`, and measures what the worker fetched to stage it. */
-async function update(origin: Origin, store: TestStore, revisions: number[], changed: number, from: string, version: string): Promise<Step> {
+async function update(
+  origin: Origin,
+  store: TestStore,
+  revisions: number[],
+  changed: number,
+  from: string,
+  version: string,
+): Promise<Step> {
   for (let i = 0; i < changed; i++) revisions[(i * 13) % FILES]! += 1;
   await store.release('app', version, build(revisions));
   const [{ record: old }, { record, bytes: recordBytes }] = [await recordOf(store, 'app', from), await recordOf(store, 'app', version)];
@@ -81,7 +93,10 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   try {
     const figures: Figure[] = [];
     let from = '1.0.0';
-    for (const [changed, version] of [[10, '2.0.0'], [1, '3.0.0']] as const) {
+    for (const [changed, version] of [
+      [10, '2.0.0'],
+      [1, '3.0.0'],
+    ] as const) {
       const step = await update(origin, store, revisions, changed, from, version);
       const name = `update changing ${changed} of ${FILES} files`;
       figures.push(

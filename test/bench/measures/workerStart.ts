@@ -48,16 +48,39 @@ async function run(env: BenchEnv): Promise<Figure[]> {
   try {
     await thousandModules(store);
     env.log(`  ${MODULES} modules released; staging them in the worker`);
-    const options = { browser: env.browser, bundles: env.bundles, store, precache: new Map(await versionFiles(store, moduleName(0), '1.0.0')) };
+    const options = {
+      browser: env.browser,
+      bundles: env.bundles,
+      store,
+      precache: new Map(await versionFiles(store, moduleName(0), '1.0.0')),
+    };
     const tranche = await openOrigin('tranche', options);
     origins.push(tranche);
-    await waitForState(tranche.page, (state) => Object.values(state.modules).filter((m) => m.current === '1.0.0').length === MODULES, `${MODULES} modules staged`, 300_000);
+    await waitForState(
+      tranche.page,
+      (state) => Object.values(state.modules).filter((m) => m.current === '1.0.0').length === MODULES,
+      `${MODULES} modules staged`,
+      300_000,
+    );
     const bare = await openOrigin('bare', options);
     origins.push(bare);
     const samples = await interleave({ tranche: () => coldFetch(tranche.page), bare: () => coldFetch(bare.page) }, env.rounds(20, 6), 2);
     return [
-      { name: `worker start to first answer, ${MODULES.toLocaleString('en-US')}-module manifest: tranche`, value: median(samples.tranche), unit: 'ms', goal: null, baseline: median(samples.bare), baselineName: 'bare' },
-      { name: 'worker start to first answer: tranche ÷ bare', value: pairedRatio(samples.tranche, samples.bare), unit: '×', goal: null, baseline: null },
+      {
+        name: `worker start to first answer, ${MODULES.toLocaleString('en-US')}-module manifest: tranche`,
+        value: median(samples.tranche),
+        unit: 'ms',
+        goal: null,
+        baseline: median(samples.bare),
+        baselineName: 'bare',
+      },
+      {
+        name: 'worker start to first answer: tranche ÷ bare',
+        value: pairedRatio(samples.tranche, samples.bare),
+        unit: '×',
+        goal: null,
+        baseline: null,
+      },
     ];
   } finally {
     for (const origin of origins) await origin.close();

@@ -8,7 +8,12 @@ declare const self: ServiceWorkerGlobalScope & { BENCH_PRECACHE: string[] };
 const CACHE = 'bench-bare-v1';
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(self.BENCH_PRECACHE)).then(() => self.skipWaiting()));
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((cache) => cache.addAll(self.BENCH_PRECACHE))
+      .then(() => self.skipWaiting()),
+  );
 });
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 self.addEventListener('fetch', (event) => {

@@ -10,7 +10,11 @@ import { syntheticManifest } from '../syntheticManifest.js';
 
 declare const self: ServiceWorkerGlobalScope;
 
-interface AssignRequest { type: 'BENCH_ASSIGN'; modules: number; rounds: number }
+interface AssignRequest {
+  type: 'BENCH_ASSIGN';
+  modules: number;
+  rounds: number;
+}
 
 /** Milliseconds of each of `rounds` assignments, each for a fresh client id. */
 function timeAssignments({ modules, rounds }: AssignRequest): number[] {
