@@ -1,7 +1,7 @@
 /**
  * The platform, as the worker logic sees it. Everything the runtime needs from the browser
  * comes through this one seam, so the Driver runs unchanged under Node unit tests (with fakes,
- * test/support/fakeAdapter.ts) and for real in a service worker (sw/browserAdapter.ts).
+ * test/support/fakePlatform.ts) and for real in a service worker (sw/browserAdapter.ts).
  * The types here exist in both the DOM and WebWorker libs on purpose: files that import only
  * this seam type-check in either.
  */

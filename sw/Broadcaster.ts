@@ -3,10 +3,10 @@
  * never blocks the caller, and a failing hook or a closed page never breaks the worker.
  */
 import type { Adapter } from './Adapter.js';
-import type { BroadcastEvent, TrancheEvent } from './options.js';
+import type { BroadcastEvent, WorkerHookEvent } from './options.js';
 
 /** Something that watches every event; called synchronously, so it must be cheap. */
-export type EventHook = (event: TrancheEvent) => void | Promise<void>;
+export type EventHook = (event: WorkerHookEvent) => void | Promise<void>;
 
 /** Sends worker events to every window client and to the hooks. */
 export class Broadcaster {
@@ -33,7 +33,7 @@ export class Broadcaster {
   }
 
   /** Gives `event` to the hooks only (exposures, readiness and error reports are not for pages). */
-  notify(event: TrancheEvent): void {
+  notify(event: WorkerHookEvent): void {
     for (const hook of this._hooks) {
       try {
         Promise.resolve(hook(event)).catch(() => undefined);

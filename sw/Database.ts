@@ -82,8 +82,8 @@ export interface VersionRow {
   module: string;
   version: string;
   record: ReleaseRecord;
-  /** `ready`: every file verified and stored; set only by `commit`, so ready means committed. */
-  status: 'staging' | 'ready';
+  /** `committed`: every file verified and stored, and committed by `commit` (servable). */
+  status: 'staging' | 'committed';
   /** When a page load running it last called `ready()` (epoch ms); absent: never on this client. */
   healthyAt?: number;
 }
@@ -120,8 +120,11 @@ type Tx<S extends StoreNames<TrancheDB>[]> = IDBPTransaction<TrancheDB, S, 'read
 
 /** Name of the IndexedDB database. */
 export const DB_NAME = 'tranche';
-/** 1: control, modules, versions, clients. 2: bad marks and the telemetry queue. */
-const DB_VERSION = 2;
+/**
+ * 1: control, modules, versions, clients. 2: bad marks and the telemetry queue. 3: a committed
+ * version row's status is `committed` (it was `ready`, a word now kept for a page's healthy boot).
+ */
+const DB_VERSION = 3;
 
 /** The row of a module this browser has not seen before. */
 export function emptyModule(module: string): ModuleRow {
@@ -149,6 +152,7 @@ export class Database {
         db.createObjectStore('bad', { keyPath: ['module', 'version'] });
         db.createObjectStore('telemetry', { keyPath: 'id' });
       }
+      if (oldVersion >= 1 && oldVersion < 3) renameCommittedStatus(request.transaction!.objectStore('versions'));
     });
     const db = (await wrap(request)) as unknown as IDBPDatabase<TrancheDB>;
     // A newer worker upgrading the schema, or the kill switch deleting it, must not wait on us.
@@ -222,7 +226,7 @@ export class Database {
   }
 
   /**
-   * The atomic swap: marks module@version ready and makes it the module's current version,
+   * The atomic swap: marks module@version committed and makes it the module's current version,
    * keeping the version it replaces first among at most `retain` previous ones. Fails (and
    * changes nothing) when the version row is missing. `wanted` is asked inside the transaction,
    * after every transaction queued before it (a bad mark) has run: false changes nothing and
@@ -238,7 +242,7 @@ export class Database {
       await tx.done;
       return null;
     }
-    await versions.put({ ...row, status: 'ready' });
+    await versions.put({ ...row, status: 'committed' });
     // Only this module's row: rewriting every row made staging n modules take n² writes.
     const modules = tx.objectStore('modules');
     const mod = (await modules.get(module)) ?? emptyModule(module);
@@ -336,4 +340,15 @@ export class Database {
     ]);
     return [...rows.values()];
   }
+}
+
+/** Schema 3: rewrites the version rows an older worker stored as `ready` to `committed`, in the upgrade's transaction. */
+function renameCommittedStatus(versions: IDBObjectStore): void {
+  versions.openCursor().addEventListener('success', function (this: IDBRequest<IDBCursorWithValue | null>) {
+    const cursor = this.result;
+    if (!cursor) return;
+    const row = cursor.value as { status: string };
+    if (row.status === 'ready') cursor.update({ ...row, status: 'committed' });
+    cursor.continue();
+  });
 }

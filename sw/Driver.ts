@@ -27,7 +27,7 @@ const NOMINAL = '(nominal)';
 /** The worker's state and the work that changes it. */
 export class Driver {
   /** Resolves once the persisted state is loaded; never rejects (see `intercepting`). */
-  readonly ready: Promise<void>;
+  readonly loaded: Promise<void>;
   readonly files: FileStore;
   readonly modules: Modules;
   readonly fallback: Fallback;
@@ -73,7 +73,7 @@ export class Driver {
       track,
       notify: (event) => this._events.notify(event),
     });
-    this.ready = this._load();
+    this.loaded = this._load();
   }
 
   /** False when the worker must leave every request to the network (kill switch, no storage). */
@@ -84,7 +84,7 @@ export class Driver {
   /** Starts the work a worker does on each start: a manifest check, resuming staging and boot deadlines, the interval. */
   start(): void {
     this.track(
-      this.ready.then(() => {
+      this.loaded.then(() => {
         if (!this.intercepting) return;
         this._schedulePoll();
         this.track(this.checkForUpdates());
@@ -96,7 +96,7 @@ export class Driver {
 
   /** Install: check and stage what this browser needs, so its first controlled page is complete. */
   async prepare(): Promise<void> {
-    await this.ready;
+    await this.loaded;
     if (!this.intercepting) return;
     await this.checkForUpdates();
     await this.idle();
@@ -128,7 +128,7 @@ export class Driver {
 
   /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */
   async pinSnapshot(clientId: string, overrideErrors: readonly string[] = []): Promise<Snapshot> {
-    await this.ready;
+    await this.loaded;
     const snapshot = await this.snapshots.pin(
       clientId,
       this._manifest?.manifest.sequence ?? 0,
@@ -142,11 +142,11 @@ export class Driver {
 
   /** The snapshot of `clientId`, pinning the current versions to it when it has none yet. */
   async snapshotFor(clientId: string): Promise<Snapshot> {
-    await this.ready;
+    await this.loaded;
     return (await this.snapshots.of(clientId)) ?? this.pinSnapshot(clientId);
   }
 
-  /** Snapshots by client; use after `ready`. Throws when storage is unavailable. */
+  /** Snapshots by client; use after `loaded`. Throws when storage is unavailable. */
   get snapshots(): SnapshotBook {
     if (!this._snapshots) throw storageError(this._broken);
     return this._snapshots;
@@ -161,8 +161,8 @@ export class Driver {
    * Resolves once the state is loaded and may be changed; throws `rejected` after the kill
    * switch or without storage.
    */
-  async usable(): Promise<void> {
-    await this.ready;
+  async writable(): Promise<void> {
+    await this.loaded;
     if (this._status.condition === 'DISABLED')
       throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
     if (!this._db) throw storageError(this._broken);
@@ -170,7 +170,7 @@ export class Driver {
 
   /** Sets or clears the app identity; assignments follow it. */
   async setIdentity(userId: string | null): Promise<void> {
-    await this.usable();
+    await this.writable();
     if (this._identity.userId === userId) return;
     this._identity = { ...this._identity, userId };
     await this._db!.setControl('identity', this._identity);
@@ -182,7 +182,7 @@ export class Driver {
    * `overrideTtlMs`, or with `version` null releases the module. Throws `rejected` naming why.
    */
   async setOverride(module: string, version: string | null): Promise<void> {
-    await this.usable();
+    await this.writable();
     // A version released after the last check is not known yet: look once before refusing.
     if (version !== null && overrideProblem(this._manifest?.manifest ?? null, module, version) !== null) await this.checkForUpdates();
     await this._overrides!.set(this._manifest?.manifest ?? null, module, version, this._adapter.now());
@@ -191,14 +191,14 @@ export class Driver {
 
   /** QA: releases every override. */
   async clearOverrides(): Promise<void> {
-    await this.usable();
+    await this.writable();
     await this._overrides!.clear();
     this.modules.announceAndStage();
   }
 
   /** The data behind `GET_STATE`, as seen by client `clientId`. */
   async state(clientId: string): Promise<WorkerState & FallbackStatus> {
-    await this.ready;
+    await this.loaded;
     return {
       condition: this._status.condition,
       why: this._broken ? storageError(this._broken).message : this._status.why,
@@ -253,7 +253,7 @@ export class Driver {
   }
 
   private async _check(): Promise<CheckResult> {
-    await this.ready;
+    await this.loaded;
     const sequence = () => this._manifest?.manifest.sequence ?? 0;
     if (!this.intercepting) return { outcome: 'unchanged', sequence: sequence() };
     this._lastCheck = this._adapter.now();

@@ -19,7 +19,7 @@ import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
 import type { Database, ModuleRow } from './Database.js';
 import type { Modules } from './Modules.js';
-import type { BroadcastEvent, ErrorCount, TrancheEvent } from './options.js';
+import type { BroadcastEvent, ErrorCount, WorkerHookEvent } from './options.js';
 import type { SnapshotBook } from './SnapshotBook.js';
 
 /** What fallback needs from the worker around it. */
@@ -28,7 +28,7 @@ export interface FallbackHost {
   /** Tells every page and the hooks. */
   emit(event: BroadcastEvent): void;
   /** Tells the hooks only. */
-  notify(event: TrancheEvent): void;
+  notify(event: WorkerHookEvent): void;
   /** Keeps the worker alive until `work` settles; logs what it throws. */
   track(work: Promise<unknown>): void;
 }

@@ -6,16 +6,16 @@
  */
 import type { CachedVersion } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
-import type { ModuleStatus, WorkerEvent } from '../src/core/protocol.js';
+import type { WorkerModuleState, WorkerEvent } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
-import { desiredVersion, planModules } from './assignment.js';
+import { desiredVersion, planModules, type ForcedMove } from './assignment.js';
 import { cleanUp } from './cleanUp.js';
 import type { Database, ModuleRow, Overrides, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
 import type { ResolvedOptions } from './options.js';
 import { Stager, failureOf } from './Stager.js';
 import { StagingQueue } from './StagingQueue.js';
-import { moduleStatus } from './workerState.js';
+import { workerModuleState } from './workerModuleState.js';
 
 /** What the modules need from the worker around them. */
 export interface ModuleHost {
@@ -87,13 +87,13 @@ export class Modules {
   /** The row of module@version when it is committed (servable), else null. */
   servable(module: string, version: string): VersionRow | null {
     const row = this._versions.get(releaseKey(module, version));
-    return row?.status === 'ready' ? row : null;
+    return row?.status === 'committed' ? row : null;
   }
 
   /** The committed versions of `module`, with when each last booted healthily here. */
   cached(module: string): CachedVersion[] {
     return [...this._versions.values()]
-      .filter((row) => row.module === module && row.status === 'ready')
+      .filter((row) => row.module === module && row.status === 'committed')
       .map((row) => ({ version: row.version, healthyAt: row.healthyAt ?? null }));
   }
 
@@ -111,9 +111,9 @@ export class Modules {
   }
 
   /** Each module's status for `GET_STATE`. */
-  statuses(overrides: Overrides): Record<string, ModuleStatus> {
+  statuses(overrides: Overrides): Record<string, WorkerModuleState> {
     const targets = this.targets();
-    return Object.fromEntries(this.rows.map((row) => [row.module, moduleStatus(row, targets.get(row.module), overrides[row.module])]));
+    return Object.fromEntries(this.rows.map((row) => [row.module, workerModuleState(row, targets.get(row.module), overrides[row.module])]));
   }
 
   /**
@@ -126,12 +126,12 @@ export class Modules {
     key: string,
     store: (plan: (rows: Map<string, ModuleRow>) => void) => Promise<ModuleRow[]>,
   ): Promise<void> {
-    let fallbacks: ReturnType<typeof planModules> = [];
-    // A version that failed here is no fallback for a blocked one.
-    const usable = (m: string, v: string) => this.servable(m, v) !== null && !this._host.isBad(m, v);
+    let moves: ForcedMove[] = [];
+    // A version that failed here is no replacement for a blocked one.
+    const good = (m: string, v: string) => this.servable(m, v) !== null && !this._host.isBad(m, v);
     await this._queue.quiet(); // clean-up must not delete a version a fallback is about to use
-    this.adopt(await store((rows) => (fallbacks = planModules(rows, manifest, key, usable))));
-    for (const f of fallbacks) this._host.emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
+    this.adopt(await store((rows) => (moves = planModules(rows, manifest, key, good))));
+    for (const f of moves) this._host.emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
   }
 
   /** The version `module` is moving to (wanted but not current), if any. */
@@ -220,7 +220,7 @@ export class Modules {
         if (signal.aborted) return null;
         return this._recordFailure(module, version, err);
       }
-      this._host.emit({ type: 'VERSION_READY', module, version });
+      this._host.emit({ type: 'VERSION_STAGED', module, version });
     }
     // The target may have moved while files downloaded (a newer manifest, a bad mark); the
     // queue runs again for the new one. Asked again inside the commit's transaction.
@@ -231,7 +231,7 @@ export class Modules {
     if (!row) return null;
     this._rows.set(module, row);
     const key = releaseKey(module, version);
-    this._versions.set(key, { ...this._versions.get(key)!, status: 'ready' });
+    this._versions.set(key, { ...this._versions.get(key)!, status: 'committed' });
     this._host.emit({ type: 'VERSION_ACTIVATED', module, version, previous });
     return null;
   }

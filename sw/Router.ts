@@ -68,7 +68,7 @@ export class Router {
   }
 
   private async _navigate(request: Request, resultingClientId: string): Promise<Response> {
-    await this._driver.ready;
+    await this._driver.loaded;
     if (!this._driver.intercepting) return this._adapter.fetch(request);
     const query = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
     const overrideErrors = query === null ? [] : await this._applyOverrides(query);
@@ -126,7 +126,7 @@ export class Router {
   }
 
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
-    await this._driver.ready;
+    await this._driver.loaded;
     if (!this._driver.intercepting) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited =

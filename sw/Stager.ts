@@ -51,7 +51,7 @@ export class Stager {
 
   /**
    * Stages `target` until every file is verified and stored, reporting progress; resolves with
-   * the version row (still `staging`: only the Driver's commit makes it ready). Throws a
+   * the version row (still `staging`: only the commit, which Modules runs, makes it `committed`). Throws a
    * TrancheError `download`, `integrity` or `quota`, or the abort reason of `signal`.
    */
   async stage(target: StageTarget, signal: AbortSignal, progress: (event: StagingProgressEvent) => void): Promise<VersionRow> {

@@ -11,7 +11,7 @@ import { releaseKey } from '../src/core/manifest.js';
 import type { TelemetryBatch, TelemetryEvent } from '../src/core/telemetry.js';
 import type { Adapter } from './Adapter.js';
 import type { Database, TelemetryRow } from './Database.js';
-import type { ErrorCount, ResolvedTelemetry, TrancheEvent } from './options.js';
+import type { ErrorCount, ResolvedTelemetry, WorkerHookEvent } from './options.js';
 
 /** Batches kept while the collector is unreachable; the oldest are dropped past it. */
 export const MAX_STORED_BATCHES = 100;
@@ -47,7 +47,7 @@ export class Telemetry {
   }
 
   /** The event hook (sw/Broadcaster.ts): records what telemetry reports of `event`. */
-  readonly observe = (event: TrancheEvent): void => {
+  readonly observe = (event: WorkerHookEvent): void => {
     const time = this._adapter.now();
     switch (event.type) {
       case 'SNAPSHOT_PINNED':

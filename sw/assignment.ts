@@ -22,7 +22,7 @@ function allowed(manifest: Manifest, module: string, version: string): boolean {
  * Whether module@version can be staged under this manifest: allowed, and listed in its
  * releases (only the signed root gives the hash its record is checked against).
  */
-function usable(manifest: Manifest, module: string, version: string): boolean {
+function stageable(manifest: Manifest, module: string, version: string): boolean {
   return allowed(manifest, module, version) && releaseKey(module, version) in manifest.releases;
 }
 
@@ -37,7 +37,7 @@ export function assignModule(manifest: Manifest, module: string, key: string, be
   const bucket = bucketOf(moduleSeed(module, mod), key);
   const mine = before && before.identity === key ? before : null;
   if (mod.paused) {
-    if (mine && usable(manifest, module, mine.version)) return mine;
+    if (mine && stageable(manifest, module, mine.version)) return mine;
     return { version: mod.stable, bucket, sequence: manifest.sequence, identity: key };
   }
   const version = versionForBucket(mod, bucket);
@@ -63,8 +63,8 @@ export function desiredVersion(manifest: Manifest, row: ModuleRow, overrides: Ov
   return row.assignment?.version ?? null;
 }
 
-/** A module whose current version changed because the manifest took it away. */
-export interface Fallback {
+/** A module whose current version changed because the manifest took it away (blocked or gone). */
+export interface ForcedMove {
   module: string;
   from: string;
   to: string | null;
@@ -73,33 +73,34 @@ export interface Fallback {
 /**
  * Brings every module row in line with `manifest` for identity `key`: assignments, and
  * blocked (rolled-back) versions dropped from `current` and `previous`. A version that is
- * merely no longer live stays: it is still good. A dropped current falls back to the
- * assigned version if it is ready, else the newest previous one, else to none until staging
- * catches up. Modules gone from the manifest are forgotten. Mutates `rows`.
+ * merely no longer live stays: it is still good. A dropped current moves to the assigned
+ * version if it is `good` (committed here and not failed here), else the newest good previous
+ * one, else to none until staging catches up. Modules gone from the manifest are forgotten.
+ * Mutates `rows`; returns the moves.
  */
 export function planModules(
   rows: Map<string, ModuleRow>,
   manifest: Manifest,
   key: string,
-  ready: (module: string, version: string) => boolean,
-): Fallback[] {
-  const fallbacks: Fallback[] = [];
+  good: (module: string, version: string) => boolean,
+): ForcedMove[] {
+  const moves: ForcedMove[] = [];
   for (const name of Object.keys(manifest.modules)) {
     const row = rows.get(name) ?? emptyModule(name);
     const assignment = assignModule(manifest, name, key, row.assignment);
     const previous = row.previous.filter((v) => allowed(manifest, name, v));
     let current = row.current;
     if (current !== null && !allowed(manifest, name, current)) {
-      const to = [assignment.version, ...previous].find((v) => ready(name, v)) ?? null;
-      fallbacks.push({ module: name, from: current, to });
+      const to = [assignment.version, ...previous].find((v) => good(name, v)) ?? null;
+      moves.push({ module: name, from: current, to });
       current = to;
     }
     rows.set(name, { ...row, assignment, current, previous: previous.filter((v) => v !== current) });
   }
   for (const [name, row] of rows) {
     if (name in manifest.modules) continue;
-    if (row.current !== null) fallbacks.push({ module: name, from: row.current, to: null });
+    if (row.current !== null) moves.push({ module: name, from: row.current, to: null });
     rows.delete(name);
   }
-  return fallbacks;
+  return moves;
 }

@@ -1,8 +1,8 @@
 /**
  * Deleting what nothing needs any more. Kept: each module's current and previous versions,
  * the version it is moving to (its verified blobs make the next attempt cheaper), and every
- * version a live client's snapshot names. The Driver never runs this while staging or
- * committing, so nothing it deletes can be about to become current.
+ * version a live client's snapshot names. Modules (through StagingQueue) never runs this while
+ * staging or committing, so nothing it deletes can be about to become current.
  */
 import { releaseKey } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
@@ -47,7 +47,7 @@ export async function cleanUp(
 
   const versions = await db.versions();
   const dropped = versions.filter((v) => !retained.has(v.key)).map((v) => v.key);
-  // Rows go first: a worker stopped in between leaves unreferenced blobs, never a ready
+  // Rows go first: a worker stopped in between leaves unreferenced blobs, never a committed
   // version without its bytes.
   await db.forget(gone, dropped);
   const referenced = new Set(versions.filter((v) => retained.has(v.key)).flatMap((v) => v.record.files.map((f) => f.sha256)));

@@ -11,6 +11,8 @@ import { Driver } from './Driver.js';
 import { resolveOptions, type TrancheWorkerOptions } from './options.js';
 import { Router } from './Router.js';
 
+// The public surface: what an app's worker code passes in and what it gets back or observes.
+// The wire messages between page and worker (src/core/protocol.ts) are the package's own affair.
 export type {
   ErrorCount,
   ErrorsReportedEvent,
@@ -18,17 +20,33 @@ export type {
   PageReadyEvent,
   SnapshotPinnedEvent,
   TelemetryOptions,
-  TrancheEvent,
   TrancheWorkerOptions,
+  WorkerHookEvent,
 } from './options.js';
 export type { BadVersion, FallbackPolicyOptions, FallbackReason } from '../src/core/fallbackPolicy.js';
 export type { FallbackStatus, RolledBackEvent } from '../src/core/clientMessages.js';
-export type * from '../src/core/protocol.js';
+export type {
+  CheckResult,
+  ManifestRejectedEvent,
+  ManifestRejectionReason,
+  Snapshot,
+  StagingFailedEvent,
+  StagingFailureReason,
+  StagingProgressEvent,
+  VersionActivatedEvent,
+  VersionDetectedEvent,
+  VersionStagedEvent,
+  WorkerCondition,
+  WorkerDisabledEvent,
+  WorkerEvent,
+  WorkerModuleState,
+  WorkerState,
+} from '../src/core/protocol.js';
 
 /** What `installTranche` returns, for the app's own worker code. */
 export interface TrancheWorker {
-  /** Resolves once the persisted state is loaded. */
-  readonly ready: Promise<void>;
+  /** Resolves once the persisted state is loaded (it never rejects: without storage the worker leaves requests to the network). */
+  readonly loaded: Promise<void>;
   /** Fetches and verifies the manifest now. */
   checkForUpdates(): Promise<CheckResult>;
   /** The worker's state (as `GET_STATE` answers it) seen from client `clientId`. */
@@ -71,7 +89,7 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   driver.start();
 
   return {
-    ready: driver.ready,
+    loaded: driver.loaded,
     checkForUpdates: () => driver.checkForUpdates(),
     state: (clientId = '') => driver.state(clientId),
     idle: () => driver.idle(),

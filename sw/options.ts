@@ -38,7 +38,7 @@ export interface ErrorsReportedEvent {
 /** Every event broadcast to pages: the worker protocol's and `ROLLED_BACK`. */
 export type BroadcastEvent = WorkerEvent | RolledBackEvent;
 /** Everything `onEvent` receives: what pages are told, plus exposures, healthy boots and error reports. */
-export type TrancheEvent = BroadcastEvent | SnapshotPinnedEvent | PageReadyEvent | ErrorsReportedEvent;
+export type WorkerHookEvent = BroadcastEvent | SnapshotPinnedEvent | PageReadyEvent | ErrorsReportedEvent;
 
 /** Where and how often the worker sends telemetry batches (src/core/telemetry.ts). */
 export interface TelemetryOptions {
@@ -143,7 +143,7 @@ export interface TrancheWorkerOptions {
    * it can never stall a fetch or the worker. Hand slow work (network) to a queue.
    * @default undefined
    */
-  onEvent?: (event: TrancheEvent) => void | Promise<void>;
+  onEvent?: (event: WorkerHookEvent) => void | Promise<void>;
   /**
    * Thresholds of automatic fallback: when a module version counts as failed on this client
    * (docs/fallback.md). Each field has its own default.
@@ -183,7 +183,7 @@ export interface ResolvedOptions {
   navigation: ResolvedNavigation | null;
   overrideTtlMs: number;
   retryDelayMs: number;
-  onEvent: ((event: TrancheEvent) => void | Promise<void>) | null;
+  onEvent: ((event: WorkerHookEvent) => void | Promise<void>) | null;
   fallback: ResolvedFallbackPolicy;
   telemetry: ResolvedTelemetry | null;
 }

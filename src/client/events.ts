@@ -8,7 +8,7 @@ import type {
   StagingProgressEvent,
   VersionActivatedEvent,
   VersionDetectedEvent,
-  VersionReadyEvent,
+  VersionStagedEvent,
   WorkerEventType,
 } from '../core/protocol.js';
 import type { RolledBackEvent } from '../core/clientMessages.js';
@@ -23,7 +23,7 @@ export interface TrancheEventMap {
   /** Staging progress: files and bytes verified and stored so far, of the totals. */
   progress: Data<StagingProgressEvent>;
   /** Every file of module@version is verified and stored. */
-  ready: Data<VersionReadyEvent>;
+  staged: Data<VersionStagedEvent>;
   /** Staging module@version failed (`reason`: download, integrity, quota); retried at `retryAt`. */
   failed: Data<StagingFailedEvent>;
   /** module@version is what new page loads get; open pages keep their snapshot. */
@@ -50,7 +50,7 @@ export type TrancheListener<K extends keyof TrancheEventMap> = (event: TrancheEv
 export const EVENT_NAMES: { readonly [T in WorkerEventType]: keyof TrancheEventMap } = {
   VERSION_DETECTED: 'detected',
   STAGING_PROGRESS: 'progress',
-  VERSION_READY: 'ready',
+  VERSION_STAGED: 'staged',
   STAGING_FAILED: 'failed',
   VERSION_ACTIVATED: 'activated',
   MANIFEST_REJECTED: 'manifest-rejected',

@@ -59,8 +59,8 @@ export interface StagingProgressEvent {
   bytes: { done: number; total: number };
 }
 /** Every file of module@version is verified and stored. */
-export interface VersionReadyEvent {
-  type: 'VERSION_READY';
+export interface VersionStagedEvent {
+  type: 'VERSION_STAGED';
   module: string;
   version: string;
 }
@@ -95,7 +95,7 @@ export interface WorkerDisabledEvent {
 export type WorkerEvent =
   | VersionDetectedEvent
   | StagingProgressEvent
-  | VersionReadyEvent
+  | VersionStagedEvent
   | StagingFailedEvent
   | VersionActivatedEvent
   | ManifestRejectedEvent
@@ -106,7 +106,7 @@ export type WorkerEventType = WorkerEvent['type'];
 const WORKER_EVENT_TYPES: ReadonlySet<string> = new Set<WorkerEventType>([
   'VERSION_DETECTED',
   'STAGING_PROGRESS',
-  'VERSION_READY',
+  'VERSION_STAGED',
   'STAGING_FAILED',
   'VERSION_ACTIVATED',
   'MANIFEST_REJECTED',
@@ -173,7 +173,7 @@ export interface CheckResult {
 }
 
 /** One module as the worker sees it for this browser. */
-export interface ModuleStatus {
+export interface WorkerModuleState {
   /** What new page loads get (null: nothing staged yet; module files come from the network). */
   current: string | null;
   /** What the manifest assigns this client, and the bucket (0..9999) that decided it. */
@@ -197,7 +197,7 @@ export interface WorkerState {
   clientId: string;
   /** The asking page's snapshot (null for a page the worker never served). */
   snapshot: Snapshot | null;
-  modules: Record<string, ModuleStatus>;
+  modules: Record<string, WorkerModuleState>;
 }
 
 /** The answer to a request, posted on the request's MessageChannel port. */

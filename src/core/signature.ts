@@ -105,7 +105,7 @@ export async function signManifest(manifest: Manifest, privateJwk: unknown, wher
   return { format: FORMAT, keyId, signature: base64urlEncode(signature), payload };
 }
 
-export interface VerifyOptions {
+export interface ManifestVerifyOptions {
   /** Public keys accepted as signers (several during a key rotation). */
   trusted: TrustedKeys;
   /** The highest sequence accepted before; a manifest must be newer. Omit to accept any. */
@@ -119,7 +119,10 @@ export interface VerifyOptions {
  * error, a missing or bad signature, an unknown key, a payload that fails its schema, a
  * sequence not greater than `lastSequence` and an expired manifest.
  */
-export async function verifyManifest(input: unknown, { trusted, lastSequence, now = new Date() }: VerifyOptions): Promise<Manifest> {
+export async function verifyManifest(
+  input: unknown,
+  { trusted, lastSequence, now = new Date() }: ManifestVerifyOptions,
+): Promise<Manifest> {
   if (typeof input === 'object' && input !== null && !('signature' in input)) throw new TrancheError('missing-signature', {});
   const envelope = parseEnvelope(input);
   const key = trusted.get(envelope.keyId);

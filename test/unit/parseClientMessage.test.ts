@@ -63,6 +63,6 @@ describe('isRolledBackEvent', () => {
     expect(isRolledBackEvent({ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-error', to: '1.0.0' })).toBe(true);
     expect(isRolledBackEvent({ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-error', to: null })).toBe(true);
     expect(isRolledBackEvent({ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-error' })).toBe(false);
-    expect(isRolledBackEvent({ type: 'VERSION_READY', module: 'cart', version: '2.0.0' })).toBe(false);
+    expect(isRolledBackEvent({ type: 'VERSION_STAGED', module: 'cart', version: '2.0.0' })).toBe(false);
   });
 });

@@ -151,3 +151,38 @@ describe('Driver: staging failures', () => {
     again.close();
   });
 });
+
+describe('Database upgrade to schema 3', () => {
+  const STORES = { control: 'key', modules: 'module', versions: 'key', clients: 'clientId', bad: ['module', 'version'], telemetry: 'id' };
+  const done = <T>(request: IDBRequest<T>) =>
+    new Promise<T>(
+      (resolve, reject) => ((request.onsuccess = () => resolve(request.result)), (request.onerror = () => reject(request.error))),
+    );
+
+  it('version rows a schema-2 worker stored as ready stay committed: served at once, with no download', async () => {
+    const first = await startDriver(platform, t.publicKey);
+    first.close();
+    // What a schema-2 worker left behind: the same rows, with its word for committed.
+    const db = await done(platform.indexedDB.open('tranche'));
+    const tx = db.transaction(Object.keys(STORES), 'readonly');
+    const rows = Object.fromEntries(await Promise.all(Object.keys(STORES).map(async (s) => [s, await done(tx.objectStore(s).getAll())])));
+    db.close();
+    expect(rows.versions.map((v: { status: string }) => v.status)).toEqual(['committed']);
+    await done(platform.indexedDB.deleteDatabase('tranche'));
+    const old = platform.indexedDB.open('tranche', 2);
+    old.onupgradeneeded = () => {
+      for (const [store, keyPath] of Object.entries(STORES)) {
+        const created = old.result.createObjectStore(store, { keyPath });
+        for (const row of rows[store]) created.put(store === 'versions' ? { ...row, status: 'ready' } : row);
+      }
+    };
+    (await done(old)).close();
+
+    const fetched = platform.requests.length;
+    const again = await startDriver(platform, t.publicKey);
+    expect((await currentVersions(again)).cart).toBe('1.0.0');
+    expect(again.servable('cart', '1.0.0')?.status).toBe('committed');
+    expect(platform.requests.slice(fetched).filter((r) => r.includes('/files/') || r.includes('/records/'))).toEqual([]);
+    again.close();
+  });
+});

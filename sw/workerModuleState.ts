@@ -1,11 +1,11 @@
 /**
- * How the worker describes a module to pages (`GET_STATE`, protocol.ts `ModuleStatus`).
+ * How the worker describes a module to pages (`GET_STATE`, protocol.ts `WorkerModuleState`).
  */
-import type { ModuleStatus } from '../src/core/protocol.js';
+import type { WorkerModuleState } from '../src/core/protocol.js';
 import type { ModuleRow, Overrides } from './Database.js';
 
 /** The status of one module row; `target` is the version it is moving to, if any. */
-export function moduleStatus(row: ModuleRow, target: string | undefined, override: Overrides[string] | undefined): ModuleStatus {
+export function workerModuleState(row: ModuleRow, target: string | undefined, override: Overrides[string] | undefined): WorkerModuleState {
   const failure = target !== undefined && row.failure?.version === target ? row.failure : null;
   return {
     current: row.current,
