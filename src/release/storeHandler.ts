@@ -156,8 +156,9 @@ async function serveModule(
   const file = record.files.find((f) => f.path === url.path);
   if (!file) return notFound(req, res, `${label} has no file ${url.path} (its release record lists every file)`);
   const body = await readOrNull(layout.blob(file.sha256));
+  // Missing bytes are a 404 like any missing document; the store is damaged, and verify says where.
   if (!body)
-    throw new TrancheError('not-found', { what: `files/${file.sha256} (${label} ${file.path}); tranche verify lists what is missing` });
+    return notFound(req, res, `files/${file.sha256} (${label} ${file.path}) is not in the store; tranche verify lists what is missing`);
   send(
     req,
     res,

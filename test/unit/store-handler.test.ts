@@ -3,7 +3,7 @@
  * worker fetches as module URLs, and what must never leave the server.
  */
 import { createServer, request, type Server } from 'node:http';
-import { writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -170,6 +170,20 @@ describe('module URLs without the worker', () => {
       body: expect.stringContaining('is not a module URL'),
     });
     expect((await get('/modules/cart/2.0.0/%2e%2e/%2e%2e/%2e%2e/secret.txt')).body).not.toContain('private key');
+  });
+
+  it('answers 404, not 500, for a file whose bytes were deleted from the store', async () => {
+    await t.release('cart', '3.0.0');
+    const record = JSON.parse(await readFile(join(t.dir, 'records/cart/3.0.0.json'), 'utf8')) as {
+      files: { path: string; sha256: string }[];
+    };
+    const file = record.files.find((f) => f.path === 'index.js')!;
+    await rm(join(t.dir, 'files', file.sha256));
+    expect(await get('/modules/cart/3.0.0/index.js')).toMatchObject({
+      status: 404,
+      headers: { 'cache-control': 'no-store' },
+      body: `tranche store: files/${file.sha256} (cart@3.0.0 index.js) is not in the store; tranche verify lists what is missing`,
+    });
   });
 
   it('leaves every other path to the caller', async () => {
