@@ -4,10 +4,10 @@
  */
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import satisfies from 'semver/functions/satisfies.js';
 import validRange from 'semver/ranges/valid.js';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError } from '../core/TrancheError.js';
+import { inRange } from '../core/compatibility.js';
 import { FORMAT, MODULE_NAME, type ReleaseRecord } from '../core/manifest.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { isTempName, removeStaleTemps, writeFileAtomic } from './atomicWrite.js';
@@ -127,7 +127,7 @@ export async function releasedVersions(layout: StoreLayout, module: string): Pro
 
 async function checkRequirement(layout: StoreLayout, name: string, range: string): Promise<void> {
   const versions = await releasedVersions(layout, name);
-  if (versions.some((ver) => satisfies(ver, range))) return;
+  if (versions.some((ver) => inRange(ver, range))) return;
   throw new TrancheError('rejected', {
     what: `--requires ${name}@${range}`,
     reason: `no released version of ${name} satisfies ${range} (${versions.length ? `released: ${versions.join(', ')}` : `${name} has no releases`})`,
