@@ -4,9 +4,9 @@
  * the worker's broadcasts into typed events. docs/fallback.md says what the worker does with
  * the reports; docs/service-worker.md describes the worker itself.
  */
-import { Workbox, type WorkboxMessageEvent } from 'workbox-window';
+import { Workbox } from 'workbox-window';
 import { TrancheError } from '../core/TrancheError.js';
-import { MODULE_NAME } from '../core/names.js';
+import { MODULE_NAME, releaseKey } from '../core/names.js';
 import { isWorkerEvent, type CheckResult, type PageRequest, type Snapshot, type WorkerState } from '../core/protocol.js';
 import {
   isRolledBackEvent,
@@ -50,6 +50,11 @@ export class Tranche {
   private _readyCalled = false;
   private _ready: Promise<void> | null = null;
   private _pinned: Promise<Snapshot | null> | null = null;
+  private _registration: ServiceWorkerRegistration | null = null;
+  /** Every worker that controlled this page: broadcasts are theirs (see `_isOurs`). */
+  private readonly _controllers = new WeakSet<ServiceWorker>();
+  /** Failed versions this page was told of: a rollback is dispatched once, whoever repeats it. */
+  private readonly _rolledBack = new Set<string>();
 
   /**
    * Starts capturing errors at once (create it early in the page's boot), and prepares the
@@ -66,7 +71,13 @@ export class Tranche {
     });
     const { type, scope } = this._options;
     this._wb = 'serviceWorker' in navigator ? new Workbox(swUrl, { type, ...(scope !== undefined && { scope }) }) : null;
-    this._wb?.addEventListener('message', this._onMessage);
+    if (this._wb) {
+      // Not workbox's `message` event: when a new worker is waiting at `register()`, workbox
+      // takes that one for "its own" and drops every message of the worker controlling the page.
+      this._onControllerChange();
+      navigator.serviceWorker.addEventListener('controllerchange', this._onControllerChange);
+      navigator.serviceWorker.addEventListener('message', this._onMessage);
+    }
   }
 
   /**
@@ -74,7 +85,9 @@ export class Tranche {
    * Resolves to undefined where service workers are unavailable.
    */
   async register({ immediate = false }: { immediate?: boolean } = {}): Promise<ServiceWorkerRegistration | undefined> {
-    return this._wb?.register({ immediate });
+    const registration = await this._wb?.register({ immediate });
+    this._registration = registration ?? null;
+    return registration;
   }
 
   /**
@@ -159,7 +172,9 @@ export class Tranche {
   dispose(): void {
     this._batcher.flush();
     this._stopWatching();
-    this._wb?.removeEventListener('message', this._onMessage);
+    if (!this._wb) return;
+    navigator.serviceWorker.removeEventListener('controllerchange', this._onControllerChange);
+    navigator.serviceWorker.removeEventListener('message', this._onMessage);
   }
 
   private _record(raw: RawError, module?: string): void {
@@ -195,12 +210,19 @@ export class Tranche {
         }),
       );
     }
-    // The controller holds this page's snapshot; an uncontrolled page asks the registration's worker.
+    // The controller holds this page's snapshot; an uncontrolled page asks its scope's active worker.
     const controller = navigator.serviceWorker.controller;
-    return askWorker<T>(controller ? Promise.resolve(controller) : this._wb.active, message, what, this._options.timeoutMs);
+    const worker = controller ? Promise.resolve(controller) : navigator.serviceWorker.ready.then((registration) => registration.active!);
+    return askWorker<T>(worker, message, what, this._options.timeoutMs);
   }
 
-  private readonly _onMessage = ({ data }: WorkboxMessageEvent): void => {
+  private readonly _onControllerChange = (): void => {
+    const controller = navigator.serviceWorker.controller;
+    if (controller) this._controllers.add(controller);
+  };
+
+  private readonly _onMessage = ({ data, source }: MessageEvent): void => {
+    if (!(source instanceof ServiceWorker) || !this._isOurs(source)) return;
     if (isRolledBackEvent(data)) {
       void this._onRolledBack(data);
     } else if (isWorkerEvent(data)) {
@@ -209,7 +231,23 @@ export class Tranche {
     }
   };
 
+  /**
+   * Whether `worker` speaks for this page: one that controls it or did (a broadcast sent just
+   * before a new worker took over arrives from the old one), or, while the page has no
+   * controller (its first visit, a forced reload), a worker of the registration it made.
+   */
+  private _isOurs(worker: ServiceWorker): boolean {
+    if (this._controllers.has(worker)) return true;
+    const registration = this._registration;
+    if (navigator.serviceWorker.controller || !registration) return false;
+    return worker === registration.installing || worker === registration.waiting || worker === registration.active;
+  }
+
   private async _onRolledBack({ type: _, ...fields }: RolledBackEvent): Promise<void> {
+    // Two workers may both judge the failure (an old one and its successor): the page hears it once.
+    const key = releaseKey(fields.module, fields.version);
+    if (this._rolledBack.has(key)) return;
+    this._rolledBack.add(key);
     const snapshot = await this._runningSnapshot();
     const affectsThisPage = snapshot?.modules[fields.module] === fields.version;
     const willReload = affectsThisPage && fields.to !== null && this._options.reloadOnRollback && claimReload(tabStorage(), fields);

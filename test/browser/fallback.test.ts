@@ -6,25 +6,15 @@
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TrancheState } from '../../src/client/index.js';
-import { browserFixture } from '../support/browserFixture.js';
-import { CART, errorCount, fallbackWorld, moveTo, tab, type FallbackWorld } from '../support/fallbackApp.js';
-import { loaded, openApp } from '../support/swPage.js';
+import { CART, errorCount, fallbackTest, moveTo, poll, tab, type FallbackWorld } from '../support/fallbackApp.js';
+import { loaded } from '../support/swPage.js';
 
-const fixture = browserFixture(fallbackWorld);
+const t = fallbackTest();
 let world: FallbackWorld;
 let context: BrowserContext;
 let page: Page;
 
-beforeEach(async () => {
-  [world, context] = [fixture.world(), fixture.context()];
-  page = await openApp(context, world.server.origin);
-  expect((await loaded(page)).rendered.cart).toBe(CART.good); // booted healthily: proven here
-});
-
-/** Polls `fn` until the assertion holds; page loads and fallbacks take seconds on a busy machine. */
-function poll<T>(fn: () => T | Promise<T>) {
-  return expect.poll(fn, { timeout: 30_000 });
-}
+beforeEach(() => void ({ world, context, page } = t));
 
 function state(p: Page): Promise<TrancheState> {
   return p.evaluate(() => (window as unknown as { tranche: { state(): Promise<TrancheState> } }).tranche.state());

@@ -5,12 +5,14 @@
  * and a third-party script that throw on demand, and a collector endpoint that can be down.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
+import { beforeEach, expect } from 'vitest';
 import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
+import { browserFixture } from './browserFixture.js';
 import { bundle } from './clientPages.js';
-import { askWorker, waitForState } from './swPage.js';
-import { startSwServer, type SwTestServer } from './swServer.js';
+import { askWorker, loaded, openApp, waitForState } from './swPage.js';
+import { startSwServer, type SwTestConfig, type SwTestServer } from './swServer.js';
 import { createTestStore, type TestStore } from './trancheStore.js';
 
 /** Boot timeout of the test worker: configuration, long enough for a loaded CI machine. */
@@ -63,10 +65,12 @@ const SOURCES: Record<string, string> = {
  * makes it prompt instead of reloading on a rollback. Each load counts itself, and
  * `rolled-back` events are kept, in sessionStorage (which outlives the reloads of a tab).
  * `/shell.js` and the third-party script throw at boot and on demand when the URL has `?noise`.
+ * `shellBuild` names the build of the shell the HTML belongs to.
  */
-function appHtml(thirdParty: string): string {
+function appHtml(thirdParty: string, shellBuild: number): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><title>tranche fallback test app</title>
+<meta name="shell-build" content="${shellBuild}">
 <script src="/shell.js"></script>
 </head>
 <body><div id="out"></div><button id="buy">buy</button>
@@ -110,6 +114,8 @@ export interface FallbackWorld {
   refused: TelemetryBatch[];
   /** While true the collector answers 503. */
   collectorDown: boolean;
+  /** The build of the app shell the server deploys (its HTML and worker); see `redeployShell`. */
+  shellBuild: number;
   close(): Promise<void>;
 }
 
@@ -134,6 +140,7 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
     accepted: [],
     refused: [],
     collectorDown: false,
+    shellBuild: 1,
     close: async () => {
       await server.close();
       await t.remove();
@@ -141,7 +148,6 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
   };
   const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
   const files: Record<string, [string, string]> = {
-    '/': ['text/html; charset=utf-8', appHtml(thirdParty)],
     '/tranche.js': ['text/javascript', await client],
     '/shell.js': ['text/javascript', SHELL_JS],
   };
@@ -149,6 +155,7 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
     if (req.headers.host?.startsWith('localhost'))
       return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
     if (path === '/telemetry') return collect(world, req, res);
+    if (path === '/') return send(res, 200, 'text/html; charset=utf-8', appHtml(thirdParty, world.shellBuild));
     const file = files[path];
     return file ? send(res, 200, file[0], file[1]) : false;
   };
@@ -168,12 +175,52 @@ async function collect(world: FallbackWorld, req: IncomingMessage, res: ServerRe
   return send(res, world.collectorDown ? 503 : 200, 'application/json', '{}');
 }
 
+/**
+ * Deploys a new build of the app shell: its HTML names the build, and the worker script's bytes
+ * change (as a rebuilt shell's precache list changes them), so browsers find a new worker.
+ * `worker` is merged into the new worker's configuration.
+ */
+export function redeployShell(world: FallbackWorld, worker: Partial<SwTestConfig> = {}): void {
+  world.shellBuild++;
+  world.server.config = { ...world.server.config, ...worker, shellBuild: world.shellBuild };
+}
+
+/** The shell build a page's HTML belongs to. */
+export function shellBuildOf(page: Page): Promise<number> {
+  return page.evaluate(() => Number(document.querySelector('meta[name="shell-build"]')!.getAttribute('content')));
+}
+
 /** Errors the collector counted for `module@version` (`null`: unattributed). */
 export function errorCount(world: FallbackWorld, ref: string | null): number {
   return world.accepted
     .flatMap((b) => b.events)
     .filter((e) => e.type === 'errors' && (e.module === undefined ? null : `${e.module}@${e.version}`) === ref)
     .reduce((sum, e) => sum + (e.count ?? 0), 0);
+}
+
+/** What each test of the fallback app gets: its world, its browser context, and a tab. */
+export interface FallbackTest {
+  world: FallbackWorld;
+  context: BrowserContext;
+  /** A tab opened on the app, which booted cart's good version healthily. */
+  page: Page;
+}
+
+/** Registers the vitest hooks (call at the top of a test file); the fields are each test's. */
+export function fallbackTest(): FallbackTest {
+  const fixture = browserFixture(fallbackWorld);
+  const test = {} as FallbackTest;
+  beforeEach(async () => {
+    [test.world, test.context] = [fixture.world(), fixture.context()];
+    test.page = await openApp(test.context, test.world.server.origin);
+    expect((await loaded(test.page)).rendered.cart).toBe(CART.good); // booted healthily: proven here
+  });
+  return test;
+}
+
+/** Polls `fn` until the assertion holds; page loads and fallbacks take seconds on a busy machine. */
+export function poll<T>(fn: () => T | Promise<T>): ReturnType<typeof expect.poll<T>> {
+  return expect.poll(fn, { timeout: 30_000 });
 }
 
 /** Rolls cart `version` out to everyone and waits until new page loads get it. */

@@ -21,6 +21,13 @@ export interface SwTestConfig {
   navigationCheckThrottleMs: number;
   fallback?: FallbackPolicyOptions;
   telemetry?: TelemetryOptions;
+  /**
+   * false: a new worker waits until no page runs the old one (no skipWaiting/claim), the
+   * browser's default. (Default: it takes over open pages at once.)
+   */
+  takeOver?: boolean;
+  /** Changes the worker script's bytes, as a rebuilt shell's precache list does. */
+  shellBuild?: number;
 }
 
 /** A test's hand on one request: return true when it answered it. */
