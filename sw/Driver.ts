@@ -123,7 +123,9 @@ export class Driver {
 
   /** A navigation happened: check the manifest unless one was checked recently. */
   checkIfDue(): void {
-    if (this._adapter.now() - this._lastCheck >= this._options.navigationCheckThrottleMs) this.track(this.checkForUpdates());
+    const since = this._adapter.now() - this._lastCheck;
+    // A last check "in the future" means the clock was set back since: check rather than wait for the clock to catch up.
+    if (since < 0 || since >= this._options.navigationCheckThrottleMs) this.track(this.checkForUpdates());
   }
 
   /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */

@@ -17,6 +17,7 @@ import {
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
+import { unskewed } from './clock.js';
 import type { Database, ModuleRow } from './Database.js';
 import type { Modules } from './Modules.js';
 import type { BroadcastEvent, ErrorCount, WorkerHookEvent } from './options.js';
@@ -66,7 +67,9 @@ export class Fallback {
     this._snapshots = snapshots;
     const now = this._adapter.now();
     const lapsed = marks.filter((mark) => now - mark.at >= this.policy.options.retryAfterMs);
-    for (const mark of marks) if (!lapsed.includes(mark)) this._marks.set(releaseKey(mark.module, mark.version), mark);
+    // A mark set "in the future" was set under a clock that ran ahead: it counts from now.
+    for (const mark of marks)
+      if (!lapsed.includes(mark)) this._marks.set(releaseKey(mark.module, mark.version), { ...mark, at: unskewed(mark.at, now, 0) });
     if (lapsed.length) this._host.track(db.forgetBad(lapsed));
   }
 
@@ -96,7 +99,8 @@ export class Fallback {
   async resume(): Promise<void> {
     for (const row of await this._db!.clients()) {
       // `ready` undefined: pinned before fallback existed, or a worker inheriting its page's snapshot.
-      if (row.ready === null) this.watch(row.clientId, row.snapshot, row.pinnedAt);
+      // Pinned "in the future": the clock was set back since; the page's boot time runs from now.
+      if (row.ready === null) this.watch(row.clientId, row.snapshot, unskewed(row.pinnedAt, this._adapter.now(), 0));
     }
   }
 

@@ -13,7 +13,8 @@ import { cleanUp } from './cleanUp.js';
 import type { Database, ModuleRow, Overrides, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
 import type { ResolvedOptions } from './options.js';
-import { Stager, failureOf } from './Stager.js';
+import { MAX_RETRY_DELAY_MS, Stager, failureOf } from './Stager.js';
+import { unskewed } from './clock.js';
 import { StagingQueue } from './StagingQueue.js';
 import { workerModuleState } from './workerModuleState.js';
 
@@ -210,7 +211,9 @@ export class Modules {
     const ref = version && this._host.manifest()?.releases[releaseKey(module, version)];
     if (!version || !ref || !this._host.intercepting()) return null;
     const failure = this._rows.get(module)?.failure;
-    if (failure?.version === version && failure.retryAt > this._adapter.now()) return failure.retryAt;
+    const now = this._adapter.now();
+    // A retry time further ahead than the longest back-off was set under a clock that ran ahead: retry now.
+    if (failure?.version === version && unskewed(failure.retryAt, now, MAX_RETRY_DELAY_MS) > now) return failure.retryAt;
     if (!this.servable(module, version)) {
       try {
         this._stager ??= new Stager(this._adapter, this._db!, this._files, this._options.storeBase);

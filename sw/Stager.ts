@@ -16,7 +16,7 @@ import type { FileStore } from './FileStore.js';
 /** Files downloaded at once: enough to hide latency, few enough not to starve page loads. */
 const PARALLEL_DOWNLOADS = 4;
 /** Longest back-off between two staging attempts of the same version. */
-const MAX_RETRY_DELAY_MS = 60 * 60_000;
+export const MAX_RETRY_DELAY_MS = 60 * 60_000;
 
 /**
  * The failure record of a staging attempt that threw `err`: its reason code, and a retry time

@@ -10,6 +10,7 @@
 import { releaseKey } from '../src/core/manifest.js';
 import type { TelemetryBatch, TelemetryEvent } from '../src/core/telemetry.js';
 import type { Adapter } from './Adapter.js';
+import { unskewed } from './clock.js';
 import type { Database, TelemetryRow } from './Database.js';
 import type { ErrorCount, ResolvedTelemetry, WorkerHookEvent } from './options.js';
 
@@ -151,7 +152,9 @@ export class Telemetry {
     const rows = sortByAge(await db.telemetryRows());
     let next = Infinity;
     for (const [i, row] of rows.entries()) {
-      if (row.retryAt > this._adapter.now()) {
+      const now = this._adapter.now();
+      // Further ahead than the longest back-off: stored under a clock that ran ahead, so due now.
+      if (unskewed(row.retryAt, now, MAX_RETRY_DELAY_MS) > now) {
         next = Math.min(next, row.retryAt);
         continue;
       }

@@ -3,12 +3,14 @@
  * touches browser globals.
  */
 import type { Adapter } from './Adapter.js';
+import { timerDelay } from './clock.js';
 
 /** The platform of a service worker. */
 export function browserAdapter(scope: ServiceWorkerGlobalScope): Adapter {
   return {
     now: () => Date.now(),
-    setTimeout: (fn, ms) => scope.setTimeout(fn, ms),
+    // Clamped: a browser runs a delay above 2^31−1 ms at once (sw/clock.ts).
+    setTimeout: (fn, ms) => scope.setTimeout(fn, timerDelay(ms)),
     clearTimeout: (handle) => scope.clearTimeout(handle as number),
     nextTask: () => new Promise((resolve) => scope.setTimeout(resolve, 0)),
     fetch: (input, init) => scope.fetch(input, init),

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import type { Adapter, BlobCache, ClientLike, StorageEstimateLike } from '../../sw/Adapter.js';
+import { MAX_TIMER_MS } from '../../sw/clock.js';
 
 /** The fake origin; the store is served under `/store/`. */
 export const ORIGIN = 'https://app.test';
@@ -55,6 +56,8 @@ export class FakePlatform implements Adapter {
   onCachePut: ((url: string) => void) | null = null;
   estimate: StorageEstimateLike = { usage: 0, quota: 1e9 };
   unregistered = false;
+  /** How many timers have fired. */
+  timersFired = 0;
   private _time = Date.now();
   private _timers: { id: number; at: number; fn: () => void }[] = [];
   private _nextTimer = 1;
@@ -65,9 +68,13 @@ export class FakePlatform implements Adapter {
   now(): number {
     return this._time;
   }
+  /**
+   * As a browser's: a delay above 2^31−1 ms (or not a number) runs at once, which is what makes
+   * an unclamped long delay a busy loop.
+   */
   setTimeout(fn: () => void, ms: number): unknown {
     const id = this._nextTimer++;
-    this._timers.push({ id, at: this._time + ms, fn });
+    this._timers.push({ id, at: this._time + (ms <= MAX_TIMER_MS ? Math.max(0, ms) : 0), fn });
     return id;
   }
   clearTimeout(handle: unknown): void {
@@ -85,9 +92,18 @@ export class FakePlatform implements Adapter {
       if (!due) break;
       this._timers = this._timers.filter((t) => t !== due);
       this._time = Math.max(this._time, due.at);
+      this.timersFired++;
       due.fn();
     }
     this._time = until;
+  }
+  /**
+   * The device clock jumps by `ms` (either way) without time passing: timers, which run on a
+   * monotonic clock, still fire after the delay they were given.
+   */
+  jumpClock(ms: number): void {
+    this._time += ms;
+    for (const timer of this._timers) timer.at += ms;
   }
 
   async fetch(input: Request | string, init?: RequestInit): Promise<Response> {
