@@ -1,18 +1,23 @@
 /**
  * The Driver owns the worker's state: the accepted manifest, this browser's identity and
- * overrides, and the worker's condition. It wires the parts that do the work: Modules
- * (planning, staging, commit, clean-up), Fallback (readiness, error reports, bad versions) and
- * Telemetry. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its methods.
+ * overrides, and the worker's condition. Once the persisted state is loaded it builds the parts
+ * that do the work, each given what it needs: BadMarks, Modules (planning, staging, commit,
+ * clean-up) and Fallback (readiness, error reports, the switch off a failed version); Telemetry
+ * exists from the start. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its
+ * methods only.
  */
-import { TrancheError } from '../src/core/TrancheError.js';
-import type { FallbackStatus } from '../src/core/clientMessages.js';
+import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
+import type { FallbackStatus, ReportErrorsMessage } from '../src/core/clientMessages.js';
+import { FallbackPolicy } from '../src/core/fallbackPolicy.js';
+import { releaseKey, type FileEntry } from '../src/core/manifest.js';
 import type { CheckResult, Snapshot, WorkerCondition, WorkerState } from '../src/core/protocol.js';
 import { trustKeys, type TrustedKeys } from '../src/core/signature.js';
 import type { Adapter } from './Adapter.js';
 import { identityKey, overrideProblem } from './assignment.js';
+import { BadMarks } from './BadMarks.js';
 import { Broadcaster } from './Broadcaster.js';
 import { checkManifest } from './checkManifest.js';
-import { Database, type AcceptedManifest, type Identity, type StatusRow, type VersionRow } from './Database.js';
+import { Database, type AcceptedManifest, type Identity, type StatusRow, type StoredState, type VersionRow } from './Database.js';
 import { Fallback } from './Fallback.js';
 import { FileStore, FILES_CACHE } from './FileStore.js';
 import { Modules } from './Modules.js';
@@ -24,20 +29,25 @@ import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
 
+/** What exists once the persisted state is loaded: built together, each with what it needs. */
+interface Loaded {
+  db: Database;
+  snapshots: SnapshotBook;
+  modules: Modules;
+  fallback: Fallback;
+  overrides: OverrideBook;
+}
+
 /** The worker's state and the work that changes it. */
 export class Driver {
   /** Resolves once the persisted state is loaded; never rejects (see `intercepting`). */
   readonly loaded: Promise<void>;
-  readonly files: FileStore;
-  readonly modules: Modules;
-  readonly fallback: Fallback;
-  private _db: Database | null = null;
-  private _snapshots: SnapshotBook | null = null;
+  private readonly _files: FileStore;
+  private _parts: Loaded | null = null;
   private _broken: unknown = null;
   private _identity: Identity = { anonymousId: '', userId: null };
   private _manifest: AcceptedManifest | null = null;
   private _status: StatusRow = { condition: 'NORMAL', why: NOMINAL, since: 0 };
-  private _overrides: OverrideBook | null = null;
   private readonly _trusted: Promise<TrustedKeys>;
   private readonly _events: Broadcaster;
   private readonly _telemetry: Telemetry | null;
@@ -50,29 +60,11 @@ export class Driver {
     private readonly _options: ResolvedOptions,
     private readonly _adapter: Adapter,
   ) {
-    this.files = new FileStore(_adapter, _options.storeBase);
-    const track = (work: Promise<unknown>) => this.track(work);
-    this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, track);
+    this._files = new FileStore(_adapter, _options.storeBase);
+    this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, (work) => this.track(work));
     this._events = new Broadcaster(_adapter, [_options.onEvent, this._telemetry?.observe ?? null]);
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
     this._trusted.catch(() => undefined); // reported by each manifest check instead
-    const emit = (event: BroadcastEvent) => this._emit(event);
-    const manifest = () => this._manifest?.manifest ?? null;
-    this.modules = new Modules(_options, _adapter, this.files, {
-      manifest,
-      overrides: () => this._overrides?.all ?? {},
-      intercepting: () => this.intercepting,
-      isBad: (module, version) => this.fallback.isBad(module, version),
-      emit,
-      track,
-      forgetClients: (ids) => this._snapshots?.forget(ids),
-    });
-    this.fallback = new Fallback(_options.fallback, _adapter, this.modules, {
-      manifest,
-      emit,
-      track,
-      notify: (event) => this._events.notify(event),
-    });
     this.loaded = this._load();
   }
 
@@ -85,11 +77,11 @@ export class Driver {
   start(): void {
     this.track(
       this.loaded.then(() => {
-        if (!this.intercepting) return;
+        if (!this.intercepting || !this._parts) return;
         this._schedulePoll();
         this.track(this.checkForUpdates());
-        this.modules.kickAll();
-        this.track(this.fallback.resume());
+        this._parts.modules.kickAll();
+        this.track(this._parts.fallback.resume());
       }),
     );
   }
@@ -112,7 +104,7 @@ export class Driver {
    * collected telemetry was sent: what a fetch or message event keeps the worker alive for.
    */
   async keepAlive(): Promise<void> {
-    await Promise.all([this.idle(), this.fallback.keepAlive(), this._telemetry?.keepAlive()]);
+    await Promise.all([this.idle(), this._parts?.fallback.keepAlive(), this._telemetry?.keepAlive()]);
   }
 
   /** Fetches and verifies the manifest now (concurrent callers share one check). */
@@ -130,52 +122,70 @@ export class Driver {
 
   /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */
   async pinSnapshot(clientId: string, overrideErrors: readonly string[] = []): Promise<Snapshot> {
-    await this.loaded;
-    const snapshot = await this.snapshots.pin(
-      clientId,
-      this._manifest?.manifest.sequence ?? 0,
-      this.modules.currentVersions(),
-      overrideErrors,
-    );
-    this.fallback.watch(clientId, snapshot, this._adapter.now());
+    const { snapshots, modules, fallback } = await this._loadedParts();
+    const snapshot = await snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules.currentVersions(), overrideErrors);
+    fallback.watch(clientId, snapshot, this._adapter.now());
     this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot });
     return snapshot;
   }
 
   /** The snapshot of `clientId`, pinning the current versions to it when it has none yet. */
   async snapshotFor(clientId: string): Promise<Snapshot> {
-    await this.loaded;
-    return (await this.snapshots.of(clientId)) ?? this.pinSnapshot(clientId);
+    const { snapshots } = await this._loadedParts();
+    return (await snapshots.of(clientId)) ?? this.pinSnapshot(clientId);
   }
 
-  /** Snapshots by client; use after `loaded`. Throws when storage is unavailable. */
-  get snapshots(): SnapshotBook {
-    if (!this._snapshots) throw storageError(this._broken);
-    return this._snapshots;
+  /**
+   * A dedicated worker's script is requested: the worker `childId` runs its creator's
+   * (`parentId`) snapshot from now on. Returns it, or null when the creator has none.
+   */
+  async inheritSnapshot(parentId: string, childId: string): Promise<Snapshot | null> {
+    const { snapshots } = await this._loadedParts();
+    return snapshots.inherit(parentId, childId);
   }
 
   /** The row of module@version when it is committed (servable), else null. */
   servable(module: string, version: string): VersionRow | null {
-    return this.modules.servable(module, version);
+    return this._parts?.modules.servable(module, version) ?? null;
   }
 
   /**
-   * Resolves once the state is loaded and may be changed; throws `rejected` after the kill
-   * switch or without storage.
+   * The stored bytes of `file` of module@version. When they went missing and the store now
+   * serves other bytes, the version is failed here (`integrity`) before the error is rethrown.
    */
-  async writable(): Promise<void> {
-    await this.loaded;
-    if (this._status.condition === 'DISABLED')
-      throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
-    if (!this._db) throw storageError(this._broken);
+  async respond(module: string, version: string, file: FileEntry): Promise<Response> {
+    try {
+      return await this._files.respond(file, releaseKey(module, version));
+    } catch (err) {
+      const fallback = this._parts?.fallback;
+      if (fallback && isTrancheError(err, 'integrity')) this.track(fallback.fail({ module, version, reason: 'integrity' }));
+      throw err;
+    }
+  }
+
+  /** Every module this browser knows. */
+  moduleNames(): string[] {
+    return this._parts?.modules.rows.map((row) => row.module) ?? [];
+  }
+
+  /** Waits (at most `ms`) until `modules` have nothing left to stage. */
+  async settle(modules: readonly string[], ms: number): Promise<void> {
+    await this._parts?.modules.settle(modules, ms);
+  }
+
+  /** Waits (at most `ms`) for the fallbacks still being staged (their module has no current version meanwhile). */
+  async settleRecovering(ms: number): Promise<void> {
+    const parts = this._parts;
+    const recovering = parts?.fallback.recovering() ?? [];
+    if (parts && recovering.length) await parts.modules.settle(recovering, ms);
   }
 
   /** Sets or clears the app identity; assignments follow it. */
   async setIdentity(userId: string | null): Promise<void> {
-    await this.writable();
+    const { db } = await this._writable();
     if (this._identity.userId === userId) return;
     this._identity = { ...this._identity, userId };
-    await this._db!.setControl('identity', this._identity);
+    await db.setControl('identity', this._identity);
     await this._replan(null);
   }
 
@@ -184,23 +194,36 @@ export class Driver {
    * `overrideTtlMs`, or with `version` null releases the module. Throws `rejected` naming why.
    */
   async setOverride(module: string, version: string | null): Promise<void> {
-    await this.writable();
+    const { overrides, modules } = await this._writable();
     // A version released after the last check is not known yet: look once before refusing.
     if (version !== null && overrideProblem(this._manifest?.manifest ?? null, module, version) !== null) await this.checkForUpdates();
-    await this._overrides!.set(this._manifest?.manifest ?? null, module, version, this._adapter.now());
-    this.modules.announceAndStage();
+    await overrides.set(this._manifest?.manifest ?? null, module, version, this._adapter.now());
+    modules.announceAndStage();
   }
 
   /** QA: releases every override. */
   async clearOverrides(): Promise<void> {
-    await this.writable();
-    await this._overrides!.clear();
-    this.modules.announceAndStage();
+    const { overrides, modules } = await this._writable();
+    await overrides.clear();
+    modules.announceAndStage();
+  }
+
+  /** `READY` from client `clientId`: its page load (`nonce`) booted healthily. */
+  async pageReady(clientId: string, nonce: string | null): Promise<void> {
+    const { fallback } = await this._writable();
+    await fallback.ready(clientId, nonce);
+  }
+
+  /** `REPORT_ERRORS` from client `clientId`. */
+  async reportErrors(clientId: string, message: ReportErrorsMessage): Promise<void> {
+    const { fallback } = await this._writable();
+    await fallback.report(clientId, message);
   }
 
   /** The data behind `GET_STATE`, as seen by client `clientId`. */
   async state(clientId: string): Promise<WorkerState & FallbackStatus> {
     await this.loaded;
+    const parts = this._parts;
     return {
       condition: this._status.condition,
       why: this._broken ? storageError(this._broken).message : this._status.why,
@@ -208,9 +231,9 @@ export class Driver {
       identity: this._identity.userId === null ? 'anonymous' : 'app',
       clientId: this._identity.anonymousId,
       // After the kill switch the database is gone: there is no snapshot left to report.
-      snapshot: this._snapshots && this.intercepting ? await this._snapshots.of(clientId) : null,
-      modules: this.modules.statuses(this._overrides?.live(this._adapter.now()) ?? {}),
-      bad: this.intercepting ? this.fallback.marks() : [],
+      snapshot: parts && this.intercepting ? await parts.snapshots.of(clientId) : null,
+      modules: parts?.modules.states(parts.overrides.live(this._adapter.now())) ?? {},
+      bad: parts && this.intercepting ? parts.fallback.marks() : [],
     };
   }
 
@@ -222,11 +245,26 @@ export class Driver {
 
   /** Stops timers and closes the database (tests simulate a worker stop with it). */
   close(): void {
-    this.modules.stop();
-    this.fallback.stop();
+    this._parts?.modules.stop();
+    this._parts?.fallback.stop();
     this._telemetry?.stop();
     if (this._interval !== null) this._adapter.clearTimeout(this._interval);
-    this._db?.close();
+    this._parts?.db.close();
+  }
+
+  /** The loaded parts; throws `rejected` without storage. */
+  private async _loadedParts(): Promise<Loaded> {
+    await this.loaded;
+    if (!this._parts) throw storageError(this._broken);
+    return this._parts;
+  }
+
+  /** The loaded parts, once they may be changed; throws `rejected` after the kill switch or without storage. */
+  private async _writable(): Promise<Loaded> {
+    await this.loaded;
+    if (this._status.condition === 'DISABLED')
+      throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
+    return this._loadedParts();
   }
 
   // === Loading and manifest checks ===
@@ -234,16 +272,12 @@ export class Driver {
   private async _load(): Promise<void> {
     try {
       const db = await Database.open(this._adapter.indexedDB);
-      this._db = db;
-      this._snapshots = new SnapshotBook(this._adapter, db, (work) => this.track(work));
       const state = await db.load();
       this._identity = state.identity ?? { anonymousId: this._adapter.randomId(), userId: null };
       if (!state.identity) await db.setControl('identity', this._identity);
       this._manifest = state.manifest;
       this._status = state.status ?? this._status;
-      this.modules.attach(db, state.modules, state.versions);
-      this.fallback.attach(db, this._snapshots, state.bad);
-      this._overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
+      this._parts = this._build(db, state);
       this._telemetry?.attach(db, this._identity.anonymousId);
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
@@ -254,6 +288,31 @@ export class Driver {
     if (this._status.condition === 'DISABLED') this.track(this._disable());
   }
 
+  /** Builds the parts over the loaded database, each given what it needs: marks, then modules, then fallback. */
+  private _build(db: Database, state: StoredState): Loaded {
+    const track = (work: Promise<unknown>) => this.track(work);
+    const emit = (event: BroadcastEvent) => this._emit(event);
+    const manifest = () => this._manifest?.manifest ?? null;
+    const snapshots = new SnapshotBook(this._adapter, db, track);
+    const overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
+    const marks = new BadMarks(new FallbackPolicy(this._options.fallback), this._adapter, state.bad);
+    const modules = new Modules(this._options, this._adapter, db, this._files, marks, state, {
+      manifest,
+      overrides: () => overrides.all,
+      intercepting: () => this.intercepting,
+      emit,
+      track,
+      forgetClients: (ids) => snapshots.forget(ids),
+    });
+    const fallback = new Fallback(this._adapter, db, snapshots, modules, marks, {
+      manifest,
+      emit,
+      track,
+      notify: (event) => this._events.notify(event),
+    });
+    return { db, snapshots, modules, fallback, overrides };
+  }
+
   private async _check(): Promise<CheckResult> {
     await this.loaded;
     const sequence = () => this._manifest?.manifest.sequence ?? 0;
@@ -261,7 +320,7 @@ export class Driver {
     this._lastCheck = this._adapter.now();
     const check = await checkManifest(this._adapter, this._options.manifestUrl, this._trusted, this._manifest);
     // Pages come and go between checks: their snapshots' versions may be free to delete now.
-    this.modules.cleanUpWhenIdle();
+    this._parts?.modules.cleanUpWhenIdle();
     if (check.kind === 'rejected') {
       await this._setStatus('STALE', `${check.reason}: ${check.message}`);
       this._emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });
@@ -270,7 +329,7 @@ export class Driver {
     if (this._status.condition === 'STALE') await this._setStatus('NORMAL', NOMINAL);
     if (check.kind === 'unchanged') {
       // A bad mark's back-off may have ended since the last check: its version is offered again.
-      this.modules.announceAndStage();
+      this._parts?.modules.announceAndStage();
       return { outcome: 'unchanged', sequence: sequence() };
     }
     if (check.accepted.manifest.killSwitch) {
@@ -287,13 +346,14 @@ export class Driver {
    */
   private async _replan(accepted: AcceptedManifest | null): Promise<void> {
     const manifest = accepted?.manifest ?? this._manifest?.manifest;
-    if (!manifest) return;
-    const db = this._db!;
-    await this.modules.replan(manifest, identityKey(this._identity), (plan) =>
+    const parts = this._parts;
+    if (!manifest || !parts) return;
+    const { db, modules } = parts;
+    await modules.replan(manifest, identityKey(this._identity), (plan) =>
       accepted ? db.acceptManifest(accepted, plan) : db.updateModules(plan),
     );
     if (accepted) this._manifest = accepted;
-    this.modules.announceAndStage();
+    modules.announceAndStage();
   }
 
   private _schedulePoll(): void {
@@ -308,7 +368,7 @@ export class Driver {
   private async _setStatus(condition: WorkerCondition, why: string): Promise<void> {
     if (this._status.condition === condition && this._status.why === why) return;
     this._status = { condition, why, since: this._adapter.now() };
-    await this._db!.setControl('status', this._status);
+    await this._parts?.db.setControl('status', this._status);
   }
 
   /**
@@ -318,11 +378,10 @@ export class Driver {
   private async _disable(): Promise<void> {
     await this._setStatus('DISABLED', 'the manifest kill switch is on');
     this._emit({ type: 'WORKER_DISABLED' });
-    await this.modules.abort();
+    await this._parts?.modules.abort();
     this.close();
     await Promise.all([this._adapter.deleteCache(FILES_CACHE), this._adapter.deleteCache(SHELL_CACHE)]);
     await Database.destroy(this._adapter.indexedDB);
-    this._db = null;
     await this._adapter.unregister();
   }
 

@@ -6,17 +6,11 @@
  */
 import { TrancheError } from '../src/core/TrancheError.js';
 import type { ErrorEntry, ReportErrorsMessage } from '../src/core/clientMessages.js';
-import {
-  FallbackPolicy,
-  chooseFallback,
-  type BadVersion,
-  type Failure,
-  type PageLoad,
-  type ResolvedFallbackPolicy,
-} from '../src/core/fallbackPolicy.js';
+import { chooseFallback, type BadVersion, type Failure, type FallbackPolicy, type PageLoad } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
+import type { BadMarks } from './BadMarks.js';
 import { unskewed } from './clock.js';
 import type { Database, ModuleRow } from './Database.js';
 import type { Modules } from './Modules.js';
@@ -44,44 +38,27 @@ interface BootWatch {
 
 /** Bad marks, readiness and boot deadlines of this client. */
 export class Fallback {
-  readonly policy: FallbackPolicy;
-  private _db: Database | null = null;
-  private _snapshots: SnapshotBook | null = null;
-  private readonly _marks = new Map<string, BadVersion>();
+  private readonly _policy: FallbackPolicy;
   private readonly _watches = new Map<string, BootWatch>();
   /** Modules moved to a fallback that is still staging: navigations wait for it (bounded). */
   private readonly _recovering = new Set<string>();
 
+  /** Forgets the stored marks whose back-off lapsed (`marks.lapsed`). */
   constructor(
-    options: ResolvedFallbackPolicy,
     private readonly _adapter: Adapter,
+    private readonly _db: Database,
+    private readonly _snapshots: SnapshotBook,
     private readonly _modules: Modules,
+    private readonly _marks: BadMarks,
     private readonly _host: FallbackHost,
   ) {
-    this.policy = new FallbackPolicy(options);
-  }
-
-  /** Starts from the persisted marks; forgets those past their back-off. */
-  attach(db: Database, snapshots: SnapshotBook, marks: readonly BadVersion[]): void {
-    this._db = db;
-    this._snapshots = snapshots;
-    const now = this._adapter.now();
-    const lapsed = marks.filter((mark) => now - mark.at >= this.policy.options.retryAfterMs);
-    // A mark set "in the future" was set under a clock that ran ahead: it counts from now.
-    for (const mark of marks)
-      if (!lapsed.includes(mark)) this._marks.set(releaseKey(mark.module, mark.version), { ...mark, at: unskewed(mark.at, now, 0) });
-    if (lapsed.length) this._host.track(db.forgetBad(lapsed));
-  }
-
-  /** Whether module@version failed here and is not offered again yet (`isInForce`). */
-  isBad(module: string, version: string): boolean {
-    const mark = this._marks.get(releaseKey(module, version));
-    return !!mark && this.policy.isInForce(mark, this._modules.row(module)?.assignment?.version ?? null, this._adapter.now());
+    this._policy = _marks.policy;
+    if (_marks.lapsed.length) _host.track(_db.forgetBad(_marks.lapsed));
   }
 
   /** The bad marks in force, for `GET_STATE`. */
   marks(): BadVersion[] {
-    return [...this._marks.values()].filter((mark) => this.isBad(mark.module, mark.version));
+    return this._marks.all().filter((mark) => this._modules.isBad(mark.module, mark.version));
   }
 
   /** Modules whose fallback is still being staged (their current version is none meanwhile). */
@@ -97,7 +74,7 @@ export class Fallback {
 
   /** Worker start: re-arms the deadlines of page loads that have not called `ready()` (timers died with the last worker). */
   async resume(): Promise<void> {
-    for (const row of await this._db!.clients()) {
+    for (const row of await this._db.clients()) {
       // `ready` undefined: pinned before fallback existed, or a worker inheriting its page's snapshot.
       // Pinned "in the future": the clock was set back since; the page's boot time runs from now.
       if (row.ready === null) this.watch(row.clientId, row.snapshot, unskewed(row.pinnedAt, this._adapter.now(), 0));
@@ -107,11 +84,11 @@ export class Fallback {
   /** A page load was pinned at `started`: judge its boot at its deadline if it runs a version new here. */
   watch(clientId: string, snapshot: Snapshot, started: number): void {
     const page: PageLoad = { nonce: snapshot.id, modules: snapshot.modules, started, ready: null };
-    const untested = Object.entries(page.modules).some(([m, v]) => !this._modules.isProven(m, v) && !this.isBad(m, v));
+    const untested = Object.entries(page.modules).some(([m, v]) => !this._modules.isProven(m, v) && !this._modules.isBad(m, v));
     if (!clientId || !untested || this._watches.has(clientId)) return;
     let end!: () => void;
     const ended = new Promise<void>((resolve) => (end = resolve));
-    const wait = Math.max(0, this.policy.bootDeadline(page) - this._adapter.now());
+    const wait = Math.max(0, this._policy.bootDeadline(page) - this._adapter.now());
     const timer = this._adapter.setTimeout(() => this._host.track(this._judgeBoot(clientId).finally(end)), wait);
     this._watches.set(clientId, { page, timer, end, ended });
   }
@@ -133,9 +110,9 @@ export class Fallback {
     this._unwatch(clientId);
     const now = this._adapter.now();
     const keys = Object.entries(snapshot.modules)
-      .filter(([m, v]) => !this.isBad(m, v))
+      .filter(([m, v]) => !this._modules.isBad(m, v))
       .map(([m, v]) => releaseKey(m, v));
-    await this._db!.markReady(clientId, now, keys);
+    await this._db.markReady(clientId, now, keys);
     this._modules.credit(keys, now);
     this._host.notify({ type: 'PAGE_READY', clientId, snapshot });
   }
@@ -149,7 +126,7 @@ export class Fallback {
     this._host.notify({ type: 'ERRORS_REPORTED', clientId, counts: countErrors(snapshot, entries, dropped) });
     if (!snapshot) return;
     const page: PageLoad = { nonce: snapshot.id, modules: snapshot.modules, started: Date.parse(snapshot.created), ready: null };
-    const failures = this.policy.judgeReports(page, entries, this._adapter.now(), (ref) => this.isBad(ref.module, ref.version));
+    const failures = this._policy.judgeReports(page, entries, this._adapter.now(), (ref) => this._modules.isBad(ref.module, ref.version));
     await Promise.all(failures.map((failure) => this.fail(failure)));
   }
 
@@ -160,16 +137,16 @@ export class Fallback {
    * it is not stored yet.
    */
   async fail({ module, version, reason }: Failure): Promise<void> {
-    if (this.isBad(module, version)) return;
+    if (this._modules.isBad(module, version)) return;
     const now = this._adapter.now();
     const mark: BadVersion = { module, version, reason, at: now, assigned: this._modules.row(module)?.assignment?.version ?? null };
     // In memory first: from here on no target, commit or fallback picks the failed version.
-    this._marks.set(releaseKey(module, version), mark);
+    this._marks.add(mark);
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;
-    const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this.isBad(module, v));
+    const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this._modules.isBad(module, v));
     const decided: { to: string | null } = { to: null };
     this._modules.adopt(
-      await this._db!.markBad(mark, (rows) => {
+      await this._db.markBad(mark, (rows) => {
         const row = rows.get(module);
         if (!row) return;
         const next = this._switch(row, version, choice?.version ?? null);
@@ -187,7 +164,7 @@ export class Fallback {
     const previous = row.previous.filter((v) => v !== failed);
     if (row.current !== failed) {
       // New page loads already get another version: pages on the failed one reload into it.
-      const to = row.current !== null && !this.isBad(row.module, row.current) ? row.current : null;
+      const to = row.current !== null && !this._modules.isBad(row.module, row.current) ? row.current : null;
       return { row: { ...row, previous }, to };
     }
     // Nothing better: the module stays where it is and pages are not reloaded.
@@ -204,11 +181,11 @@ export class Fallback {
     // Only a page still open failed to boot: a user who left before it was ready proves nothing.
     const open = (await this._adapter.clients()).some((client) => client.id === clientId && client.type === 'window');
     if (!open) return;
-    const failures = this.policy.judgeBoot(
+    const failures = this._policy.judgeBoot(
       watch.page,
       this._adapter.now(),
       (ref) => this._modules.isProven(ref.module, ref.version),
-      (ref) => this.isBad(ref.module, ref.version),
+      (ref) => this._modules.isBad(ref.module, ref.version),
     );
     await Promise.all(failures.map((failure) => this.fail(failure)));
   }
@@ -228,7 +205,7 @@ export class Fallback {
 
   /** The snapshot of `clientId` when `nonce` names it (or is null), else null. */
   private async _snapshotOf(clientId: string, nonce: string | null): Promise<Snapshot | null> {
-    const snapshot = await this._snapshots!.of(clientId);
+    const snapshot = await this._snapshots.of(clientId);
     return snapshot && (nonce === null || snapshot.id === nonce) ? snapshot : null;
   }
 }
@@ -240,7 +217,7 @@ export class Fallback {
 function countErrors(snapshot: Snapshot | null, entries: readonly ErrorEntry[], dropped: number): ErrorCount[] {
   const counts = new Map<string, ErrorCount>();
   const add = (module: string | null, version: string | null, count: number) => {
-    const key = module === null ? '' : releaseKey(module, version!);
+    const key = module === null || version === null ? '' : releaseKey(module, version);
     const known = counts.get(key);
     if (known) known.count += count;
     else counts.set(key, { module, version, count });

@@ -2,15 +2,17 @@
  * Each module on this browser and the work that moves it forward: planning (which version it
  * should run), staging, the atomic commit and clean-up. The Driver owns the manifest, the
  * identity and the overrides; Fallback (sw/Fallback.ts) moves a module off a version that
- * failed here. Both change module rows only through this class.
+ * failed here. Both change module rows only through this class. Built by the Driver once the
+ * persisted state is loaded, with everything it needs.
  */
 import type { CachedVersion } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { WorkerModuleState, WorkerEvent } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
+import type { BadMarks } from './BadMarks.js';
 import { desiredVersion, planModules, type ForcedMove } from './assignment.js';
 import { cleanUp } from './cleanUp.js';
-import type { Database, ModuleRow, Overrides, VersionRow } from './Database.js';
+import type { Database, ModuleRow, Overrides, StoredState, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_RETRY_DELAY_MS, Stager, failureOf } from './Stager.js';
@@ -26,8 +28,6 @@ export interface ModuleHost {
   overrides(): Overrides;
   /** False once the worker stopped intercepting (kill switch, no storage). */
   intercepting(): boolean;
-  /** Whether module@version failed on this client and is not offered again yet. */
-  isBad(module: string, version: string): boolean;
   emit(event: WorkerEvent): void;
   /** Keeps the worker alive until `work` settles. */
   track(work: Promise<unknown>): void;
@@ -37,19 +37,25 @@ export interface ModuleHost {
 
 /** Module and version rows in memory over IndexedDB, and the staging that changes them. */
 export class Modules {
-  private _db: Database | null = null;
-  private _stager: Stager | null = null;
-  private _rows = new Map<string, ModuleRow>();
-  private _versions = new Map<string, VersionRow>();
+  private _rows: Map<string, ModuleRow>;
+  private readonly _versions: Map<string, VersionRow>;
   private readonly _announced = new Map<string, string>();
   private readonly _queue: StagingQueue;
+  private readonly _stager: Stager;
 
+  /** Starts from the persisted rows (`stored`). */
   constructor(
     private readonly _options: ResolvedOptions,
     private readonly _adapter: Adapter,
+    private readonly _db: Database,
     private readonly _files: FileStore,
+    private readonly _marks: BadMarks,
+    stored: Pick<StoredState, 'modules' | 'versions'>,
     private readonly _host: ModuleHost,
   ) {
+    this._rows = new Map(stored.modules.map((row) => [row.module, row]));
+    this._versions = new Map(stored.versions.map((row) => [row.key, row]));
+    this._stager = new Stager(_adapter, _db, _files, _options.storeBase);
     this._queue = new StagingQueue(_adapter, {
       stage: (module, signal) => this._stage(module, signal),
       cleanUp: () => this._cleanUp(),
@@ -57,11 +63,9 @@ export class Modules {
     });
   }
 
-  /** Starts from the persisted rows. */
-  attach(db: Database, rows: readonly ModuleRow[], versions: readonly VersionRow[]): void {
-    this._db = db;
-    this._rows = new Map(rows.map((row) => [row.module, row]));
-    this._versions = new Map(versions.map((row) => [row.key, row]));
+  /** Whether module@version failed on this client and is not offered again yet (a bad mark in force). */
+  isBad(module: string, version: string): boolean {
+    return this._marks.holds(module, version, this._rows.get(module)?.assignment?.version ?? null);
   }
 
   /** Every module row. */
@@ -112,7 +116,7 @@ export class Modules {
   }
 
   /** Each module's status for `GET_STATE`. */
-  statuses(overrides: Overrides): Record<string, WorkerModuleState> {
+  states(overrides: Overrides): Record<string, WorkerModuleState> {
     const targets = this.targets();
     return Object.fromEntries(this.rows.map((row) => [row.module, workerModuleState(row, targets.get(row.module), overrides[row.module])]));
   }
@@ -129,7 +133,7 @@ export class Modules {
   ): Promise<void> {
     let moves: ForcedMove[] = [];
     // A version that failed here is no replacement for a blocked one.
-    const good = (m: string, v: string) => this.servable(m, v) !== null && !this._host.isBad(m, v);
+    const good = (m: string, v: string) => this.servable(m, v) !== null && !this.isBad(m, v);
     await this._queue.quiet(); // clean-up must not delete a version a fallback is about to use
     this.adopt(await store((rows) => (moves = planModules(rows, manifest, key, good))));
     for (const f of moves) this._host.emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
@@ -139,8 +143,9 @@ export class Modules {
   targetOf(module: string): string | undefined {
     const manifest = this._host.manifest();
     const row = this._rows.get(module);
-    const version = manifest && row ? this._target(manifest, row) : null;
-    return version && version !== row!.current ? version : undefined;
+    if (!manifest || !row) return undefined;
+    const version = this._target(manifest, row);
+    return version && version !== row.current ? version : undefined;
   }
 
   /** The version each module is moving to (wanted but not current). */
@@ -161,7 +166,7 @@ export class Modules {
    */
   private _target(manifest: Manifest, row: ModuleRow): string | null {
     const desired = desiredVersion(manifest, row, this._host.overrides(), this._adapter.now());
-    const bad = (version: string) => this._host.isBad(row.module, version);
+    const bad = (version: string) => this.isBad(row.module, version);
     if (desired === null || !bad(desired)) return desired;
     if (row.current !== null && !bad(row.current)) return row.current;
     const stable = manifest.modules[row.module]?.stable ?? null;
@@ -216,7 +221,6 @@ export class Modules {
     if (failure?.version === version && unskewed(failure.retryAt, now, MAX_RETRY_DELAY_MS) > now) return failure.retryAt;
     if (!this.servable(module, version)) {
       try {
-        this._stager ??= new Stager(this._adapter, this._db!, this._files, this._options.storeBase);
         const row = await this._stager.stage({ module, version, ref }, signal, (event) => this._host.emit(event));
         this._versions.set(row.key, row);
       } catch (err) {
@@ -230,11 +234,12 @@ export class Modules {
     const wanted = () => this.targetOf(module) === version;
     if (!wanted()) return null;
     const previous = this._rows.get(module)?.current ?? null;
-    const row = await this._db!.commit(module, version, this._options.retainVersions, wanted);
+    const row = await this._db.commit(module, version, this._options.retainVersions, wanted);
     if (!row) return null;
     this._rows.set(module, row);
     const key = releaseKey(module, version);
-    this._versions.set(key, { ...this._versions.get(key)!, status: 'committed' });
+    const committed = this._versions.get(key);
+    if (committed) this._versions.set(key, { ...committed, status: 'committed' });
     this._host.emit({ type: 'VERSION_ACTIVATED', module, version, previous });
     return null;
   }
@@ -242,7 +247,7 @@ export class Modules {
   private async _recordFailure(module: string, version: string, err: unknown): Promise<number> {
     const failure = failureOf(err, version, this._rows.get(module)?.failure ?? null, this._adapter.now(), this._options.retryDelayMs);
     this.adopt(
-      await this._db!.updateModules((all) => {
+      await this._db.updateModules((all) => {
         const row = all.get(module);
         if (row) all.set(module, { ...row, failure });
       }),
@@ -253,7 +258,7 @@ export class Modules {
   }
 
   private async _cleanUp(): Promise<void> {
-    if (!this._host.intercepting() || !this._db) return;
+    if (!this._host.intercepting()) return;
     const result = await cleanUp(this._adapter, this._db, this._files, this.rows, this.targets());
     for (const key of result.versions) this._versions.delete(key);
     this._host.forgetClients(result.clients);

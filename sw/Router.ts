@@ -3,7 +3,6 @@
  * client's snapshot; app navigations get the app's HTML with a fresh snapshot injected.
  * Everything else, and anything tranche has no committed version for, is left to the network.
  */
-import { isTrancheError } from '../src/core/TrancheError.js';
 import { releaseKey, type FileEntry, type ReleaseRecord } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
@@ -73,8 +72,7 @@ export class Router {
     const query = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
     const overrideErrors = query === null ? [] : await this._applyOverrides(query);
     this._driver.checkIfDue();
-    const recovering = this._driver.fallback.recovering();
-    if (recovering.length) await this._driver.modules.settle(recovering, RECOVERY_STAGING_WAIT_MS);
+    await this._driver.settleRecovering(RECOVERY_STAGING_WAIT_MS);
     const page = await this._shell!.fetch(request);
     if (!page) return Response.error();
     const fromNetwork = page instanceof Response;
@@ -100,7 +98,7 @@ export class Router {
         if (item === 'clear') {
           await this._driver.clearOverrides();
           // Every module may go back to its assignment: the page waits for those commits too.
-          forced.push(...this._driver.modules.rows.map((row) => row.module));
+          forced.push(...this._driver.moduleNames());
         } else if (at < 1) errors.push(`${item}: expected <module>@<version>, <module>@ or clear`);
         else {
           const [module, version] = [item.slice(0, at), item.slice(at + 1)];
@@ -111,7 +109,7 @@ export class Router {
         errors.push((err as Error).message);
       }
     }
-    await this._driver.modules.settle(forced, OVERRIDE_STAGING_WAIT_MS);
+    await this._driver.settle(forced, OVERRIDE_STAGING_WAIT_MS);
     return errors;
   }
 
@@ -130,7 +128,7 @@ export class Router {
     if (!this._driver.intercepting) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited =
-      request.destination === 'worker' && resultingClientId ? await this._driver.snapshots.inherit(clientId, resultingClientId) : null;
+      request.destination === 'worker' && resultingClientId ? await this._driver.inheritSnapshot(clientId, resultingClientId) : null;
     const version = parsed.version ?? (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module];
     const row = version ? this._driver.servable(parsed.module, version) : null;
     // Not committed here (unknown, still staging, never assigned): the server may have it.
@@ -139,11 +137,9 @@ export class Router {
     const file = this._fileOf(row.record, parsed.path);
     if (!file) return text(404, `tranche: ${label} has no file ${parsed.path} (its release record lists every file)`);
     try {
-      return await this._driver.files.respond(file, label);
+      return await this._driver.respond(parsed.module, version, file);
     } catch (err) {
-      // Stored bytes went missing and the store now serves others: this version is unusable here.
-      if (isTrancheError(err, 'integrity'))
-        this._driver.track(this._driver.fallback.fail({ module: parsed.module, version, reason: 'integrity' }));
+      // Stored bytes went missing (and, when the store now serves others, the version failed here).
       return text(504, `tranche: ${label} ${parsed.path} is not stored and could not be downloaded again: ${(err as Error).message}`);
     }
   }

@@ -21,8 +21,7 @@ export async function answer(driver: Driver, request: PageRequest | ReadyRequest
 
 /** Acts on `REPORT_ERRORS` from client `clientId`; what goes wrong is the worker's to log, not the page's. */
 export async function receiveReport(driver: Driver, message: ReportErrorsMessage, clientId: string): Promise<void> {
-  await driver.writable();
-  await driver.fallback.report(clientId, message);
+  await driver.reportErrors(clientId, message);
 }
 
 async function run(driver: Driver, request: PageRequest | ReadyRequest, clientId: string): Promise<unknown> {
@@ -38,8 +37,7 @@ async function run(driver: Driver, request: PageRequest | ReadyRequest, clientId
       await driver.setOverride(request.module, request.version);
       return null;
     case 'READY':
-      await driver.writable();
-      await driver.fallback.ready(clientId, request.nonce);
+      await driver.pageReady(clientId, request.nonce);
       return null;
   }
 }

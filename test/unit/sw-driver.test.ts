@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/core/bucketing.js';
-import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
+import { FakePlatform, ORIGIN, STORE_URL } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
@@ -33,7 +33,7 @@ describe('Driver: staging and commit', () => {
     expect(await currentVersions(driver)).toEqual({ cart: '1.0.0', search: '1.0.0' });
     const row = driver.servable('cart', '1.0.0')!;
     const entry = row.record.files.find((f) => f.path === 'index.js')!;
-    const response = await driver.files.respond(entry, 'cart@1.0.0');
+    const response = await driver.respond('cart', '1.0.0', entry);
     expect(response.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(await response.text()).toContain('"1.0.0"');
     expect(
@@ -52,7 +52,7 @@ describe('Driver: staging and commit', () => {
     await driver.idle();
     expect((await currentVersions(driver)).cart).toBe('2.0.0');
     const shared = driver.servable('cart', '2.0.0')!.record.files.find((f) => f.path === 'shared.js')!;
-    expect(platform.fetchCount(driver.files.urlOf(shared.sha256))).toBe(1);
+    expect(platform.fetchCount(`${STORE_URL}files/${shared.sha256}`)).toBe(1);
     driver.close();
   });
 
@@ -68,7 +68,7 @@ describe('Driver: staging and commit', () => {
     driver.close();
     // A restarted worker still knows which page runs what.
     const again = await startDriver(platform, t.publicKey);
-    expect(await again.snapshots.of('page-1')).toEqual(before);
+    expect(await again.snapshotFor('page-1')).toEqual(before);
     again.close();
   });
 });
