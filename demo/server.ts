@@ -9,6 +9,10 @@
  * | `POST /api/telemetry` | the collector: 413 past the size limit, 400 with the reason |
  * | `/dashboard`, `/dashboard/assets/…` | the dashboard page |
  * | `GET /api/state`, `POST /api/actions` | the dashboard's data and its buttons (dashboardApi.ts) |
+ *
+ * It answers only requests addressed to a loopback name (`Host` 127.0.0.1, localhost or [::1]: a
+ * page on a rebound DNS name gets 403), and runs an action only when a page of its own origin
+ * posted it as `application/json` (crossSiteProblem): a page on another origin cannot publish.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -18,6 +22,7 @@ import { MAX_BATCH_BYTES } from '../src/core/telemetry.js';
 import { unsafePathReason } from '../src/core/paths.js';
 import { injectIntoHtml, storeHandler, type ReleaseStore } from '../src/release/index.js';
 import { contentTypeOf } from '../src/release/contentType.js';
+import { BodyTooLarge, crossSiteProblem, readBody, wrongHostProblem } from '../src/release/http.js';
 import type { DemoBuild } from './build.js';
 import type { Collector } from './Collector.js';
 import { dashboardAction, dashboardState } from './dashboardApi.js';
@@ -40,35 +45,6 @@ export interface DemoServer {
 
 /** Largest action body the dashboard sends; anything bigger is not one. */
 const MAX_ACTION_BYTES = 16 * 1024;
-// A body this far past its limit is not drained to answer politely: the connection is dropped.
-const DRAIN_LIMIT_FACTOR = 16;
-
-class TooLarge extends Error {
-  constructor(readonly size: number) {
-    super(`body of at least ${size} bytes`);
-  }
-}
-
-/**
- * The request body, refused with TooLarge past `limit` bytes. An oversized body is still read
- * to its end (up to a bound) before the refusal, so the client gets to read the 413.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else if (size > limit * DRAIN_LIMIT_FACTOR) req.destroy();
-    });
-    req.on('end', () => (size > limit ? reject(new TooLarge(size)) : resolve(Buffer.concat(chunks))));
-    // Dropped (by us past the drain bound, or by the client): nobody is left to answer.
-    req.on('close', () => reject(new TooLarge(size)));
-    req.on('error', reject);
-  });
-}
-
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
   res.writeHead(status, {
     'content-type': type,
@@ -101,12 +77,16 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
 
   const routes = async (req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> => {
     const method = req.method ?? 'GET';
+    const wrongHost = wrongHostProblem(req);
+    if (wrongHost) return json(res, 403, { error: wrongHost });
     if (method === 'POST' && pathname === '/api/telemetry') {
       const body = await readBody(req, MAX_BATCH_BYTES);
       const result = collector.ingest(body);
       return json(res, result.status, result.body);
     }
     if (method === 'POST' && pathname === '/api/actions') {
+      const refused = crossSiteProblem(req);
+      if (refused) return json(res, 403, { error: refused });
       const result = await dashboardAction(store, (await readBody(req, MAX_ACTION_BYTES)).toString('utf8'));
       return json(res, result.status, result.body);
     }
@@ -134,11 +114,9 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
     const pathname = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
     routes(req, res, pathname).catch((err: unknown) => {
       if (res.headersSent) return void res.destroy();
-      if (err instanceof TooLarge) {
+      if (err instanceof BodyTooLarge) {
         res.setHeader('connection', 'close');
-        return json(res, 413, {
-          error: `${err.message} is over the limit of ${pathname === '/api/telemetry' ? MAX_BATCH_BYTES : MAX_ACTION_BYTES}`,
-        });
+        return json(res, 413, { error: err.message });
       }
       console.error(`demo server: ${req.method} ${pathname}:`, err);
       json(res, 500, { error: (err as Error).message });

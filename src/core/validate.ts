@@ -78,13 +78,43 @@ export function parseDocument<T>(schema: v.GenericSchema<unknown, T>, input: unk
   return output as T;
 }
 
-/** Parses JSON text, naming `what` when it is not JSON. */
+/**
+ * Deepest nesting of arrays and objects any document tranche reads may have. Its own documents
+ * nest a few levels; a deeper one is hostile, and checking it recursively (the schema, a message
+ * quoting it) would overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** How deep `text` nests arrays and objects (brackets inside strings do not count); stops past `limit`. */
+function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** Parses JSON text, naming `what` when it is not JSON or nests deeper than MAX_JSON_DEPTH. */
 export function parseJson(text: string, what: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new TrancheError('invalid-json', { what, reason: (err as Error).message });
   }
+  if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH)
+    throw new TrancheError('invalid-json', { what, reason: `nested deeper than ${MAX_JSON_DEPTH} levels` });
+  return value;
 }
 
 /** Validates a release record: its schema, unique paths and an entry that is one of its files. */

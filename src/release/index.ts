@@ -20,5 +20,6 @@ export type { ProgressListener } from './ingest.js';
 export type { StoreLayout } from './storeLayout.js';
 export { storeHandler } from './storeHandler.js';
 export type { StoreHandler, StoreHandlerOptions } from './storeHandler.js';
+export { crossSiteProblem, wrongHostProblem, readBody, BodyTooLarge, type RequestGuardOptions } from './http.js';
 export { importMapOf, injectIntoHtml, type ImportMap } from '../core/importMap.js';
 export { TrancheError, isTrancheError } from '../core/TrancheError.js';

@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +20,11 @@ import { DEMO_BUILD_DIR, DEMO_KEYS_DIR } from '../support/demoBuild.js';
 let browser: Browser;
 let demo: TestDemo;
 
+// Pages on another site: `attacker.test` resolves to loopback in this browser, as a rebound DNS name would.
+const ATTACKER_HOST = 'attacker.test';
+
 beforeAll(async () => {
-  [demo, browser] = await Promise.all([startTestDemo(), launchChromium()]);
+  [demo, browser] = await Promise.all([startTestDemo(), launchChromium([`--host-resolver-rules=MAP ${ATTACKER_HOST} 127.0.0.1`])]);
 });
 
 afterAll(async () => {
@@ -86,6 +91,90 @@ describe('the dashboard', () => {
       .map((line) => JSON.parse(line) as { verb: string; actor: string });
     expect(history.map((h) => h.verb)).toEqual(['promote', 'rollout', 'pause', 'resume', 'rollback']);
     expect(new Set(history.map((h) => h.actor))).toEqual(new Set(['tranche demo']));
+    await context.close();
+  });
+});
+
+describe('POST /api/actions from anywhere but the dashboard', () => {
+  /** A page of another site, served from its own server. */
+  async function attackerPage(html: string): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(html));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://${ATTACKER_HOST}:${(server.address() as AddressInfo).port}/`,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
+  const actions = () => new URL('api/actions', demo.url).href;
+  const published = async () => (await demo.state()).status.sequence;
+
+  it('refuses a form (text/plain JSON) and a no-cors fetch from another origin, publishing nothing', async () => {
+    const before = await published();
+    // The form's field name and value together form JSON: {"verb":"pause","module":"cart","x":"="}
+    const attacker = await attackerPage(`<!doctype html>
+      <iframe name="sink"></iframe>
+      <form method="post" enctype="text/plain" target="sink" action="${actions()}">
+        <input name='{"verb":"pause","module":"cart","x":"' value='"}'>
+      </form>`);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(attacker.url);
+    const sink = page.frame({ name: 'sink' })!;
+    await Promise.all([sink.waitForNavigation(), page.evaluate(() => document.forms[0]!.submit())]);
+    expect(await sink.textContent('body')).toContain('content-type \\"text/plain\\": expected application/json');
+
+    const noCors = (action: object) =>
+      page.evaluate(
+        ([url, body]) =>
+          fetch(url, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body }).then((r) => r.type),
+        [actions(), JSON.stringify(action)] as const,
+      );
+    expect(await noCors({ verb: 'rollout', module: 'cart', version: '2.0.0', percent: 100 })).toBe('opaque');
+    // A fetch that declares JSON needs a CORS preflight, which the demo server does not grant.
+    const declared = await page.evaluate(
+      (url) =>
+        fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"verb":"pause","module":"cart"}' }).then(
+          (r) => `answered ${r.status}`,
+          (err: Error) => err.name,
+        ),
+      actions(),
+    );
+    expect(declared).toBe('TypeError');
+
+    expect(await published()).toBe(before);
+    expect((await demo.state()).status.modules.cart).toMatchObject({ stable: '1.0.0', rollouts: [], paused: false });
+    await context.close();
+    await attacker.close();
+  });
+
+  it('answers JSON nested 7,000 deep with 400 and the reason, and keeps serving', async () => {
+    const deep = `{"verb":"rollout","module":"cart","version":"2.0.0","percent":${'['.repeat(7000)}${']'.repeat(7000)}}`;
+    const answer = await fetch(actions(), { method: 'POST', headers: { 'content-type': 'application/json' }, body: deep });
+    expect(answer.status).toBe(400);
+    expect((await answer.json()).error).toBe('action is not valid JSON: nested deeper than 64 levels');
+    expect((await fetch(new URL('api/state', demo.url))).status).toBe(200);
+  });
+
+  it("refuses requests addressed to another host name (DNS rebinding), even from that name's own pages", async () => {
+    const before = await published();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    // The rebound name reaches the demo server itself, so the page and its fetch are "same-origin".
+    const rebound = new URL(demo.url);
+    rebound.hostname = ATTACKER_HOST;
+    const visit = await page.goto(`${rebound.href}dashboard`);
+    expect(visit!.status()).toBe(403);
+    const answer = await page.evaluate(
+      (url) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ verb: 'rollout', module: 'cart', version: '2.0.0', percent: 100 }),
+        }).then(async (r) => `${r.status} ${(await r.json()).error}`),
+      `${rebound.href}api/actions`,
+    );
+    expect(answer).toBe(`403 Host "${rebound.host}" is not one this server answers to`);
+    expect(await published()).toBe(before);
     await context.close();
   });
 });

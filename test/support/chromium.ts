@@ -20,8 +20,8 @@ export const CHROMIUM_ARGS = [
 
 export const CHROMIUM_MISSING = `Chromium not found at ${CHROMIUM_PATH}: install it (as root on Debian: apt-get update && apt-get install -y chromium) or set CHROMIUM_PATH.`;
 
-/** A headless Chromium; fails with one clear line when the binary is missing. */
-export async function launchChromium(): Promise<Browser> {
+/** A headless Chromium, with `extraArgs` after the usual flags; fails with one clear line when the binary is missing. */
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(CHROMIUM_MISSING);
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
