@@ -11,8 +11,8 @@ import { unskewed } from './clock.js';
 /** Bad marks by module@version. */
 export class BadMarks {
   private readonly _byKey = new Map<string, BadVersion>();
-  /** Stored marks whose back-off had already lapsed at start: nothing holds them, delete them. */
-  readonly lapsed: readonly BadVersion[];
+  /** Stored marks no longer remembered at start (`FallbackPolicy.remembers`): delete them. */
+  readonly forgiven: readonly BadVersion[];
 
   constructor(
     readonly policy: FallbackPolicy,
@@ -20,15 +20,20 @@ export class BadMarks {
     stored: readonly BadVersion[],
   ) {
     const now = _adapter.now();
-    this.lapsed = stored.filter((mark) => now - mark.at >= policy.options.retryAfterMs);
+    this.forgiven = stored.filter((mark) => !policy.remembers(mark, now));
     // A mark set "in the future" was set under a clock that ran ahead: it counts from now.
-    for (const mark of stored) if (!this.lapsed.includes(mark)) this.add({ ...mark, at: unskewed(mark.at, now, 0) });
+    for (const mark of stored) if (!this.forgiven.includes(mark)) this.add({ ...mark, at: unskewed(mark.at, now, 0) });
   }
 
   /** Whether module@version failed here and is still held back, given the version the module is assigned now. */
   holds(module: string, version: string, assigned: string | null): boolean {
     const mark = this._byKey.get(releaseKey(module, version));
     return !!mark && this.policy.isInForce(mark, assigned, this._adapter.now());
+  }
+
+  /** The mark of module@version, in force or not (an earlier failure counts towards the next quarantine), or null. */
+  get(module: string, version: string): BadVersion | null {
+    return this._byKey.get(releaseKey(module, version)) ?? null;
   }
 
   /** Every mark in memory, in force or not. */

@@ -43,7 +43,7 @@ export class Fallback {
   /** Modules moved to a fallback that is still staging: navigations wait for it (bounded). */
   private readonly _recovering = new Set<string>();
 
-  /** Forgets the stored marks whose back-off lapsed (`marks.lapsed`). */
+  /** Forgets the stored marks no longer remembered (`marks.forgiven`). */
   constructor(
     private readonly _adapter: Adapter,
     private readonly _db: Database,
@@ -53,7 +53,7 @@ export class Fallback {
     private readonly _host: FallbackHost,
   ) {
     this._policy = _marks.policy;
-    if (_marks.lapsed.length) _host.track(_db.forgetBad(_marks.lapsed));
+    if (_marks.forgiven.length) _host.track(_db.forgetBad(_marks.forgiven));
   }
 
   /** The bad marks in force, for `GET_STATE`. */
@@ -138,8 +138,9 @@ export class Fallback {
    */
   async fail({ module, version, reason }: Failure): Promise<void> {
     if (this._modules.isBad(module, version)) return;
-    const now = this._adapter.now();
-    const mark: BadVersion = { module, version, reason, at: now, assigned: this._modules.row(module)?.assignment?.version ?? null };
+    const earlier = this._marks.get(module, version);
+    const assigned = this._modules.row(module)?.assignment?.version ?? null;
+    const mark = this._policy.markBad({ module, version, reason }, this._adapter.now(), assigned, earlier);
     // In memory first: from here on no target, commit or fallback picks the failed version.
     this._marks.add(mark);
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;

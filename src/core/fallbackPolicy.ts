@@ -32,7 +32,8 @@ export interface FallbackPolicyOptions {
   runtimeWindowMs?: number;
   /**
    * How long a failed version is not offered again, unless the manifest assigns this client
-   * another version of the module first.
+   * another version of the module first. A version that fails again after that is quarantined
+   * twice as long each time (at most 30 days, see `MAX_QUARANTINE_MS`).
    * @default 86400000 (24 hours)
    */
   retryAfterMs?: number;
@@ -51,6 +52,11 @@ export interface BadVersion extends ModuleRef {
    * while the manifest still assigns that (null: nothing assigned).
    */
   assigned: string | null;
+  /**
+   * How many times in a row it failed here, each after the previous quarantine ended (absent: 1,
+   * a mark stored before quarantines grew). Each one doubles the quarantine.
+   */
+  strikes?: number;
 }
 
 /** One page load as the worker tracks it: the snapshot it runs and whether it called `ready()`. */
@@ -81,6 +87,9 @@ export interface FallbackChoice {
   version: string;
   source: 'last-good' | 'stable';
 }
+
+/** The longest quarantine repeated failures lead to (unless `retryAfterMs` itself is longer): 30 days. */
+export const MAX_QUARANTINE_MS = 30 * 86_400_000;
 
 const DEFAULTS: ResolvedFallbackPolicy = {
   bootTimeoutMs: 10_000,
@@ -177,10 +186,38 @@ export class FallbackPolicy {
 
   /**
    * Whether `mark` still keeps its version from being offered: until the manifest assigns this
-   * client a different version of the module than when it failed, or `retryAfterMs` passed.
+   * client a different version of the module than when it failed, or its quarantine passed.
    */
   isInForce(mark: BadVersion, assigned: string | null, now: number): boolean {
-    return assigned === mark.assigned && now - mark.at < this.options.retryAfterMs;
+    return assigned === mark.assigned && now - mark.at < this.quarantineMs(mark);
+  }
+
+  /**
+   * How long `mark` keeps its version away: `retryAfterMs` for a first failure, doubling with
+   * each strike, at most `MAX_QUARANTINE_MS` (or `retryAfterMs` when that is longer).
+   */
+  quarantineMs(mark: BadVersion): number {
+    const { retryAfterMs } = this.options;
+    const doublings = Math.min((mark.strikes ?? 1) - 1, 30);
+    return Math.min(retryAfterMs * 2 ** doublings, Math.max(retryAfterMs, MAX_QUARANTINE_MS));
+  }
+
+  /**
+   * Whether a mark, in force or not, is still remembered at `now`: a version that fails again
+   * while it is gets the next, longer quarantine. One that then ran as long again as its last
+   * quarantine without failing (or was never offered again) is forgiven: the mark can go.
+   */
+  remembers(mark: BadVersion, now: number): boolean {
+    return now - mark.at < 2 * this.quarantineMs(mark);
+  }
+
+  /**
+   * The bad mark for `failure` at `now`, while the manifest assigns `assigned`: one strike more
+   * than the version's `earlier` mark when that is still remembered, else a first strike.
+   */
+  markBad(failure: Failure, now: number, assigned: string | null, earlier: BadVersion | null): BadVersion {
+    const strikes = earlier && this.remembers(earlier, now) ? (earlier.strikes ?? 1) + 1 : 1;
+    return { module: failure.module, version: failure.version, reason: failure.reason, at: now, assigned, strikes };
   }
 }
 

@@ -140,6 +140,38 @@ describe('FallbackPolicy.isInForce', () => {
   });
 });
 
+describe('FallbackPolicy quarantine', () => {
+  const policy = new FallbackPolicy();
+  const DAY = 86_400_000;
+  const failure = { module: 'cart', version: '2.0.0', reason: 'boot-error' as const };
+
+  it('doubles for each failure after the previous mark ran out, up to 30 days', () => {
+    let mark = policy.markBad(failure, 0, '2.0.0', null);
+    const lengths: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      lengths.push(policy.quarantineMs(mark) / DAY);
+      const lapsed = mark.at + policy.quarantineMs(mark);
+      expect(policy.isInForce(mark, '2.0.0', lapsed - 1)).toBe(true);
+      expect(policy.isInForce(mark, '2.0.0', lapsed)).toBe(false);
+      mark = policy.markBad(failure, lapsed + 1000, '2.0.0', mark);
+    }
+    expect(lengths).toEqual([1, 2, 4, 8, 16, 30, 30]);
+  });
+
+  it('forgives a version that ran as long again as its last quarantine without failing', () => {
+    const second = policy.markBad(failure, 10 * DAY, '2.0.0', policy.markBad(failure, 0, '2.0.0', null));
+    expect(second.strikes).toBe(1); // 10 days after a 1-day quarantine: a first failure again
+    const third = policy.markBad(failure, 1.5 * DAY, '2.0.0', policy.markBad(failure, 0, '2.0.0', null));
+    expect(third.strikes).toBe(2);
+    expect(policy.remembers(third, 1.5 * DAY + 4 * DAY - 1)).toBe(true);
+    expect(policy.remembers(third, 1.5 * DAY + 4 * DAY)).toBe(false);
+  });
+
+  it('reads a mark stored without strikes as a first failure', () => {
+    expect(policy.quarantineMs({ ...failure, at: 0, assigned: '2.0.0' })).toBe(DAY);
+  });
+});
+
 describe('chooseFallback', () => {
   const cached = [
     { version: '1.0.0', healthyAt: 100 },

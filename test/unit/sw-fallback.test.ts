@@ -86,7 +86,7 @@ describe('Fallback: a failed version', () => {
     expect(rolledBack(platform.clientList[0]!)).toEqual([event]); // the other page, on 1.0.0, hears it too
     expect((await currentVersions(driver)).cart).toBe('1.0.0');
     expect((await driver.state('page-1')).bad).toEqual([
-      { module: 'cart', version: '2.0.0', reason: 'boot-error', at: platform.now(), assigned: '2.0.0' },
+      { module: 'cart', version: '2.0.0', reason: 'boot-error', at: platform.now(), assigned: '2.0.0', strikes: 1 },
     ]);
 
     // A restarted worker keeps the mark and does not offer 2.0.0 again while the manifest assigns it.
@@ -121,6 +121,33 @@ describe('Fallback: a failed version', () => {
     await driver.idle();
     expect((await currentVersions(driver)).cart).toBe('2.0.0');
     expect((await driver.state('')).bad).toEqual([]);
+    driver.close();
+  });
+
+  it('quarantines a version that fails again after its mark ran out twice as long, then four times, across restarts', async () => {
+    const DAY = 86_400_000;
+    let driver = await onNewVersion();
+    /** Fails cart 2.0.0 on a new page load, then waits `days` and checks: is 2.0.0 offered again? */
+    const failThenWait = async (days: number) => {
+      const page = await openPage(driver, `page-${platform.now()}`);
+      await report(driver, page.client!.id, page.nonce, [entry('2.0.0', 'chunk-load')]);
+      expect((await currentVersions(driver)).cart).toBe('1.0.0');
+      platform.advance(days * DAY - 1);
+      await driver.checkForUpdates();
+      await driver.idle();
+      const before = (await currentVersions(driver)).cart;
+      platform.advance(1);
+      await driver.checkForUpdates();
+      await driver.idle();
+      return [before, (await currentVersions(driver)).cart];
+    };
+    expect(await failThenWait(1)).toEqual(['1.0.0', '2.0.0']);
+    expect(await failThenWait(2)).toEqual(['1.0.0', '2.0.0']);
+    expect((await driver.state('')).bad).toEqual([]);
+    // The quarantine's length is remembered across a worker restart.
+    driver.close();
+    driver = await startDriver(platform, t.publicKey);
+    expect(await failThenWait(4)).toEqual(['1.0.0', '2.0.0']);
     driver.close();
   });
 
