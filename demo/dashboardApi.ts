@@ -3,10 +3,6 @@
  * collector's figures) and POST /api/actions, which runs a verb through the same release API
  * the `tranche` CLI calls (tranche/node), so a button does exactly what the command does.
  */
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import rcompare from 'semver/functions/rcompare.js';
-import valid from 'semver/functions/valid.js';
 import * as v from 'valibot';
 import { MODULE_NAME } from '../src/core/names.js';
 import { parseDocument, parseJson } from '../src/core/validate.js';
@@ -31,26 +27,11 @@ const actionSchema = v.variant(
 const CHART_WINDOW_MS = 15 * 60_000;
 const CHART_BUCKET_MS = 10_000;
 
-/** Every released version per module, newest first, from the store's records. */
-async function releasedVersions(store: ReleaseStore): Promise<Record<string, string[]>> {
-  const released: Record<string, string[]> = {};
-  const modules = await readdir(store.layout.recordsDir).catch(() => []);
-  for (const module of modules.filter((m) => MODULE_NAME.test(m))) {
-    const files = await readdir(path.join(store.layout.recordsDir, module));
-    const versions = files
-      .filter((f) => f.endsWith('.json'))
-      .map((f) => f.slice(0, -'.json'.length))
-      .filter((ver) => valid(ver) === ver);
-    released[module] = versions.sort(rcompare);
-  }
-  return released;
-}
-
 /** What GET /api/state answers. */
 export async function dashboardState(store: ReleaseStore, collector: Collector): Promise<DashboardState> {
   return {
     status: await store.status(),
-    released: await releasedVersions(store),
+    released: Object.fromEntries(Object.entries(await store.releases()).map(([module, versions]) => [module, versions.reverse()])),
     stats: collector.stats(),
     timeline: collector.timeline(Date.now() - CHART_WINDOW_MS, CHART_BUCKET_MS),
     bucketMs: CHART_BUCKET_MS,

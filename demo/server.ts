@@ -70,7 +70,7 @@ async function serveAsset(res: ServerResponse, dir: string, name: string): Promi
 
 /** Starts the demo server on 127.0.0.1. */
 export async function startDemoServer({ build, store, collector, port }: DemoServerOptions): Promise<DemoServer> {
-  const files = storeHandler(store.layout.root);
+  const files = storeHandler(store.backend);
   const shellHtml = await readFile(path.join(build.appDir, 'index.html'), 'utf8');
   const dashboardHtml = await readFile(path.join(build.dashboardDir, 'index.html'));
   const worker = await readFile(path.join(build.appDir, 'sw.js'));

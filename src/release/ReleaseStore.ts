@@ -1,6 +1,6 @@
 /**
- * A release store on disk and every operation on it: the typed API behind `tranche/node` and the
- * `tranche` CLI alike.
+ * A release store and every operation on it: the typed API behind `tranche/node` and the
+ * `tranche` CLI alike. Where its bytes live is its backend's business (StoreBackend.ts).
  */
 import { assign } from '../core/bucketing.js';
 import { TrancheError } from '../core/TrancheError.js';
@@ -9,9 +9,10 @@ import { currentActor, readHistory, type HistoryEntry } from './history.js';
 import { readJwkFile } from './keys.js';
 import * as changes from './manifestChanges.js';
 import { publish, readCurrentManifest, type Change, type PublishContext, type PublishResult } from './publish.js';
-import { releaseBuild, type ReleaseOptions, type ReleaseResult } from './release.js';
-import { storeLayout, type StoreLayout } from './storeLayout.js';
-import { verifyStore, type VerifyOptions, type VerifyReport } from './verifyStore.js';
+import { releaseBuild, releasedVersions, type ReleaseOptions, type ReleaseResult } from './release.js';
+import { DirectoryBackend } from './DirectoryBackend.js';
+import type { StoreBackend } from './StoreBackend.js';
+import { verifyStore, type VerifyStoreOptions, type VerifyReport } from './verifyStore.js';
 
 /** How a store is opened. */
 export interface StoreOptions {
@@ -30,7 +31,7 @@ export interface PublishOptions {
 }
 
 /** A module's state as `status` reports it. */
-export interface ModuleStatus {
+export interface ModuleSummary {
   stable: string;
   rollouts: Array<Pick<Rollout, 'version' | 'percent'>>;
   paused: boolean;
@@ -41,7 +42,7 @@ export interface ModuleStatus {
 export interface StoreStatus {
   sequence: number;
   killSwitch: boolean;
-  modules: Record<string, ModuleStatus>;
+  modules: Record<string, ModuleSummary>;
   published?: string;
   expires?: string;
   keyId?: string;
@@ -53,20 +54,20 @@ export interface Resolution {
   modules: Record<string, string>;
 }
 
-/** The store at one directory. Create with `openStore`. */
+/** The store in one directory or backend. Create with `openStore`. */
 export class ReleaseStore {
-  /** Where everything is. */
-  readonly layout: StoreLayout;
+  /** Where its documents are read and written. */
+  readonly backend: StoreBackend;
   private readonly _publisher: PublishContext;
 
-  constructor(dir: string, { key, actor = currentActor(), lockTimeoutMs }: StoreOptions = {}) {
-    this.layout = storeLayout(dir);
-    this._publisher = { layout: this.layout, actor, lockTimeoutMs, signingKey: () => loadKey(key) };
+  constructor(where: string | StoreBackend, { key, actor = currentActor(), lockTimeoutMs }: StoreOptions = {}) {
+    this.backend = typeof where === 'string' ? new DirectoryBackend(where) : where;
+    this._publisher = { backend: this.backend, actor, lockTimeoutMs, signingKey: () => loadKey(key) };
   }
 
   /** Ingests a build directory as module@version (not live until promoted or rolled out). */
   release(buildDir: string, options: ReleaseOptions): Promise<ReleaseResult> {
-    return releaseBuild(this.layout, buildDir, options, this._publisher.lockTimeoutMs);
+    return releaseBuild(this.backend, buildDir, options, this._publisher.lockTimeoutMs);
   }
 
   /** Makes module@version stable for every client outside a rollout. */
@@ -109,9 +110,9 @@ export class ReleaseStore {
 
   /** The current manifest, summarised. */
   async status(): Promise<StoreStatus> {
-    const manifest = await readCurrentManifest(this.layout);
+    const manifest = await readCurrentManifest(this.backend);
     if (!manifest) return { sequence: 0, killSwitch: false, modules: {} };
-    const modules: Record<string, ModuleStatus> = {};
+    const modules: Record<string, ModuleSummary> = {};
     for (const [name, mod] of Object.entries(manifest.modules)) {
       modules[name] = {
         stable: mod.stable,
@@ -124,16 +125,21 @@ export class ReleaseStore {
     return { sequence, killSwitch, modules, published, keyId, ...(expires ? { expires } : {}) };
   }
 
+  /** Every released version of every module (released, not necessarily live), oldest first. */
+  releases(): Promise<Record<string, string[]>> {
+    return releasedVersions(this.backend);
+  }
+
   /** Committed changes, oldest first: all, or those touching `module` (kill-switch changes touch every module). */
   async history(module?: string): Promise<HistoryEntry[]> {
-    const sequence = (await readCurrentManifest(this.layout))?.sequence ?? 0;
-    const entries = await readHistory(this.layout, sequence);
+    const sequence = (await readCurrentManifest(this.backend))?.sequence ?? 0;
+    const entries = await readHistory(this.backend, sequence);
     return module === undefined ? entries : entries.filter((e) => module in e.modules || e.killSwitch);
   }
 
   /** The version of every module each client gets under the current manifest, streamed in order. */
   async *resolve(clients: Iterable<string> | AsyncIterable<string>): AsyncGenerator<Resolution> {
-    const manifest = (await readCurrentManifest(this.layout)) ?? { modules: {} };
+    const manifest = (await readCurrentManifest(this.backend)) ?? { modules: {} };
     for await (const client of clients) {
       const modules: Record<string, string> = {};
       for (const [name, { version }] of Object.entries(assign(manifest, client))) modules[name] = version;
@@ -142,8 +148,8 @@ export class ReleaseStore {
   }
 
   /** Checks signature, schema, records and file hashes; never throws for a problem it can report. */
-  verify(options?: VerifyOptions): Promise<VerifyReport> {
-    return verifyStore(this.layout, options);
+  verify(options?: VerifyStoreOptions): Promise<VerifyReport> {
+    return verifyStore(this.backend, options);
   }
 
   private async _publish(
@@ -156,9 +162,9 @@ export class ReleaseStore {
   }
 }
 
-/** Opens the store at `dir` (created on first write). */
-export function openStore(dir: string, options?: StoreOptions): ReleaseStore {
-  return new ReleaseStore(dir, options);
+/** Opens the store in directory `dir` (created on first write), or in `backend`. */
+export function openStore(where: string | StoreBackend, options?: StoreOptions): ReleaseStore {
+  return new ReleaseStore(where, options);
 }
 
 async function loadKey(key: string | object | undefined): Promise<{ jwk: unknown; where: string }> {

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { unlessMissing } from './missing.js';
 import { processAlive } from './processAlive.js';
 
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
@@ -79,13 +80,7 @@ export function writeBlobSync(target: string, data: Uint8Array): void {
 
 /** Deletes temp files in `dir` whose writer is no longer running. Returns how many it removed. */
 export async function removeStaleTemps(dir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw err;
-  }
+  const names = await unlessMissing(readdir(dir), []);
   let removed = 0;
   for (const name of names) {
     const pid = Number(TEMP_NAME.exec(name)?.[1]);

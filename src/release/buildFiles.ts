@@ -7,6 +7,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { TrancheError } from '../core/TrancheError.js';
 import { unsafePathReason } from '../core/paths.js';
+import { isMissing } from './missing.js';
 
 /** A file to ingest: its path in the release and where its bytes are read from. */
 export interface BuildFile {
@@ -39,7 +40,7 @@ async function buildRoot(buildDir: string): Promise<string> {
     const root = await realpath(buildDir);
     if ((await stat(root)).isDirectory()) return root;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!isMissing(err)) throw err;
     throw new TrancheError('not-found', { what: `build directory ${buildDir}` });
   }
   throw new TrancheError('usage', { reason: `build directory ${buildDir} is not a directory` });

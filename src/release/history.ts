@@ -5,13 +5,12 @@
  * same sequence written again by the next publish). Readers therefore ignore lines above the
  * manifest's sequence and, for a repeated sequence, keep the last line.
  */
-import { open, readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { TrancheError } from '../core/TrancheError.js';
 import type { ModuleState } from '../core/manifest.js';
 import { parseJson } from '../core/validate.js';
-import { fsyncDir } from './atomicWrite.js';
-import type { StoreLayout } from './storeLayout.js';
+import { readText, type StoreBackend } from './StoreBackend.js';
+import { HISTORY } from './storeLayout.js';
 
 /** One module's state before and after a change (`null`: not in the manifest). */
 export interface ModuleChange {
@@ -50,48 +49,17 @@ export function currentActor(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** How far back to look for the last line break in one read. */
-const TAIL_CHUNK = 64 * 1024;
-
 /**
- * Appends `entry` as one line and fsyncs it. A torn last line (a crash mid-append, never
- * committed by a manifest) is cut off first, so it never glues onto the new line.
+ * Appends `entry` as one line, durably (the backend first cuts a torn last line left by a crash,
+ * never committed by a manifest, so it never glues onto the new line).
  */
-export async function appendHistory(layout: StoreLayout, entry: HistoryEntry): Promise<void> {
-  const handle = await open(layout.history, 'a+');
-  try {
-    const { size } = await handle.stat();
-    const keep = await committedLength(handle, size);
-    if (keep < size) await handle.truncate(keep);
-    await handle.appendFile(`${JSON.stringify(entry)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  // The file may be new: its directory entry must be durable before the manifest is.
-  await fsyncDir(layout.root);
-}
-
-async function committedLength(handle: import('node:fs/promises').FileHandle, size: number): Promise<number> {
-  let end = size;
-  while (end > 0) {
-    const start = Math.max(0, end - TAIL_CHUNK);
-    const buffer = Buffer.alloc(end - start);
-    await handle.read(buffer, 0, buffer.length, start);
-    const at = buffer.lastIndexOf(0x0a);
-    if (at === buffer.length - 1 && end === size) return size;
-    if (at >= 0) return start + at + 1;
-    end = start;
-  }
-  return 0;
+export async function appendHistory(backend: StoreBackend, entry: HistoryEntry): Promise<void> {
+  await backend.append(HISTORY, `${JSON.stringify(entry)}\n`);
 }
 
 /** The committed entries up to `sequence` (the current manifest's), oldest first. */
-export async function readHistory(layout: StoreLayout, sequence: number): Promise<HistoryEntry[]> {
-  const text = await readFile(layout.history, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return '';
-    throw err;
-  });
+export async function readHistory(backend: StoreBackend, sequence: number): Promise<HistoryEntry[]> {
+  const text = (await readText(backend, HISTORY)) ?? '';
   const lines = text.split('\n');
   lines.pop(); // '' after the final newline, or a torn line that no manifest committed
   const bySequence = new Map<number, HistoryEntry>();

@@ -9,15 +9,16 @@
  * ```
  */
 export { openStore, ReleaseStore } from './ReleaseStore.js';
-export type { ModuleStatus, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
+export type { ModuleSummary, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
 export { keygen } from './keys.js';
 export type { KeygenResult } from './keys.js';
 export type { ReleaseOptions, ReleaseResult } from './release.js';
 export type { PublishResult } from './publish.js';
 export type { HistoryEntry, ModuleChange } from './history.js';
-export type { VerifyOptions, VerifyReport } from './verifyStore.js';
+export type { VerifyStoreOptions, VerifyReport } from './verifyStore.js';
 export type { ProgressListener } from './ingest.js';
-export type { StoreLayout } from './storeLayout.js';
+export { DirectoryBackend } from './DirectoryBackend.js';
+export type { PutOptions, StoreBackend } from './StoreBackend.js';
 export { storeHandler } from './storeHandler.js';
 export type { StoreHandler, StoreHandlerOptions } from './storeHandler.js';
 export { crossSiteProblem, wrongHostProblem, readBody, BodyTooLarge, type RequestGuardOptions } from './http.js';

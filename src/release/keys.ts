@@ -1,14 +1,15 @@
 /**
- * Signing keys on disk: generating a pair, reading a JWK file, and the store's `keys/` directory
+ * Signing keys: generating a pair, reading a JWK file, and the store's `keys/`
  * of public keys that signed its manifests (what `verify` trusts when given no key).
  */
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrancheError } from '../core/TrancheError.js';
 import { generateKeyPair, trustKeys, type Ed25519Jwk, type TrustedKeys } from '../core/signature.js';
 import { parseJson } from '../core/validate.js';
-import { isTempName, writeFileAtomic } from './atomicWrite.js';
-import type { StoreLayout } from './storeLayout.js';
+import { unlessMissing } from './missing.js';
+import { readText, type StoreBackend } from './StoreBackend.js';
+import { KEYS, documentKind, keyPath } from './storeLayout.js';
 
 /** Where `keygen` wrote the pair, and its key id. */
 export interface KeygenResult {
@@ -46,25 +47,19 @@ export async function keygen(outDir: string): Promise<KeygenResult> {
 
 /** The JSON in a key file; `what` names the file's role in errors (e.g. "--key"). */
 export async function readJwkFile(path: string, what: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw err.code === 'ENOENT' ? new TrancheError('not-found', { what: `${what} file ${path}` }) : err;
-  });
+  const text = await unlessMissing(readFile(path, 'utf8'));
+  if (text === null) throw new TrancheError('not-found', { what: `${what} file ${path}` });
   return parseJson(text, `${what} file ${path}`);
 }
 
 /** The store's public keys; a file that is not a usable key is reported, not trusted. */
-export async function storeKeys(layout: StoreLayout): Promise<{ keys: TrustedKeys; files: string[]; problems: string[] }> {
-  const names = await readdir(layout.keysDir).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
+export async function storeKeys(backend: StoreBackend): Promise<{ keys: TrustedKeys; files: string[]; problems: string[] }> {
   const keys = new Map<string, CryptoKey>();
   const files: string[] = [];
   const problems: string[] = [];
-  for (const name of names.filter((n) => n.endsWith('.jwk') && !isTempName(n)).sort()) {
-    const where = `keys/${name}`;
+  for (const where of (await backend.list(KEYS)).filter((path) => documentKind(path)?.name === 'key')) {
     try {
-      const trusted = await trustKeys([parseJson(await readFile(join(layout.keysDir, name), 'utf8'), where)], where);
+      const trusted = await trustKeys([parseJson((await readText(backend, where)) ?? '', where)], where);
       for (const [id, key] of trusted) keys.set(id, key);
       files.push(where);
     } catch (err) {
@@ -75,16 +70,7 @@ export async function storeKeys(layout: StoreLayout): Promise<{ keys: TrustedKey
 }
 
 /** Adds the signer's public key to `keys/` (before the manifest it signed becomes visible). */
-export async function saveSignerKey(layout: StoreLayout, privateJwk: Ed25519Jwk, keyId: string): Promise<void> {
-  const path = layout.key(keyId);
-  if (
-    await readFile(path).then(
-      () => true,
-      () => false,
-    )
-  )
-    return;
-  await mkdir(layout.keysDir, { recursive: true });
+export async function saveSignerKey(backend: StoreBackend, privateJwk: Ed25519Jwk, keyId: string): Promise<void> {
   const publicJwk: Ed25519Jwk = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, kid: keyId };
-  await writeFileAtomic(path, `${JSON.stringify(publicJwk, null, 2)}\n`);
+  await backend.create(keyPath(keyId), `${JSON.stringify(publicJwk, null, 2)}\n`);
 }

@@ -5,22 +5,20 @@
  * then write the manifest atomically. Each step before the final rename leaves the previous
  * manifest in place, so a crash anywhere leaves a store that `verify` accepts.
  */
-import { readFile } from 'node:fs/promises';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
 import { sha256Hex } from '../core/integrity.js';
 import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/manifest.js';
 import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
-import { removeStaleTemps, writeFileAtomic } from './atomicWrite.js';
 import { appendHistory, readHistory, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveSignerKey, storeKeys } from './keys.js';
 import type { ManifestDraft } from './manifestChanges.js';
-import { withLock } from './storeLock.js';
-import type { StoreLayout } from './storeLayout.js';
+import { utf8, type StoreBackend } from './StoreBackend.js';
+import { MANIFEST, recordPath } from './storeLayout.js';
 
 /** Who publishes, with what key, and how long to wait for the lock. */
 export interface PublishContext {
-  layout: StoreLayout;
+  backend: StoreBackend;
   /** The private JWK and a name for it in errors (its file). */
   signingKey: () => Promise<{ jwk: unknown; where: string }>;
   actor: string;
@@ -44,19 +42,22 @@ export interface PublishResult {
  * The store's current manifest, its signature checked against the store's `keys/`; `null` for a
  * store that has never published. Expiry is not checked: publishing is how an expired one is renewed.
  */
-export async function readCurrentManifest(layout: StoreLayout): Promise<Manifest | null> {
-  const text = await readFile(layout.manifest, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
-  if (text === null) return null;
+export async function readCurrentManifest(backend: StoreBackend): Promise<Manifest | null> {
+  return (await readManifestBytes(backend))?.manifest ?? null;
+}
+
+/** The current manifest and its bytes exactly as stored (what the next write replaces). */
+async function readManifestBytes(backend: StoreBackend): Promise<{ manifest: Manifest; bytes: Uint8Array } | null> {
+  const bytes = await backend.read(MANIFEST);
+  if (bytes === null) return null;
+  const where = backend.where(MANIFEST);
   try {
-    const { keys } = await storeKeys(layout);
-    return await verifyManifest(parseJson(text, layout.manifest), { trusted: keys, now: new Date(0) });
+    const { keys } = await storeKeys(backend);
+    return { manifest: await verifyManifest(parseJson(utf8(bytes), where), { trusted: keys, now: new Date(0) }), bytes };
   } catch (err) {
     if (!isTrancheError(err)) throw err;
     throw new TrancheError('rejected', {
-      what: layout.manifest,
+      what: where,
       reason: `${err.message}\nrefusing to use it; tranche verify lists every problem`,
     });
   }
@@ -71,52 +72,48 @@ export async function publish(
   expires?: string,
 ): Promise<PublishResult> {
   const { jwk, where } = await ctx.signingKey();
-  const { layout } = ctx;
-  return withLock(
-    layout.lock,
-    async () => {
-      await removeStaleTemps(layout.root);
-      const current = await readCurrentManifest(layout);
-      const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
-      const note = await change(draft, () => readHistory(layout, current?.sequence ?? 0));
-      if (
-        current &&
-        current.expires === expires &&
-        JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })
-      ) {
-        return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
-      }
-      // keyId is filled in by signManifest from the key that actually signs.
-      const next: Manifest = {
-        format: FORMAT,
-        sequence: (current?.sequence ?? 0) + 1,
-        published: new Date().toISOString(),
-        ...(expires === undefined ? {} : { expires }),
-        keyId: '',
-        killSwitch: draft.killSwitch,
-        modules: draft.modules,
-        releases: await releaseRefs(layout, draft),
-      };
-      const envelope = await signManifest(next, jwk, where);
-      await saveSignerKey(layout, jwk as Ed25519Jwk, envelope.keyId);
-      await appendHistory(layout, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
-      await writeFileAtomic(layout.manifest, `${JSON.stringify(envelope, null, 2)}\n`);
-      return { changed: true, sequence: next.sequence, note };
-    },
-    ctx.lockTimeoutMs,
-  );
+  const { backend } = ctx;
+  return backend.exclusive(async () => {
+    const stored = await readManifestBytes(backend);
+    const current = stored?.manifest ?? null;
+    const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
+    const note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
+    if (
+      current &&
+      current.expires === expires &&
+      JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })
+    ) {
+      return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
+    }
+    // keyId is filled in by signManifest from the key that actually signs.
+    const next: Manifest = {
+      format: FORMAT,
+      sequence: (current?.sequence ?? 0) + 1,
+      published: new Date().toISOString(),
+      ...(expires === undefined ? {} : { expires }),
+      keyId: '',
+      killSwitch: draft.killSwitch,
+      modules: draft.modules,
+      releases: await releaseRefs(backend, draft),
+    };
+    const envelope = await signManifest(next, jwk, where);
+    await saveSignerKey(backend, jwk as Ed25519Jwk, envelope.keyId);
+    await appendHistory(backend, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
+    // Last, and only over the manifest read above: a backend without a lock still never loses a change.
+    await backend.put(MANIFEST, `${JSON.stringify(envelope, null, 2)}\n`, { replaces: stored?.bytes ?? null });
+    return { changed: true, sequence: next.sequence, note };
+  }, ctx.lockTimeoutMs);
 }
 
 /** `releases` for every live version, each record read, validated and hashed as stored. */
-async function releaseRefs(layout: StoreLayout, draft: ManifestDraft): Promise<Record<string, ReleaseRef>> {
+async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise<Record<string, ReleaseRef>> {
   const refs: Record<string, ReleaseRef> = {};
   for (const [module, mod] of Object.entries(draft.modules)) {
     for (const version of [mod.stable, ...mod.rollouts.map((r) => r.version)]) {
-      const record = layout.recordPath(module, version);
-      const bytes = await readFile(layout.abs(record)).catch((err: NodeJS.ErrnoException) => {
-        throw err.code === 'ENOENT' ? new TrancheError('not-found', { what: `release ${module}@${version} (${record})` }) : err;
-      });
-      const parsed = parseReleaseRecord(parseJson(bytes.toString('utf8'), record), record);
+      const record = recordPath(module, version);
+      const bytes = await backend.read(record);
+      if (!bytes) throw new TrancheError('not-found', { what: `release ${module}@${version} (${record})` });
+      const parsed = parseReleaseRecord(parseJson(utf8(bytes), record), record);
       if (parsed.module !== module || parsed.version !== version) {
         throw new TrancheError('rejected', {
           what: record,

@@ -2,19 +2,17 @@
  * `release`: turn a build directory into an immutable release record. A released version is not
  * live: only a manifest change (promote, rollout) sends it to clients.
  */
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import validRange from 'semver/ranges/valid.js';
+import compare from 'semver/functions/compare.js';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { inRange } from '../core/compatibility.js';
 import { FORMAT, MODULE_NAME, type ReleaseRecord } from '../core/manifest.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
-import { isTempName, removeStaleTemps, writeFileAtomic } from './atomicWrite.js';
 import { listBuildFiles, type BuildFile } from './buildFiles.js';
 import { ingestFiles, restoreMissing, type ProgressListener } from './ingest.js';
-import { withLock } from './storeLock.js';
-import type { StoreLayout } from './storeLayout.js';
+import { readText, type StoreBackend } from './StoreBackend.js';
+import { RECORDS, recordPath } from './storeLayout.js';
 
 /** What to release. */
 export interface ReleaseOptions {
@@ -46,7 +44,7 @@ export interface ReleaseResult {
 
 /** Ingests `buildDir` as `module@version` into the store. */
 export async function releaseBuild(
-  layout: StoreLayout,
+  backend: StoreBackend,
   buildDir: string,
   options: ReleaseOptions,
   lockTimeoutMs?: number,
@@ -56,11 +54,11 @@ export async function releaseBuild(
   const buildFiles = await listBuildFiles(buildDir);
   const entry = chooseEntry(buildFiles, options.entry, buildDir);
   // Records are never deleted, so a requirement met now stays met: check before the slow part.
-  for (const [name, range] of Object.entries(requires)) await checkRequirement(layout, name, range);
-  const path = layout.recordPath(module, version);
-  const previous = await readRecord(layout, path);
+  for (const [name, range] of Object.entries(requires)) await checkRequirement(backend, name, range);
+  const path = recordPath(module, version);
+  const previous = await readRecord(backend, path);
   // A version released before is only hashed first, so a conflicting re-release stores nothing.
-  const ingested = await ingestFiles(buildFiles, previous ? undefined : layout, options.onProgress);
+  const ingested = await ingestFiles(buildFiles, previous ? undefined : backend, options.onProgress);
   const record = parseReleaseRecord(
     {
       format: FORMAT,
@@ -75,9 +73,9 @@ export async function releaseBuild(
     `release record for ${module}@${version}`,
   );
   if (previous) checkSame(previous, record);
-  const newBytes = previous ? await restoreMissing(layout, buildFiles, record.files) : ingested.newBytes;
+  const newBytes = previous ? await restoreMissing(backend, buildFiles, record.files) : ingested.newBytes;
   // Checked again under the lock: another command may have released this version meanwhile.
-  const unchanged = await withLock(layout.lock, () => writeRecord(layout, path, record), lockTimeoutMs);
+  const unchanged = await backend.exclusive(() => writeRecord(backend, path, record), lockTimeoutMs);
   const bytes = record.files.reduce((sum, f) => sum + f.size, 0);
   return { module, version, record: path, files: record.files.length, bytes, newBytes, unchanged };
 }
@@ -113,20 +111,20 @@ function chooseEntry(files: readonly BuildFile[], entry: string | undefined, bui
   throw new TrancheError('usage', { reason: `--entry is needed: ${buildDir} has no index.js and ${found}` });
 }
 
-/** Released versions of `module`, from the record files present in the store. */
-export async function releasedVersions(layout: StoreLayout, module: string): Promise<string[]> {
-  const names = await readdir(layout.abs(`records/${module}`)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-  return names
-    .filter((n) => n.endsWith('.json') && !isTempName(n))
-    .map((n) => n.slice(0, -'.json'.length))
-    .filter((v) => semverValid(v) === v);
+/** Every released version of every module (or of `module` alone), from the records present, oldest first. */
+export async function releasedVersions(backend: StoreBackend, module?: string): Promise<Record<string, string[]>> {
+  const released: Record<string, string[]> = {};
+  for (const path of await backend.list(module === undefined ? RECORDS : `${RECORDS}${module}/`)) {
+    const [, name, file] = /^records\/([^/]+)\/([^/]+)\.json$/.exec(path) ?? [];
+    if (!name || !file || !MODULE_NAME.test(name) || semverValid(file) !== file) continue;
+    (released[name] ??= []).push(file);
+  }
+  for (const versions of Object.values(released)) versions.sort(compare);
+  return released;
 }
 
-async function checkRequirement(layout: StoreLayout, name: string, range: string): Promise<void> {
-  const versions = await releasedVersions(layout, name);
+async function checkRequirement(backend: StoreBackend, name: string, range: string): Promise<void> {
+  const versions = (await releasedVersions(backend, name))[name] ?? [];
   if (versions.some((ver) => inRange(ver, range))) return;
   throw new TrancheError('rejected', {
     what: `--requires ${name}@${range}`,
@@ -135,11 +133,8 @@ async function checkRequirement(layout: StoreLayout, name: string, range: string
 }
 
 /** The release record at store-relative `path`, checked against the schema; null when there is none. */
-export async function readRecord(layout: StoreLayout, path: string): Promise<ReleaseRecord | null> {
-  const text = await readFile(layout.abs(path), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
+export async function readRecord(backend: StoreBackend, path: string): Promise<ReleaseRecord | null> {
+  const text = await readText(backend, path);
   return text === null ? null : parseReleaseRecord(parseJson(text, path), path);
 }
 
@@ -154,17 +149,10 @@ function checkSame(previous: ReleaseRecord, next: ReleaseRecord): void {
 }
 
 /** Writes the record unless it exists; true when an identical one exists (a no-op). */
-async function writeRecord(layout: StoreLayout, path: string, record: ReleaseRecord): Promise<boolean> {
-  const previous = await readRecord(layout, path);
-  if (previous) {
-    checkSame(previous, record);
-    return true;
-  }
-  const file = layout.abs(path);
-  await mkdir(dirname(file), { recursive: true });
-  await removeStaleTemps(dirname(file));
-  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`);
-  return false;
+async function writeRecord(backend: StoreBackend, path: string, record: ReleaseRecord): Promise<boolean> {
+  if (await backend.create(path, `${JSON.stringify(record, null, 2)}\n`)) return false;
+  checkSame((await readRecord(backend, path))!, record);
+  return true;
 }
 
 const LISTED = 5;

@@ -16,7 +16,6 @@
  * Paths are checked with the same rules as release paths (src/core/paths.ts) after URL
  * normalisation, and module URLs are read by the worker's own parser (src/core/moduleUrl.ts).
  */
-import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { importMapOf, type ImportMap } from '../core/importMap.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
@@ -25,7 +24,9 @@ import { unsafePathReason } from '../core/paths.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { readCurrentManifest } from './publish.js';
 import { readRecord } from './release.js';
-import { storeLayout, type StoreLayout } from './storeLayout.js';
+import { DirectoryBackend } from './DirectoryBackend.js';
+import type { StoreBackend } from './StoreBackend.js';
+import { IMMUTABLE_CACHE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
 
 /** Options of {@link storeHandler}. */
 export interface StoreHandlerOptions {
@@ -52,19 +53,14 @@ export interface StoreHandler {
   stableImportMap(): Promise<ImportMap>;
 }
 
-/** One year, the longest lifetime caches honour: records and files never change. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
-// What the store serves besides the manifest: each pattern is a whole store-relative path.
-const SERVED: ReadonlyArray<{ pattern: RegExp; type: string }> = [
-  { pattern: /^records\/[^/]+\/[^/]+\.json$/, type: 'application/json' },
-  { pattern: /^files\/[0-9a-f]{64}$/, type: 'application/octet-stream' },
-  { pattern: /^keys\/[^/]+\.jwk$/, type: 'application/json' },
-];
 // URLs are only used for their paths: any origin does for parsing.
 const ORIGIN = 'http://store.invalid';
 
-/** Serves the store at `dir` (see the file comment). */
-export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/modules/' }: StoreHandlerOptions = {}): StoreHandler {
+/** Serves the store in directory `dir`, or in any backend (see the file comment). */
+export function storeHandler(
+  dir: string | StoreBackend,
+  { mount = '/store/', modulePrefix = '/modules/' }: StoreHandlerOptions = {},
+): StoreHandler {
   for (const [option, value] of [
     ['mount', mount],
     ['modulePrefix', modulePrefix],
@@ -76,12 +72,12 @@ export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/
         got: JSON.stringify(value),
       });
   }
-  const layout = storeLayout(dir);
-  const records = new RecordCache(layout);
+  const backend = typeof dir === 'string' ? new DirectoryBackend(dir) : dir;
+  const records = new RecordCache(backend);
   const moduleBase = ORIGIN + modulePrefix;
 
   const stableVersions = async (): Promise<Record<string, string>> => {
-    const manifest = await readCurrentManifest(layout);
+    const manifest = await readCurrentManifest(backend);
     return Object.fromEntries(Object.entries(manifest?.modules ?? {}).map(([name, mod]) => [name, mod.stable]));
   };
 
@@ -102,8 +98,8 @@ export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/
         return true;
       }
       try {
-        if (inStore) await serveStorePath(req, res, layout, pathname.slice(mount.length));
-        else if (module) await serveModule(req, res, layout, records, module, stableVersions);
+        if (inStore) await serveStorePath(req, res, backend, pathname.slice(mount.length));
+        else if (module) await serveModule(req, res, backend, records, module, stableVersions);
         else notFound(req, res, `${pathname} is not a module URL (${modulePrefix}<module>/<version>/<path>)`);
       } catch (err) {
         send(
@@ -126,23 +122,22 @@ export function storeHandler(dir: string, { mount = '/store/', modulePrefix = '/
 }
 
 /** A store document: the manifest, a record, a file, a public key. */
-async function serveStorePath(req: IncomingMessage, res: ServerResponse, layout: StoreLayout, relative: string): Promise<void> {
+async function serveStorePath(req: IncomingMessage, res: ServerResponse, backend: StoreBackend, relative: string): Promise<void> {
   const refused = unsafePathReason(relative);
   if (refused) return notFound(req, res, `store path ${JSON.stringify(relative)} refused: it ${refused}`);
-  const isManifest = relative === 'manifest.json';
-  const type = isManifest ? 'application/json' : SERVED.find((s) => s.pattern.test(relative))?.type;
-  if (!type) return notFound(req, res, `${relative} is not served (only manifest.json, records/, files/ and keys/ are)`);
-  const body = await readOrNull(layout.abs(relative));
+  const kind = documentKind(relative);
+  if (!kind?.served) return notFound(req, res, `${relative} is not served (only manifest.json, records/, files/ and keys/ are)`);
+  const body = await backend.read(relative);
   if (!body) return notFound(req, res, `${relative} is not in the store`);
   // The worker fetches the manifest past the HTTP cache anyway; no-cache keeps other readers current.
-  send(req, res, 200, { 'content-type': type, 'cache-control': isManifest ? 'no-cache' : IMMUTABLE }, body);
+  send(req, res, 200, { 'content-type': kind.type, 'cache-control': cacheControlOf(kind) }, body);
 }
 
 /** One file of a module version, found through the version's release record. */
 async function serveModule(
   req: IncomingMessage,
   res: ServerResponse,
-  layout: StoreLayout,
+  backend: StoreBackend,
   records: RecordCache,
   url: ModuleUrl,
   stable: () => Promise<Record<string, string>>,
@@ -155,7 +150,7 @@ async function serveModule(
   if (!record) return notFound(req, res, `${label} is not released`);
   const file = record.files.find((f) => f.path === url.path);
   if (!file) return notFound(req, res, `${label} has no file ${url.path} (its release record lists every file)`);
-  const body = await readOrNull(layout.blob(file.sha256));
+  const body = await backend.read(blobPath(file.sha256));
   // Missing bytes are a 404 like any missing document; the store is damaged, and verify says where.
   if (!body)
     return notFound(req, res, `files/${file.sha256} (${label} ${file.path}) is not in the store; tranche verify lists what is missing`);
@@ -166,7 +161,7 @@ async function serveModule(
     {
       'content-type': file.type,
       // A versioned URL names bytes that never change; an unversioned one follows the stable version.
-      'cache-control': url.version ? IMMUTABLE : 'no-cache',
+      'cache-control': url.version ? IMMUTABLE_CACHE : 'no-cache',
       'x-tranche-module': label,
     },
     body,
@@ -177,18 +172,18 @@ async function serveModule(
 class RecordCache {
   private readonly _records = new Map<string, ReleaseRecord>();
 
-  constructor(private readonly _layout: StoreLayout) {}
+  constructor(private readonly _backend: StoreBackend) {}
 
   /** The record of module@version, or null when it is not released. */
   async get(module: string, version: string): Promise<ReleaseRecord | null> {
     const key = releaseKey(module, version);
     const known = this._records.get(key);
     if (known) return known;
-    const record = await readRecord(this._layout, this._layout.recordPath(module, version));
+    const record = await readRecord(this._backend, recordPath(module, version));
     if (!record) return null;
     if (record.module !== module || record.version !== version) {
       throw new TrancheError('rejected', {
-        what: this._layout.recordPath(module, version),
+        what: recordPath(module, version),
         reason: `describes ${releaseKey(record.module, record.version)}`,
       });
     }
@@ -197,18 +192,11 @@ class RecordCache {
   }
 }
 
-async function readOrNull(path: string): Promise<Buffer | null> {
-  return readFile(path).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR' || err.code === 'EISDIR') return null;
-    throw err;
-  });
-}
-
 function notFound(req: IncomingMessage, res: ServerResponse, why: string): void {
   send(req, res, 404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, `tranche store: ${why}`);
 }
 
-function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+function send(req: IncomingMessage, res: ServerResponse, status: number, headers: Record<string, string>, body: string | Uint8Array): void {
   // Bytes are served as their recorded type, never as what a browser might sniff.
   res.writeHead(status, { ...headers, 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)) });
   res.end(req.method === 'HEAD' ? undefined : body);

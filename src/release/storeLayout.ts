@@ -1,41 +1,61 @@
 /**
- * Where everything lives in a store (docs/manifest.md, "Store layout"). Paths relative to the
- * store are what the manifest and the service worker use; absolute ones are for the file system.
+ * What a store holds and where (docs/manifest.md, "Store layout"): every document's path relative
+ * to the store, which is the path the manifest, the service worker and every backend use, and
+ * what kind of document it is. A new kind of document (a ramp plan, a policy) is one entry in
+ * DOCUMENTS: its path, whether it ever changes, whether clients may read it, its content type.
  */
-import { join, resolve } from 'node:path';
 
-/** The absolute paths of one store's documents. */
-export interface StoreLayout {
-  readonly root: string;
-  readonly manifest: string;
-  readonly history: string;
-  readonly lock: string;
-  readonly keysDir: string;
-  readonly recordsDir: string;
-  readonly filesDir: string;
-  /** `records/<module>/<version>.json` relative to the store, as `manifest.releases` names it. */
-  recordPath(module: string, version: string): string;
-  /** Absolute path of a store-relative path. */
-  abs(relative: string): string;
-  blob(sha256: string): string;
-  key(keyId: string): string;
+export const MANIFEST = 'manifest.json';
+export const HISTORY = 'history.jsonl';
+export const RECORDS = 'records/';
+export const FILES = 'files/';
+export const KEYS = 'keys/';
+
+/** `records/<module>/<version>.json`, as `manifest.releases` names it. */
+export function recordPath(module: string, version: string): string {
+  return `${RECORDS}${module}/${version}.json`;
 }
 
-/** The layout of the store at `dir` (resolved against the working directory). */
-export function storeLayout(dir: string): StoreLayout {
-  const root = resolve(dir);
-  return {
-    root,
-    manifest: join(root, 'manifest.json'),
-    history: join(root, 'history.jsonl'),
-    // A dot file: static servers that hide dot files will not serve it.
-    lock: join(root, '.tranche.lock'),
-    keysDir: join(root, 'keys'),
-    recordsDir: join(root, 'records'),
-    filesDir: join(root, 'files'),
-    recordPath: (module, version) => `records/${module}/${version}.json`,
-    abs: (relative) => join(root, ...relative.split('/')),
-    blob: (sha256) => join(root, 'files', sha256),
-    key: (keyId) => join(root, 'keys', `${keyId}.jwk`),
-  };
+/** `files/<sha256>`: the bytes of every file with that content, shared by all versions. */
+export function blobPath(sha256: string): string {
+  return `${FILES}${sha256}`;
+}
+
+/** `keys/<keyId>.jwk`: a public key that signed a manifest of this store. */
+export function keyPath(keyId: string): string {
+  return `${KEYS}${keyId}.jwk`;
+}
+
+/** One kind of document a store keeps. */
+export interface DocumentKind {
+  readonly name: string;
+  /** Matches the whole store-relative path of every document of this kind. */
+  readonly pattern: RegExp;
+  /** Written once and never changed (content-addressed or immutable by rule), so cacheable for a year. */
+  readonly immutable: boolean;
+  /** Served to clients (storeHandler, a public bucket); false for operator data. */
+  readonly served: boolean;
+  /** Its Content-Type; a file's own type comes from the release record that lists it. */
+  readonly type: string;
+}
+
+export const DOCUMENTS: readonly DocumentKind[] = [
+  { name: 'manifest', pattern: /^manifest\.json$/, immutable: false, served: true, type: 'application/json' },
+  { name: 'record', pattern: /^records\/[^/]+\/[^/]+\.json$/, immutable: true, served: true, type: 'application/json' },
+  { name: 'file', pattern: /^files\/[0-9a-f]{64}$/, immutable: true, served: true, type: 'application/octet-stream' },
+  { name: 'key', pattern: /^keys\/[^/]+\.jwk$/, immutable: true, served: true, type: 'application/json' },
+  { name: 'history', pattern: /^history\.jsonl$/, immutable: false, served: false, type: 'application/x-ndjson' },
+];
+
+/** The kind of the document at `path`, or null for a path that is no document of a store. */
+export function documentKind(path: string): DocumentKind | null {
+  return DOCUMENTS.find((kind) => kind.pattern.test(path)) ?? null;
+}
+
+/** One year, the longest lifetime caches honour: for documents that never change. */
+export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
+
+/** The Cache-Control of a document of `kind`: immutable ones for a year, the rest revalidated on every use. */
+export function cacheControlOf(kind: DocumentKind): string {
+  return kind.immutable ? IMMUTABLE_CACHE : 'no-cache';
 }

@@ -10,6 +10,7 @@ import { link, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TrancheError } from '../core/TrancheError.js';
+import { unlessMissing } from './missing.js';
 import { processAlive } from './processAlive.js';
 
 /** How long a command waits for another one before giving up: longer than any publish takes. */
@@ -74,13 +75,8 @@ async function tryCreate(path: string, text: string): Promise<boolean> {
 }
 
 async function readOwner(path: string): Promise<{ owner: Owner; text: string } | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const text = await unlessMissing(readFile(path, 'utf8'));
+  if (text === null) return null;
   try {
     return { owner: JSON.parse(text) as Owner, text };
   } catch {

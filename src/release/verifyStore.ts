@@ -5,22 +5,21 @@
  * and size. Problems are collected, each naming its file, rather than stopping at the first.
  * Temp files left by a killed command are not part of the store and are ignored.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
 import { sha256Hex } from '../core/integrity.js';
 import type { Manifest } from '../core/manifest.js';
 import { trustKeys, verifyManifest, type TrustedKeys } from '../core/signature.js';
 import { parseEnvelope, parseJson, parseManifest, parseReleaseRecord } from '../core/validate.js';
-import { isTempName } from './atomicWrite.js';
 import { readHistory } from './history.js';
 import { readJwkFile, storeKeys } from './keys.js';
 import { mapConcurrent } from './mapConcurrent.js';
-import type { StoreLayout } from './storeLayout.js';
+import { readText, utf8, type StoreBackend } from './StoreBackend.js';
+import { MANIFEST, RECORDS, blobPath, documentKind, recordPath } from './storeLayout.js';
 
 const CONCURRENCY = 16;
 
 /** Which public keys to trust: files or JWKs. @default every key in the store's `keys/` */
-export interface VerifyOptions {
+export interface VerifyStoreOptions {
   publicKeys?: ReadonlyArray<string | object>;
 }
 
@@ -43,29 +42,29 @@ interface Blob {
   usedBy: string;
 }
 
-/** Verifies the store at `layout` (see the file comment). */
-export async function verifyStore(layout: StoreLayout, { publicKeys }: VerifyOptions = {}): Promise<VerifyReport> {
+/** Verifies the store in `backend` (see the file comment). */
+export async function verifyStore(backend: StoreBackend, { publicKeys }: VerifyStoreOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
-  const { keys, trustedFrom } = await trusted(layout, publicKeys, problems);
-  const manifest = await checkManifest(layout, keys, problems);
+  const { keys, trustedFrom } = await trusted(backend, publicKeys, problems);
+  const manifest = await checkManifest(backend, keys, problems);
   const blobs = new Map<string, Blob>();
-  const records = await checkRecords(layout, manifest, blobs, problems);
+  const records = await checkRecords(backend, manifest, blobs, problems);
   let bytes = 0;
   await mapConcurrent([...blobs], CONCURRENCY, async ([sha256, blob]) => {
     bytes += blob.size;
-    problems.push(...(await blobProblems(layout, sha256, blob)));
+    problems.push(...(await blobProblems(backend, sha256, blob)));
   });
-  if (manifest) await readHistory(layout, manifest.sequence).catch((err: Error) => problems.push(err.message));
+  if (manifest) await readHistory(backend, manifest.sequence).catch((err: Error) => problems.push(err.message));
   return { ok: !problems.length, problems, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
 }
 
 async function trusted(
-  layout: StoreLayout,
-  publicKeys: VerifyOptions['publicKeys'],
+  backend: StoreBackend,
+  publicKeys: VerifyStoreOptions['publicKeys'],
   problems: string[],
 ): Promise<{ keys: TrustedKeys; trustedFrom: string[] }> {
   if (!publicKeys?.length) {
-    const found = await storeKeys(layout);
+    const found = await storeKeys(backend);
     problems.push(...found.problems);
     return { keys: found.keys, trustedFrom: found.files };
   }
@@ -81,11 +80,8 @@ async function trusted(
 }
 
 /** The manifest if it parses (even when its signature fails, so its records still get checked). */
-async function checkManifest(layout: StoreLayout, keys: TrustedKeys, problems: string[]): Promise<Manifest | null> {
-  const text = await readFile(layout.manifest, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
+async function checkManifest(backend: StoreBackend, keys: TrustedKeys, problems: string[]): Promise<Manifest | null> {
+  const text = await readText(backend, MANIFEST);
   if (text === null) return null;
   try {
     return await verifyManifest(parseJson(text, 'manifest.json'), { trusted: keys });
@@ -100,27 +96,19 @@ async function checkManifest(layout: StoreLayout, keys: TrustedKeys, problems: s
   }
 }
 
-async function listRecords(layout: StoreLayout): Promise<string[]> {
-  const modules = await readdir(layout.recordsDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
-  const paths: string[] = [];
-  for (const dir of modules.filter((d) => d.isDirectory())) {
-    for (const name of await readdir(layout.abs(`records/${dir.name}`))) {
-      if (name.endsWith('.json') && !isTempName(name)) paths.push(`records/${dir.name}/${name}`);
-    }
-  }
-  return paths.sort();
-}
-
 /** Checks every record (listed or referenced); fills `blobs` with the files they list. */
-async function checkRecords(layout: StoreLayout, manifest: Manifest | null, blobs: Map<string, Blob>, problems: string[]): Promise<number> {
+async function checkRecords(
+  backend: StoreBackend,
+  manifest: Manifest | null,
+  blobs: Map<string, Blob>,
+  problems: string[],
+): Promise<number> {
   const expected = new Map(Object.entries(manifest?.releases ?? {}).map(([key, ref]) => [ref.record, { key, sha256: ref.sha256 }]));
-  const paths = [...new Set([...(await listRecords(layout)), ...expected.keys()])];
+  const listed = (await backend.list(RECORDS)).filter((path) => documentKind(path)?.name === 'record');
+  const paths = [...new Set([...listed, ...expected.keys()])];
   for (const path of paths) {
     const ref = expected.get(path);
-    const bytes = await readFile(layout.abs(path)).catch(() => null);
+    const bytes = await backend.read(path).catch(() => null);
     if (!bytes) {
       problems.push(`${path}: missing, but manifest.json releases["${ref?.key}"] references it`);
       continue;
@@ -131,11 +119,11 @@ async function checkRecords(layout: StoreLayout, manifest: Manifest | null, blob
         if (actual !== ref.sha256)
           throw new TrancheError('integrity', { what: `${path} (manifest.json releases["${ref.key}"])`, expected: ref.sha256, actual });
       }
-      const record = parseReleaseRecord(parseJson(bytes.toString('utf8'), path), path);
-      if (path.startsWith('records/') && path !== layout.recordPath(record.module, record.version)) {
+      const record = parseReleaseRecord(parseJson(utf8(bytes), path), path);
+      if (path.startsWith(RECORDS) && path !== recordPath(record.module, record.version)) {
         throw new TrancheError('rejected', {
           what: path,
-          reason: `describes ${record.module}@${record.version}, so it belongs at ${layout.recordPath(record.module, record.version)}`,
+          reason: `describes ${record.module}@${record.version}, so it belongs at ${recordPath(record.module, record.version)}`,
         });
       }
       for (const file of record.files) {
@@ -152,12 +140,9 @@ async function checkRecords(layout: StoreLayout, manifest: Manifest | null, blob
   return paths.length;
 }
 
-async function blobProblems(layout: StoreLayout, sha256: string, blob: Blob): Promise<string[]> {
-  const where = `files/${sha256} (${blob.usedBy})`;
-  const bytes = await readFile(layout.blob(sha256)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  });
+async function blobProblems(backend: StoreBackend, sha256: string, blob: Blob): Promise<string[]> {
+  const where = `${blobPath(sha256)} (${blob.usedBy})`;
+  const bytes = await backend.read(blobPath(sha256));
   if (!bytes) return [`${where}: missing`];
   if (bytes.length !== blob.size) return [`${where}: size ${bytes.length}, expected ${blob.size}`];
   const actual = await sha256Hex(bytes);

@@ -24,7 +24,7 @@ async function thousandModules(store: TestStore): Promise<void> {
   for (let i = 0; i < MODULES; i++) await store.release(moduleName(i), '1.0.0', { 'index.js': `export const module = ${i};\n` });
   // One manifest for all of them (the CLI would publish one per promote).
   const signingKey = async () => ({ jwk: store.privateKey, where: 'bench key' });
-  await publish({ layout: store.store.layout, signingKey, actor: 'bench' }, 'promote', { modules: MODULES }, (draft) => {
+  await publish({ backend: store.store.backend, signingKey, actor: 'bench' }, 'promote', { modules: MODULES }, (draft) => {
     for (let i = 0; i < MODULES; i++) promote(draft, moduleName(i), '1.0.0');
     return `${MODULES} modules stable`;
   });
