@@ -27,21 +27,25 @@ function stageable(manifest: Manifest, module: string, version: string): boolean
 }
 
 /**
- * The assignment for one module. An earlier assignment for the same identity is kept (with
- * the sequence it came from) while the manifest gives the same version, so re-reading a
- * manifest never flips a client; a paused module keeps whatever its clients had and gives
+ * The assignment for one module (docs/service-worker.md, "Identity and stickiness"). An earlier
+ * assignment is kept (with the sequence it came from) while the manifest gives its bucket the
+ * same version, so re-reading a manifest never flips a client. That holds across an identity
+ * change too (sign in, sign out, another user), sticky bucketing as GrowthBook does it: this
+ * browser keeps what it runs until the cohort it came from would move anyway; then the current
+ * identity's bucket decides. A paused module keeps whatever its clients had and gives
  * newcomers the stable version.
  */
 export function assignModule(manifest: Manifest, module: string, key: string, before: Assignment | null): Assignment {
   const mod = manifest.modules[module]!;
   const bucket = bucketOf(moduleSeed(module, mod), key);
-  const mine = before && before.identity === key ? before : null;
   if (mod.paused) {
-    if (mine && stageable(manifest, module, mine.version)) return mine;
+    if (before && stageable(manifest, module, before.version)) return before;
     return { version: mod.stable, bucket, sequence: manifest.sequence, identity: key };
   }
   const version = versionForBucket(mod, bucket);
-  if (mine && mine.version === version) return mine;
+  if (before?.version === version) return before.identity === key ? before : { ...before, bucket, identity: key };
+  // Assigned under another identity: held while the bucket it came from still gets that version.
+  if (before && before.identity !== key && versionForBucket(mod, before.bucket) === before.version) return before;
   return { version, bucket, sequence: manifest.sequence, identity: key };
 }
 

@@ -139,7 +139,11 @@ export class Tranche {
     await this._ask<unknown>('override()', { type: 'SET_OVERRIDE', module, version });
   }
 
-  /** Sets the app identity (e.g. a user id) cohorts follow across devices; `null` clears it. */
+  /**
+   * Sets the app identity (e.g. a user id) cohorts follow across devices; `null` clears it (log
+   * out). Never moves this browser off the versions it runs: they are held until their cohort
+   * moves anyway (docs/service-worker.md, "Identity and stickiness").
+   */
   async identify(userId: string | null): Promise<void> {
     if (userId !== null && (typeof userId !== 'string' || userId === ''))
       usage(`identify(): expected a non-empty user id or null, got ${JSON.stringify(userId)}`);

@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/core/bucketing.js';
+import { Driver } from '../../sw/Driver.js';
+import { resolveOptions } from '../../sw/options.js';
 import { FakePlatform, ORIGIN, STORE_URL } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
@@ -24,6 +26,15 @@ function idInRollout(inside: boolean, percent: number, nth = 0): string {
     const id = `client-${i}`;
     if (bucketOf('cart', id) < percent * 100 === inside && nth-- === 0) return id;
   }
+}
+
+/** A worker whose page signed in as `userId` before its first manifest check: that identity decides its buckets. */
+async function startSignedIn(browser: FakePlatform, userId: string): Promise<Driver> {
+  const driver = new Driver(resolveOptions({ manifestUrl: `${STORE_URL}manifest.json`, publicKeys: [t.publicKey] }, `${ORIGIN}/`), browser);
+  await driver.setIdentity(userId);
+  driver.start();
+  await driver.idle();
+  return driver;
 }
 
 describe('Driver: staging and commit', () => {
@@ -93,36 +104,65 @@ describe('Driver: assignment', () => {
     again.close();
   });
 
-  it('an app identity takes precedence over the anonymous id and decides the cohort', async () => {
+  it('on a browser with no assignment yet, an app identity decides the cohort', async () => {
     await t.store.rollout('cart', '2.0.0', 30);
-    const driver = await startDriver(platform, t.publicKey);
     for (const [inside, expected] of [
       [true, '2.0.0'],
       [false, '1.0.0'],
     ] as const) {
-      await driver.setIdentity(idInRollout(inside, 30));
-      await driver.idle();
-      expect((await driver.state('')).modules.cart!.assigned!.version).toBe(expected);
+      const driver = await startSignedIn(new FakePlatform(t.dir), idInRollout(inside, 30));
+      expect((await driver.state('')).modules.cart!.assigned).toMatchObject({
+        version: expected,
+        bucket: bucketOf('cart', idInRollout(inside, 30)),
+      });
       expect((await currentVersions(driver)).cart).toBe(expected);
+      driver.close();
     }
+  });
+
+  it('signing in, switching user and signing out keep the versions this browser runs until their cohort moves anyway', async () => {
+    await t.store.rollout('cart', '2.0.0', 30);
+    const driver = await startSignedIn(platform, idInRollout(false, 30)); // runs 1.0.0
+    expect((await driver.state('')).modules.cart!.assigned!.version).toBe('1.0.0');
+    // Another user whose bucket is in the 30%, then nobody: the browser stays on 1.0.0.
+    for (const userId of [idInRollout(true, 30), idInRollout(true, 30, 1), null]) {
+      await driver.setIdentity(userId);
+      await driver.idle();
+      expect((await driver.state('')).modules.cart!.assigned!.version).toBe('1.0.0');
+      expect((await currentVersions(driver)).cart).toBe('1.0.0');
+    }
+    // A ramp that leaves the cohort 1.0.0 came from alone moves nobody.
+    await driver.setIdentity(idInRollout(true, 30));
+    await t.store.rollout('cart', '2.0.0', 31);
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('1.0.0');
+    // 2.0.0 becomes stable: that cohort moves anyway, and from now on the signed-in user's bucket decides.
+    await t.store.promote('cart', '2.0.0');
+    await driver.checkForUpdates();
+    await driver.idle();
+    expect((await driver.state('')).modules.cart!.assigned).toMatchObject({
+      version: '2.0.0',
+      bucket: bucketOf('cart', idInRollout(true, 30)),
+    });
     driver.close();
   });
 
-  it('a paused module keeps existing assignments and gives newcomers the stable version', async () => {
+  it('a paused module keeps existing assignments, across sign-ins too, and gives newcomers the stable version', async () => {
     await t.store.rollout('cart', '2.0.0', 30);
-    const driver = await startDriver(platform, t.publicKey);
-    await driver.setIdentity(idInRollout(true, 30));
-    await driver.idle();
+    const driver = await startSignedIn(platform, idInRollout(true, 30));
     await t.store.pause('cart');
     await driver.checkForUpdates();
     await driver.idle();
     expect((await driver.state('')).modules.cart!.assigned!.version).toBe('2.0.0');
-    // Another user in the same bucket range signs in on this browser: a newcomer while paused.
-    await driver.setIdentity(idInRollout(true, 30, 1));
+    await driver.setIdentity(idInRollout(false, 30));
     await driver.idle();
-    const other = (await driver.state('')).modules.cart!;
-    expect(other.assigned!.version).toBe('1.0.0');
+    expect((await driver.state('')).modules.cart!.assigned!.version).toBe('2.0.0');
     driver.close();
+    // A browser that never ran cart is a newcomer: the stable version.
+    const fresh = await startDriver(new FakePlatform(t.dir), t.publicKey);
+    expect((await fresh.state('')).modules.cart!.assigned!.version).toBe('1.0.0');
+    fresh.close();
   });
 
   it('drops a blocked version: current falls back at once to the previous good version', async () => {
