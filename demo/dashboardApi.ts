@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { MODULE_NAME } from '../src/core/names.js';
 import { parseDocument, parseJson } from '../src/core/validate.js';
 import { isTrancheError, type PublishResult, type ReleaseStore } from '../src/release/index.js';
-import type { Collector } from './Collector.js';
+import type { Collector } from '../src/collector/index.js';
 import type { ActionResult, DashboardAction, DashboardState } from './dashboard/api.js';
 
 const moduleName = v.pipe(v.string('expected a module name'), v.regex(MODULE_NAME, 'expected a module name'));
@@ -23,20 +23,26 @@ const actionSchema = v.variant(
   'expected verb rollout, promote, pause, resume or rollback',
 );
 
-/** The charts show the last 15 minutes (a walkthrough's worth) in 10-second steps. */
+/** The charts show the last 15 minutes (a walkthrough's worth) in 10-second steps, whatever the data. */
 const CHART_WINDOW_MS = 15 * 60_000;
 const CHART_BUCKET_MS = 10_000;
+/** The tables' figures cover the last hour. */
+const FIGURES_WINDOW_MS = 60 * 60_000;
 
 /** What GET /api/state answers. */
 export async function dashboardState(store: ReleaseStore, collector: Collector): Promise<DashboardState> {
+  const now = collector.now();
+  // Windows end at the next bucket's start, so the bucket in progress is included.
+  const to = now - (now % CHART_BUCKET_MS) + CHART_BUCKET_MS;
+  const chart = { from: to - CHART_WINDOW_MS, to };
   return {
     status: await store.status(),
     released: Object.fromEntries(Object.entries(await store.releases()).map(([module, versions]) => [module, versions.reverse()])),
-    stats: collector.stats(),
-    timeline: collector.timeline(Date.now() - CHART_WINDOW_MS, CHART_BUCKET_MS),
-    bucketMs: CHART_BUCKET_MS,
-    windowMs: CHART_WINDOW_MS,
-    rejections: collector.rejections(),
+    stats: collector.figures({ from: to - FIGURES_WINDOW_MS, to }),
+    timeline: collector.timeline(chart, CHART_BUCKET_MS),
+    chart: { ...chart, bucketMs: CHART_BUCKET_MS },
+    figuresWindowMs: FIGURES_WINDOW_MS,
+    rejections: collector.rejections({ from: to - FIGURES_WINDOW_MS, to }),
   };
 }
 

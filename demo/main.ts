@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { buildDemo, existingDemoBuild } from './build.js';
-import { Collector } from './Collector.js';
+import { openCollector } from '../src/collector/index.js';
 import { demoKeys, prepareDemoStore } from './demoStore.js';
 import { startDemoServer, type DemoServer } from './server.js';
 
@@ -59,7 +59,7 @@ export async function runDemo(
   const prepared = await prepareDemoStore(storeDir, keys, build.modules);
   if (prepared.keyWarning) log(`warning: ${prepared.keyWarning}`);
   await mkdir(path.resolve(options.data), { recursive: true });
-  const collector = new Collector(path.join(path.resolve(options.data), 'telemetry.sqlite'));
+  const collector = openCollector({ db: path.join(path.resolve(options.data), 'telemetry.sqlite') });
   const server = await startDemoServer({ build, store: prepared.store, collector, port: options.port }).catch((err: unknown) => {
     collector.close();
     throw err;

@@ -6,7 +6,7 @@
  * | `/` | the shop's shell, with the stable versions' import map injected for visits no worker serves |
  * | `/sw.js`, `/assets/…` | the app's worker and the shell's hashed assets |
  * | `/store/…`, `/modules/…` | the release store and module files (tranche/node's storeHandler) |
- * | `POST /api/telemetry` | the collector: 413 past the size limit, 400 with the reason |
+ * | `POST /api/telemetry`, `/metrics` | the collector (tranche/node's collectorHandler) |
  * | `/dashboard`, `/dashboard/assets/…` | the dashboard page |
  * | `GET /api/state`, `POST /api/actions` | the dashboard's data and its buttons (dashboardApi.ts) |
  *
@@ -18,13 +18,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { MAX_BATCH_BYTES } from '../src/core/telemetry.js';
 import { unsafePathReason } from '../src/core/paths.js';
 import { injectIntoHtml, storeHandler, type ReleaseStore } from '../src/release/index.js';
 import { contentTypeOf } from '../src/release/contentType.js';
 import { BodyTooLarge, crossSiteProblem, readBody, wrongHostProblem } from '../src/release/http.js';
 import type { DemoBuild } from './build.js';
-import type { Collector } from './Collector.js';
+import { collectorHandler, type Collector } from '../src/collector/index.js';
 import { dashboardAction, dashboardState } from './dashboardApi.js';
 
 /** What the server serves. */
@@ -45,6 +44,7 @@ export interface DemoServer {
 
 /** Largest action body the dashboard sends; anything bigger is not one. */
 const MAX_ACTION_BYTES = 16 * 1024;
+
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, cache = 'no-store'): void {
   res.writeHead(status, {
     'content-type': type,
@@ -71,6 +71,8 @@ async function serveAsset(res: ServerResponse, dir: string, name: string): Promi
 /** Starts the demo server on 127.0.0.1. */
 export async function startDemoServer({ build, store, collector, port }: DemoServerOptions): Promise<DemoServer> {
   const files = storeHandler(store.backend);
+  // The worker posts its batches from this very origin.
+  const telemetry = collectorHandler({ collector });
   const shellHtml = await readFile(path.join(build.appDir, 'index.html'), 'utf8');
   const dashboardHtml = await readFile(path.join(build.dashboardDir, 'index.html'));
   const worker = await readFile(path.join(build.appDir, 'sw.js'));
@@ -79,11 +81,7 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
     const method = req.method ?? 'GET';
     const wrongHost = wrongHostProblem(req);
     if (wrongHost) return json(res, 403, { error: wrongHost });
-    if (method === 'POST' && pathname === '/api/telemetry') {
-      const body = await readBody(req, MAX_BATCH_BYTES);
-      const result = collector.ingest(body);
-      return json(res, result.status, result.body);
-    }
+    if (await telemetry.handle(req, res)) return;
     if (method === 'POST' && pathname === '/api/actions') {
       const refused = crossSiteProblem(req);
       if (refused) return json(res, 403, { error: refused });

@@ -8,7 +8,7 @@
  * in a fetch's response path: `observe` only appends to memory.
  */
 import { releaseKey } from '../src/core/manifest.js';
-import type { TelemetryBatch, TelemetryEvent } from '../src/core/telemetry.js';
+import { MAX_EVENT_COUNT, type TelemetryBatch, type TelemetryEvent } from '../src/core/telemetry.js';
 import type { Adapter } from './Adapter.js';
 import { unskewed } from './clock.js';
 import type { Database, TelemetryRow } from './Database.js';
@@ -123,7 +123,8 @@ export class Telemetry {
     const errors = [...this._errors.values()].map(({ module, version, count }): Draft => ({
       type: 'errors',
       time: now,
-      count,
+      // A page reporting more than a collector accepts in one event is broken anyway: clamp.
+      count: Math.min(count, MAX_EVENT_COUNT),
       ...(module !== null && { module, version: version! }),
     }));
     const events = [...this._drafts, ...errors].map((draft): TelemetryEvent => ({ id: this._adapter.randomId(), ...draft }));
@@ -185,7 +186,8 @@ export class Telemetry {
       const response = await this._adapter.fetch(this._options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(batch),
+        // `sent` lets the collector take event times relative to its own clock.
+        body: JSON.stringify({ ...batch, sent: this._adapter.now() }),
         cache: 'no-store',
         credentials: 'same-origin',
       });

@@ -3,7 +3,7 @@
  * shared by the server and the dashboard page so both ends agree on every field.
  */
 import type { PublishResult, StoreStatus } from '../../src/release/index.js';
-import type { TimelinePoint, VersionStats } from '../Collector.js';
+import type { TimelinePoint, VersionFigures } from '../../src/collector/index.js';
 
 /** GET /api/state */
 export interface DashboardState {
@@ -11,13 +11,14 @@ export interface DashboardState {
   status: StoreStatus;
   /** Every released version per module, newest first: what the buttons can roll out. */
   released: Record<string, string[]>;
-  /** The collector's figures per module@version. */
-  stats: VersionStats[];
-  /** Events per `bucketMs`, type and module@version over the last `windowMs`, for the charts. */
+  /** The collector's figures per module@version over the last `figuresWindowMs`. */
+  stats: VersionFigures[];
+  figuresWindowMs: number;
+  /** Events per `chart.bucketMs`, type and module@version from `chart.from` to `chart.to` (epoch ms), for the charts. */
   timeline: TimelinePoint[];
-  bucketMs: number;
-  windowMs: number;
-  /** Manifests clients refused, by reason (they name no module). */
+  /** The charts' time axis: always the recent window up to now, whatever the data. */
+  chart: { from: number; to: number; bucketMs: number };
+  /** Manifests clients refused over the figures' window, by reason (they name no module). */
   rejections: Record<string, number>;
 }
 

@@ -1,31 +1,14 @@
 /**
  * One module's chart (uPlot): page loads per time bucket for each version, and the rollbacks
- * clients reported, over the window the server sends (`DashboardState.timeline`).
+ * clients reported, over the recent window the server sends (`DashboardState.chart`).
  */
 import uPlot from 'uplot';
 import type { DashboardState } from './api.js';
+import { chartData } from './chartData.js';
 import { el } from './dom.js';
 
 const COLORS = ['#2f6fdf', '#e0572a', '#2a9d5b', '#8a4fd1', '#c9a100', '#0f8b8d'];
 const ROLLBACK_COLOR = '#c81e1e';
-
-/** Aligned series: x (seconds), page loads per version, then rollbacks of every version. */
-function chartData(name: string, state: DashboardState): { labels: string[]; data: uPlot.AlignedData } {
-  const { bucketMs } = state;
-  const points = state.timeline.filter((p) => p.module === name && (p.type === 'exposure' || p.type === 'rollback'));
-  const versions = [...new Set(points.filter((p) => p.type === 'exposure').map((p) => p.version ?? '?'))].sort();
-  if (points.length === 0) return { labels: versions, data: [[], ...versions.map(() => []), []] };
-  // Every bucket from the first event to now, so quiet periods show as zero, not as a line.
-  const first = Math.min(...points.map((p) => p.time));
-  const last = Math.max(Date.now() - (Date.now() % bucketMs), ...points.map((p) => p.time));
-  const times: number[] = [];
-  for (let t = first; t <= last; t += bucketMs) times.push(t);
-  const count = (type: string, version: string | null) =>
-    times.map((t) =>
-      points.filter((p) => p.time === t && p.type === type && (version === null || p.version === version)).reduce((sum, p) => sum + p.n, 0),
-    );
-  return { labels: versions, data: [times.map((t) => t / 1000), ...versions.map((v) => count('exposure', v)), count('rollback', null)] };
-}
 
 /** A module's chart, rebuilt only when the set of versions changes. */
 export class VersionChart {
@@ -38,7 +21,7 @@ export class VersionChart {
   /** Redraws from `state`. */
   update(state: DashboardState): void {
     const { labels, data } = chartData(this._module, state);
-    if (data[0].length === 0) {
+    if (labels.length === 0) {
       this.root.textContent = 'No page loads reported yet: open the shop.';
       this._chart?.destroy();
       this._chart = null;
@@ -55,7 +38,7 @@ export class VersionChart {
       {
         width: Math.max(320, Math.min(1000, this.root.clientWidth || window.innerWidth - 80)),
         height: 180,
-        title: `page loads per ${state.bucketMs / 1000} s by version, and rollbacks`,
+        title: `page loads per ${state.chart.bucketMs / 1000} s by version, and rollbacks`,
         series: [
           {},
           ...labels.map((label, i) => ({ label, stroke: COLORS[i % COLORS.length]!, width: 2 })),

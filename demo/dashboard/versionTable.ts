@@ -2,7 +2,7 @@
  * One module's table: per version, what the manifest does with it and what clients reported
  * (the collector's figures), with the rates a release manager decides on.
  */
-import type { VersionStats } from '../Collector.js';
+import type { VersionFigures } from '../../src/collector/index.js';
 import type { DashboardState } from './api.js';
 import { el } from './dom.js';
 
@@ -14,6 +14,7 @@ const COLUMNS = [
   'page loads',
   'healthy boots',
   'healthy rate',
+  'boot errors',
   'errors',
   'errors per load',
   'rollbacks',
@@ -35,7 +36,7 @@ function manifestRole(name: string, version: string, state: DashboardState): str
 }
 
 /** Versions worth a row: live ones and those clients reported, newest first (the server sorts `released`). */
-function rowVersions(name: string, state: DashboardState, stats: VersionStats[]): string[] {
+function rowVersions(name: string, state: DashboardState, stats: VersionFigures[]): string[] {
   const mod = state.status.modules[name];
   const shown = new Set([...(mod ? [mod.stable, ...mod.rollouts.map((r) => r.version)] : []), ...stats.map((s) => s.version)]);
   const order = state.released[name] ?? [];
@@ -45,27 +46,28 @@ function rowVersions(name: string, state: DashboardState, stats: VersionStats[])
 /** The table of module `name`. */
 export function versionTable(name: string, state: DashboardState): HTMLTableElement {
   const stats = state.stats.filter((s) => s.module === name);
-  const allClients = stats.reduce((sum, s) => sum + s.clients, 0);
+  const allClients = stats.reduce((sum, s) => sum + s.activeClients, 0);
   const rows = rowVersions(name, state, stats).map((version) => {
     const s = stats.find((x) => x.version === version);
-    const rollbacks = s ? Object.values(s.rollbacks).reduce((a, b) => a + b, 0) : 0;
+    const rollbacks = s?.fallbacks ?? 0;
     const reasons = s
-      ? Object.entries(s.rollbacks)
+      ? Object.entries(s.fallbackReasons)
           .map(([r, n]) => `${r}: ${n}`)
           .join(', ')
       : '';
     const cells = [
       version,
       manifestRole(name, version, state),
-      String(s?.clients ?? 0),
-      percent(s?.clients ?? 0, allClients),
+      String(s?.activeClients ?? 0),
+      percent(s?.activeClients ?? 0, allClients),
       String(s?.pageLoads ?? 0),
       String(s?.healthyBoots ?? 0),
       percent(s?.healthyBoots ?? 0, s?.pageLoads ?? 0),
-      String(s?.errors ?? 0),
-      perLoad(s?.errors ?? 0, s?.pageLoads ?? 0),
+      String(s?.bootErrors ?? 0),
+      String(s?.runtimeErrors ?? 0),
+      perLoad(s?.runtimeErrors ?? 0, s?.pageLoads ?? 0),
       `${rollbacks}${reasons ? ` (${reasons})` : ''}`,
-      percent(rollbacks, s?.clients ?? 0),
+      percent(rollbacks, s?.activeClients ?? 0),
       String(s?.stagingFailures ?? 0),
     ];
     const tr = el(

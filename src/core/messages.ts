@@ -34,6 +34,8 @@ export interface ErrorDetails {
   download: { url: string; reason: string };
   /** Storing a version would not fit in the origin's storage quota. */
   quota: { what: string; needed: number; available: number };
+  /** An optional package a feature needs is not installed (the collector's better-sqlite3, prom-client). */
+  'missing-dependency': { name: string; feature: string };
 }
 
 export type ErrorCode = keyof ErrorDetails;
@@ -64,4 +66,5 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
   download: (d) => `could not download ${d.url}: ${d.reason}`,
   quota: (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,
+  'missing-dependency': (d) => `${d.feature} needs the package ${d.name}, which is not installed: npm install ${d.name}`,
 };

@@ -67,8 +67,13 @@ function checkFormat(input: unknown, what: string): void {
   }
 }
 
+/** Problems listed in one error; a hostile document can have thousands. */
+const MAX_PROBLEMS = 20;
+
 function fail(what: string, problems: string[]): never {
-  throw new TrancheError('invalid-document', { what, problems });
+  const listed =
+    problems.length > MAX_PROBLEMS ? [...problems.slice(0, MAX_PROBLEMS), `... and ${problems.length - MAX_PROBLEMS} more`] : problems;
+  throw new TrancheError('invalid-document', { what, problems: listed });
 }
 
 /** Validates `input` against any core schema, throwing `invalid-document` naming `what` and every problem. */

@@ -12,6 +12,7 @@ import { formatHistoryEntry, formatRelease, formatStatus, formatVerify } from '.
 import { progressBar } from './progress.js';
 import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
 import { keygen } from './keys.js';
+import { startCollector } from '../collector/handler.js';
 import type { PublishResult } from './publish.js';
 
 const EXIT_FAILED = 1;
@@ -181,6 +182,50 @@ function addReadingCommands(program: Command): void {
     });
 }
 
+function portNumber(text: string): number {
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n > 65535) usage(`--port ${text}: expected a port number 0..65535 (0 picks a free one)`);
+  return n;
+}
+
+/** Resolves at SIGINT or SIGTERM. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function addCollectCommand(program: Command): void {
+  program
+    .command('collect')
+    .description('run a telemetry collector: POST /api/telemetry (worker batches), GET /metrics (Prometheus), GET /api/figures')
+    .requiredOption('--db <file>', 'the SQLite file it keeps counts in (created when missing)')
+    .option('--port <n>', 'port to listen on; 0 picks a free one', '0')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--allowed-origin <origin>', 'an app origin whose workers may post here (repeatable; CORS)', collect, [])
+    .option('--allowed-host <host>', 'a Host name it answers to besides loopback names (repeatable; behind a load balancer)', collect, [])
+    .action(async (o: { db: string; port: string; host: string; allowedOrigin: string[]; allowedHost: string[] }) => {
+      const running = await startCollector({
+        db: o.db,
+        port: portNumber(o.port),
+        host: o.host,
+        allowedOrigins: o.allowedOrigin,
+        ...(o.allowedHost.length ? { allowedHosts: [...o.allowedHost, '127.0.0.1', 'localhost', '[::1]'] } : {}),
+      });
+      const stopped = stopSignal();
+      // The URL alone on its line: scripts read it from here.
+      console.log(running.url);
+      console.error(`${await stopped}: stopping the collector`);
+      await running.close();
+    });
+}
+
 function buildProgram(): Command {
   const program = new Command('tranche')
     .description('release, roll out and verify independently versioned front-end modules')
@@ -219,6 +264,7 @@ function buildProgram(): Command {
     );
   addPublishingCommands(program);
   addReadingCommands(program);
+  addCollectCommand(program);
   return program;
 }
 

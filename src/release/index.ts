@@ -21,6 +21,7 @@ export { DirectoryBackend } from './DirectoryBackend.js';
 export type { PutOptions, StoreBackend } from './StoreBackend.js';
 export { storeHandler } from './storeHandler.js';
 export type { StoreHandler, StoreHandlerOptions } from './storeHandler.js';
+export * from '../collector/index.js';
 export { crossSiteProblem, wrongHostProblem, readBody, BodyTooLarge, type RequestGuardOptions } from './http.js';
 export { importMapOf, injectIntoHtml, type ImportMap } from '../core/importMap.js';
 export { TrancheError, isTrancheError } from '../core/TrancheError.js';

@@ -81,9 +81,9 @@ describe('automatic fallback in the demo', () => {
     const state = await waitForDashboard(
       demo,
       '3 rollbacks of header 3.0.0',
-      (s) => statsOf(s, 'header', '3.0.0').rollbacks['boot-error'] === 3,
+      (s) => statsOf(s, 'header', '3.0.0').fallbackReasons['boot-error'] === 3,
     );
-    expect(statsOf(state, 'header', '3.0.0')).toMatchObject({ clients: 3, healthyBoots: 0, rollbacks: { 'boot-error': 3 } });
+    expect(statsOf(state, 'header', '3.0.0')).toMatchObject({ activeClients: 3, healthyBoots: 0, fallbackReasons: { 'boot-error': 3 } });
     const dashboard = await context.newPage();
     await dashboard.goto(`${demo.url}dashboard`);
     const rollbacks = () => dashboard.textContent('[data-stats=header] tr[data-version="3.0.0"] td[data-column="rollbacks"]');
@@ -128,13 +128,13 @@ describe('automatic fallback in the demo', () => {
     const dashboard = await waitForDashboard(
       demo,
       'the rollback of cart 2.1.0',
-      (s) => statsOf(s, 'cart', '2.1.0').rollbacks['runtime-errors'] === 1,
+      (s) => statsOf(s, 'cart', '2.1.0').fallbackReasons['runtime-errors'] === 1,
     );
     expect(statsOf(dashboard, 'cart', '2.1.0')).toMatchObject({
-      clients: 1,
+      activeClients: 1,
       healthyBoots: 1,
-      errors: 3,
-      rollbacks: { 'runtime-errors': 1 },
+      runtimeErrors: 3,
+      fallbackReasons: { 'runtime-errors': 1 },
     });
   });
 });

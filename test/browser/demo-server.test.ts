@@ -53,7 +53,7 @@ describe('the collector at /api/telemetry', () => {
     expect(good.status).toBe(200);
     expect(await good.json()).toEqual({ accepted: 1, duplicates: 0 });
     expect(await (await post(demo.url, batch('e1'))).json()).toEqual({ accepted: 0, duplicates: 1 });
-    expect(statsOf(await demo.state(), 'cart', '1.0.0')).toMatchObject({ clients: 1, pageLoads: 1 });
+    expect(statsOf(await demo.state(), 'cart', '1.0.0')).toMatchObject({ activeClients: 1, pageLoads: 1 });
   });
 });
 
@@ -231,7 +231,7 @@ describe('npm run demo', () => {
       const second = await startDemoProcess(args);
       expect(second.output()).not.toContain('created');
       const state = await (await fetch(`${second.url}api/state`)).json();
-      expect(statsOf(state, 'cart', '1.0.0')).toMatchObject({ clients: 1 });
+      expect(statsOf(state, 'cart', '1.0.0')).toMatchObject({ activeClients: 1 });
       expect(state.status.sequence).toBe(3);
       second.child.kill('SIGTERM');
       expect(await exited(second.child)).toBe(0);

@@ -53,7 +53,7 @@ async function visit(): Promise<{ context: BrowserContext; page: Page; cart: str
 }
 
 const cartClientsShown = (state: Awaited<ReturnType<TestDemo['state']>>) =>
-  state.stats.filter((s) => s.module === 'cart').reduce((sum, s) => sum + s.clients, 0);
+  state.stats.filter((s) => s.module === 'cart').reduce((sum, s) => sum + s.activeClients, 0);
 
 describe('the demo walkthrough', () => {
   it('a first visit runs the stable versions from the network; the next load is served by the worker', async () => {
@@ -99,8 +99,13 @@ describe('the demo walkthrough', () => {
     expect(canary).toBeGreaterThanOrEqual(11);
     expect(canary).toBeLessThanOrEqual(39);
     const state = await demo.state();
-    expect(statsOf(state, 'cart', '2.0.0')).toMatchObject({ clients: canary, pageLoads: canary, healthyBoots: canary, errors: 0 });
-    expect(statsOf(state, 'cart', '1.0.0')).toMatchObject({ clients: cartClients['1.0.0'], errors: 0 });
+    expect(statsOf(state, 'cart', '2.0.0')).toMatchObject({
+      activeClients: canary,
+      pageLoads: canary,
+      healthyBoots: canary,
+      runtimeErrors: 0,
+    });
+    expect(statsOf(state, 'cart', '1.0.0')).toMatchObject({ activeClients: cartClients['1.0.0'], runtimeErrors: 0 });
     expect(state.status.modules.cart!.rollouts).toEqual([{ version: '2.0.0', percent: 50 }]);
 
     // The dashboard page shows the same figures.

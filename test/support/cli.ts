@@ -60,3 +60,40 @@ export function runCliAsync(args: string[], { cwd, env }: CliOptions = {}): Prom
     child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
   });
 }
+
+/** A `tranche` command that keeps running (collect, advance --watch): its printed URL, and how to stop it. */
+export interface CliService {
+  /** The first line of its output that is a URL (what `tranche collect` prints alone on a line). */
+  url: string;
+  /** Output so far. */
+  output(): { stdout: string; stderr: string };
+  /** Sends `signal` and resolves with how it ended. */
+  stop(signal?: NodeJS.Signals): Promise<CliRun>;
+}
+
+/** Starts `tranche <args>` and waits for it to print a URL alone on a line. */
+export function startCliService(args: string[], { cwd, env }: CliOptions = {}): Promise<CliService> {
+  checkBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: environment(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const ended = new Promise<CliRun>((resolve) => child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr })));
+  return new Promise((resolve, reject) => {
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const url = stdout.split('\n').find((line) => /^https?:\/\/\S+$/.test(line));
+      if (url)
+        resolve({
+          url,
+          output: () => ({ stdout, stderr }),
+          stop: (signal = 'SIGTERM') => {
+            child.kill(signal);
+            return ended;
+          },
+        });
+    });
+    child.on('error', reject);
+    void ended.then((run) => reject(new Error(`tranche ${args.join(' ')} ended before printing a URL: ${run.stderr || run.stdout}`)));
+  });
+}

@@ -10,6 +10,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { expect } from 'vitest';
 import { runDemo } from '../../demo/main.js';
 import type { DashboardState } from '../../demo/dashboard/api.js';
+import { emptyFigures } from '../../src/collector/Collector.js';
 import type { TrancheState } from '../../src/client/index.js';
 import { runCli } from './cli.js';
 import { DEMO_BUILD_DIR, DEMO_KEYS_DIR } from './demoBuild.js';
@@ -109,17 +110,5 @@ export async function waitForDashboard(
 
 /** The collector's figures for module@version (zeros when nothing was reported). */
 export function statsOf(state: DashboardState, module: string, version: string): DashboardState['stats'][number] {
-  return (
-    state.stats.find((s) => s.module === module && s.version === version) ?? {
-      module,
-      version,
-      clients: 0,
-      pageLoads: 0,
-      healthyBoots: 0,
-      errors: 0,
-      rollbacks: {},
-      stagingFailures: 0,
-      lastSeen: 0,
-    }
-  );
+  return state.stats.find((s) => s.module === module && s.version === version) ?? emptyFigures(module, version);
 }
