@@ -3,7 +3,8 @@
  * database's `bad` store. Built before Modules and Fallback, which both read it; only Fallback
  * adds marks. Whether a mark still holds a version back is the pure policy's `isInForce`.
  */
-import type { BadVersion, FallbackPolicy } from '../src/core/fallbackPolicy.js';
+import type { BadVersion } from '../src/core/clientMessages.js';
+import type { FallbackPolicy } from '../src/core/fallbackPolicy.js';
 import { releaseKey } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
 import { unskewed } from './clock.js';

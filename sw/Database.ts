@@ -6,7 +6,7 @@
  * version that failed on this client (docs/fallback.md).
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
-import type { BadVersion } from '../src/core/fallbackPolicy.js';
+import type { BadVersion } from '../src/core/clientMessages.js';
 import type { Manifest, ReleaseRecord, SignedEnvelope } from '../src/core/manifest.js';
 import type { Snapshot, StagingFailureReason, WorkerCondition } from '../src/core/protocol.js';
 import type { TelemetryBatch } from '../src/core/telemetry.js';

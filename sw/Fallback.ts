@@ -5,8 +5,8 @@
  * clock, persists what it decides and tells every page.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
-import type { ErrorEntry, ReportErrorsMessage } from '../src/core/clientMessages.js';
-import { chooseFallback, type BadVersion, type Failure, type FallbackPolicy, type PageLoad } from '../src/core/fallbackPolicy.js';
+import type { BadVersion, ErrorEntry, ReportErrorsMessage } from '../src/core/clientMessages.js';
+import { chooseFallback, type Failure, type FallbackPolicy, type PageLoad } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { Snapshot } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';

@@ -2,8 +2,8 @@
  * tranche/sw: the service worker runtime. An app's service worker calls `installTranche` once,
  * at top level, before adding fetch listeners of its own (docs/service-worker.md).
  */
-import { isClientMessage } from '../src/core/parseClientMessage.js';
-import { isPageRequest, type CheckResult, type WorkerState } from '../src/core/protocol.js';
+import { isPageMessage } from '../src/core/parseMessage.js';
+import type { CheckResult, WorkerState } from '../src/core/protocol.js';
 import type { FallbackStatus } from '../src/core/clientMessages.js';
 import { answer, receiveReport } from './answer.js';
 import { browserAdapter } from './browserAdapter.js';
@@ -23,8 +23,8 @@ export type {
   TrancheWorkerOptions,
   WorkerHookEvent,
 } from './options.js';
-export type { BadVersion, FallbackPolicyOptions, FallbackReason } from '../src/core/fallbackPolicy.js';
-export type { FallbackStatus, RolledBackEvent } from '../src/core/clientMessages.js';
+export type { FallbackPolicyOptions } from '../src/core/fallbackPolicy.js';
+export type { BadVersion, FallbackReason, FallbackStatus, RolledBackEvent } from '../src/core/clientMessages.js';
 export type {
   CheckResult,
   ManifestRejectedEvent,
@@ -75,8 +75,8 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   });
   self.addEventListener('message', (event) => {
     const data: unknown = event.data;
-    const message = isPageRequest(data) || isClientMessage(data) ? data : null;
-    if (!message) return; // the app's own messages
+    if (!isPageMessage(data)) return; // the app's own messages (or a malformed one)
+    const message = data;
     const source = event.source as Client | null;
     const clientId = source?.id ?? '';
     const work =

@@ -7,21 +7,15 @@
 import { Workbox } from 'workbox-window';
 import { TrancheError } from '../core/TrancheError.js';
 import { MODULE_NAME, releaseKey } from '../core/names.js';
-import { isWorkerEvent, type CheckResult, type PageRequest, type Snapshot, type WorkerState } from '../core/protocol.js';
-import {
-  isRolledBackEvent,
-  type ClientMessage,
-  type FallbackStatus,
-  type ReadyRequest,
-  type RolledBackEvent,
-} from '../core/clientMessages.js';
+import { isBroadcast } from '../core/parseMessage.js';
+import type { CheckResult, PageRequest, Snapshot, WorkerState } from '../core/protocol.js';
+import type { BadVersion, ClientMessage, FallbackStatus, ReadyRequest, RolledBackEvent } from '../core/clientMessages.js';
 import type { AttributionOptions } from '../core/attribution.js';
-import type { BadVersion } from '../core/fallbackPolicy.js';
 import { askWorker } from './askWorker.js';
 import { watchPage } from './capture.js';
 import { describeError, type RawError } from './describeError.js';
 import { ErrorBatcher, type ErrorBatch, type ErrorReport } from './ErrorBatcher.js';
-import { EVENT_NAMES, type TrancheEvent, type TrancheEventMap, type TrancheListener } from './events.js';
+import { EVENT_NAMES, type TrancheEventMap } from './events.js';
 import { resolveTrancheOptions, type ResolvedTrancheOptions, type TrancheOptions } from './options.js';
 import { readSnapshot } from './readSnapshot.js';
 import { claimReload, type TabStorage } from './reloadGuard.js';
@@ -37,6 +31,12 @@ export interface TrancheState {
   /** Everything else the worker reports: condition, manifest sequence, per-module status. */
   worker: WorkerState;
 }
+
+/** An event of type `K`: its fields, its name and the `Tranche` that dispatched it. */
+export type TrancheEvent<K extends keyof TrancheEventMap = keyof TrancheEventMap> = TrancheEventMap[K] & { type: K; target: Tranche };
+
+/** A listener for events of type `K`. */
+export type TrancheListener<K extends keyof TrancheEventMap> = (event: TrancheEvent<K>) => void;
 
 /** Registers the app's service worker and talks to it on behalf of this page. */
 export class Tranche {
@@ -227,9 +227,10 @@ export class Tranche {
 
   private readonly _onMessage = ({ data, source }: MessageEvent): void => {
     if (!(source instanceof ServiceWorker) || !this._isOurs(source)) return;
-    if (isRolledBackEvent(data)) {
+    if (!isBroadcast(data)) return; // the app's own messages
+    if (data.type === 'ROLLED_BACK') {
       void this._onRolledBack(data);
-    } else if (isWorkerEvent(data)) {
+    } else {
       const { type, ...fields } = data;
       this._dispatch(EVENT_NAMES[type], fields as never);
     }

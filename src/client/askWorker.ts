@@ -5,7 +5,7 @@
  */
 import { messageSW } from 'workbox-window';
 import { TrancheError } from '../core/TrancheError.js';
-import type { Reply } from '../core/protocol.js';
+import { isReply } from '../core/parseMessage.js';
 
 /** Rejects with `timeout` naming `what` when `promise` has not settled within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -40,13 +40,4 @@ export async function askWorker<T>(worker: Promise<ServiceWorker>, message: { ty
   if (!reply.ok)
     throw new TrancheError('rejected', { what, reason: `the service worker refused: ${reply.error.code}: ${reply.error.message}` });
   return reply.result as T;
-}
-
-function isReply(data: unknown): data is Reply {
-  if (typeof data !== 'object' || data === null) return false;
-  const reply = data as Record<string, unknown>;
-  if (reply.type !== 'REPLY' || typeof reply.ok !== 'boolean') return false;
-  if (reply.ok) return 'result' in reply;
-  const error = reply.error as Record<string, unknown> | null;
-  return typeof error === 'object' && error !== null && typeof error.code === 'string' && typeof error.message === 'string';
 }

@@ -1,6 +1,7 @@
 /**
  * The events a `Tranche` dispatches, one per worker broadcast (protocol.ts, clientMessages.ts),
- * typed by name so that each listener sees its event's fields.
+ * typed by name so that each listener sees its event's fields. The event and listener types,
+ * which name the `Tranche` that dispatches them, live beside it in Tranche.ts.
  */
 import type {
   ManifestRejectedEvent,
@@ -12,7 +13,6 @@ import type {
   WorkerEventType,
 } from '../core/protocol.js';
 import type { RolledBackEvent } from '../core/clientMessages.js';
-import type { Tranche } from './Tranche.js';
 
 type Data<E> = Omit<E, 'type'>;
 
@@ -39,12 +39,6 @@ export interface TrancheEventMap {
   /** The manifest's kill switch is on: the worker stopped intercepting and unregisters. */
   disabled: Record<string, never>;
 }
-
-/** An event of type `K`: its fields, its name and the `Tranche` that dispatched it. */
-export type TrancheEvent<K extends keyof TrancheEventMap = keyof TrancheEventMap> = TrancheEventMap[K] & { type: K; target: Tranche };
-
-/** A listener for events of type `K`. */
-export type TrancheListener<K extends keyof TrancheEventMap> = (event: TrancheEvent<K>) => void;
 
 /** Which event each worker broadcast becomes. */
 export const EVENT_NAMES: { readonly [T in WorkerEventType]: keyof TrancheEventMap } = {

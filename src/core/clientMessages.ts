@@ -1,11 +1,32 @@
 /**
  * The messages of automatic fallback (docs/fallback.md), beside the worker protocol of
  * protocol.ts: what pages send about their health (`READY`, `REPORT_ERRORS`), what the worker
- * broadcasts when it rolls a version back (`ROLLED_BACK`), and what `GET_STATE` adds. Plain
- * types, limits and guards, free of dependencies so the page bundle stays small; the worker
- * checks page messages with the schemas of parseClientMessage.ts.
+ * broadcasts when it rolls a version back (`ROLLED_BACK`), and what `GET_STATE` adds (the bad
+ * marks). Plain types and limits; every message is checked with the schemas of parseMessage.ts.
  */
-import type { BadVersion, FallbackReason } from './fallbackPolicy.js';
+import type { ModuleRef } from './attribution.js';
+
+/** Why a module version was marked bad on this client. */
+export const FALLBACK_REASONS = ['boot-error', 'boot-timeout', 'runtime-errors', 'chunk-load', 'integrity'] as const;
+/** Why a module version was marked bad on this client (data: shown by `state()` and in telemetry). */
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
+
+/** A module version that failed on this client. */
+export interface BadVersion extends ModuleRef {
+  reason: FallbackReason;
+  /** When it failed (epoch ms). */
+  at: number;
+  /**
+   * The version the manifest assigned this client for the module when it failed: the mark holds
+   * while the manifest still assigns that (null: nothing assigned).
+   */
+  assigned: string | null;
+  /**
+   * How many times in a row it failed here, each after the previous quarantine ended (absent: 1,
+   * a mark stored before quarantines grew). Each one doubles the quarantine.
+   */
+  strikes?: number;
+}
 
 /** Whether an error happened before the page called `ready()`, after it, or is a failed load. */
 export const ERROR_KINDS = ['boot', 'runtime', 'chunk-load'] as const;
@@ -76,19 +97,6 @@ export interface RolledBackEvent {
   version: string;
   reason: FallbackReason;
   to: string | null;
-}
-
-/** True when `data` is a `ROLLED_BACK` broadcast. */
-export function isRolledBackEvent(data: unknown): data is RolledBackEvent {
-  if (typeof data !== 'object' || data === null) return false;
-  const msg = data as Record<string, unknown>;
-  return (
-    msg.type === 'ROLLED_BACK' &&
-    typeof msg.module === 'string' &&
-    typeof msg.version === 'string' &&
-    typeof msg.reason === 'string' &&
-    (msg.to === null || typeof msg.to === 'string')
-  );
 }
 
 /** What the `GET_STATE` answer carries besides `WorkerState`: the versions marked bad here. */

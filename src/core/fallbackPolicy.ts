@@ -6,12 +6,7 @@
 import { TrancheError } from './TrancheError.js';
 import { releaseKey } from './names.js';
 import type { ModuleRef } from './attribution.js';
-import type { ErrorEntry } from './clientMessages.js';
-
-/** Why a module version was marked bad on this client. */
-export const FALLBACK_REASONS = ['boot-error', 'boot-timeout', 'runtime-errors', 'chunk-load', 'integrity'] as const;
-/** Why a module version was marked bad on this client (data: shown by `state()` and in telemetry). */
-export type FallbackReason = (typeof FALLBACK_REASONS)[number];
+import type { BadVersion, ErrorEntry, FallbackReason } from './clientMessages.js';
 
 /** Thresholds of the fallback policy. Every field is optional. */
 export interface FallbackPolicyOptions {
@@ -41,23 +36,6 @@ export interface FallbackPolicyOptions {
 
 /** The policy's thresholds with every default applied. */
 export type ResolvedFallbackPolicy = Required<FallbackPolicyOptions>;
-
-/** A module version that failed on this client. */
-export interface BadVersion extends ModuleRef {
-  reason: FallbackReason;
-  /** When it failed (epoch ms). */
-  at: number;
-  /**
-   * The version the manifest assigned this client for the module when it failed: the mark holds
-   * while the manifest still assigns that (null: nothing assigned).
-   */
-  assigned: string | null;
-  /**
-   * How many times in a row it failed here, each after the previous quarantine ended (absent: 1,
-   * a mark stored before quarantines grew). Each one doubles the quarantine.
-   */
-  strikes?: number;
-}
 
 /** One page load as the worker tracks it: the snapshot it runs and whether it called `ready()`. */
 export interface PageLoad {

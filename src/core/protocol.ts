@@ -1,16 +1,20 @@
 /**
  * The wire protocol between pages and the tranche service worker (docs/service-worker.md,
  * "Messages"). Both sides import these types, so a message the worker sends is exactly what
- * the page client expects. Tags are SCREAMING_SNAKE; every message is checked with a guard
- * before it is trusted, because any script in the origin can post to the worker.
+ * the page client expects. Tags are SCREAMING_SNAKE; every message is checked by the schemas of
+ * parseMessage.ts before it is trusted, because any script in the origin can post to the worker.
  */
 
+import type { ClientMessage } from './clientMessages.js';
+
 /** Why staging a module version failed. */
-export type StagingFailureReason = 'download' | 'integrity' | 'quota';
+export const STAGING_FAILURE_REASONS = ['download', 'integrity', 'quota'] as const;
+/** Why staging a module version failed. */
+export type StagingFailureReason = (typeof STAGING_FAILURE_REASONS)[number];
 /** Why a fetched manifest was not accepted. */
-export type ManifestRejectionReason = 'download' | 'signature' | 'sequence' | 'expired' | 'schema';
-/** Every reason code a `STAGING_FAILED` or `MANIFEST_REJECTED` event carries. */
-export type FailureReason = StagingFailureReason | ManifestRejectionReason;
+export const MANIFEST_REJECTION_REASONS = ['download', 'signature', 'sequence', 'expired', 'schema'] as const;
+/** Why a fetched manifest was not accepted. */
+export type ManifestRejectionReason = (typeof MANIFEST_REJECTION_REASONS)[number];
 
 /** The id of the JSON element the worker injects into each page's HTML. */
 export const SNAPSHOT_ELEMENT_ID = 'tranche-snapshot';
@@ -103,21 +107,6 @@ export type WorkerEvent =
 /** The tag of a worker event. */
 export type WorkerEventType = WorkerEvent['type'];
 
-const WORKER_EVENT_TYPES: ReadonlySet<string> = new Set<WorkerEventType>([
-  'VERSION_DETECTED',
-  'STAGING_PROGRESS',
-  'VERSION_STAGED',
-  'STAGING_FAILED',
-  'VERSION_ACTIVATED',
-  'MANIFEST_REJECTED',
-  'WORKER_DISABLED',
-]);
-
-/** True when `data` (a `message` event's data) is a tranche worker event. */
-export function isWorkerEvent(data: unknown): data is WorkerEvent {
-  return typeof data === 'object' && data !== null && WORKER_EVENT_TYPES.has((data as { type?: unknown }).type as string);
-}
-
 // === Page -> worker requests (answered on the MessageChannel port sent along) ===
 
 /** Fetch and verify the manifest now. Answered with a `CheckResult`. */
@@ -142,26 +131,11 @@ export interface SetOverrideRequest {
 
 /** Every request a page may send. */
 export type PageRequest = CheckForUpdatesRequest | GetStateRequest | SetIdentityRequest | SetOverrideRequest;
+/** Everything a page may post to the worker: its requests and the fallback messages (clientMessages.ts). */
+export type PageMessage = PageRequest | ClientMessage;
 
 /** Longest app identity accepted: ids are hashed for bucketing and stored, never displayed. */
 export const MAX_USER_ID_LENGTH = 256;
-
-/** True when `data` is a well-formed page request. */
-export function isPageRequest(data: unknown): data is PageRequest {
-  if (typeof data !== 'object' || data === null) return false;
-  const msg = data as Record<string, unknown>;
-  switch (msg.type) {
-    case 'CHECK_FOR_UPDATES':
-    case 'GET_STATE':
-      return true;
-    case 'SET_IDENTITY':
-      return msg.userId === null || (typeof msg.userId === 'string' && msg.userId.length > 0 && msg.userId.length <= MAX_USER_ID_LENGTH);
-    case 'SET_OVERRIDE':
-      return typeof msg.module === 'string' && (msg.version === null || typeof msg.version === 'string');
-    default:
-      return false;
-  }
-}
 
 /** What a manifest check found. */
 export interface CheckResult {

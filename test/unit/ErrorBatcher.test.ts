@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorBatcher, type ErrorBatch, type ErrorReport } from '../../src/client/ErrorBatcher.js';
 import { MAX_BATCH_ENTRIES, MAX_MESSAGE_CHARS, MAX_SAMPLES, MAX_STACK_CHARS } from '../../src/core/clientMessages.js';
-import { parseClientMessage } from '../../src/core/parseClientMessage.js';
+import { parsePageMessage } from '../../src/core/parseMessage.js';
 
 const cart: ErrorReport = {
   ref: { module: 'cart', version: '2.0.0' },
@@ -66,7 +66,7 @@ describe('ErrorBatcher', () => {
       expect(batch.entries[0]!.count).toBe(100);
       expect(batch.dropped).toBe(2400);
       // What the page sends is what the worker accepts.
-      expect(parseClientMessage({ type: 'REPORT_ERRORS', nonce: 'n1', ...batch })).toMatchObject({ type: 'REPORT_ERRORS' });
+      expect(parsePageMessage({ type: 'REPORT_ERRORS', nonce: 'n1', ...batch })).toMatchObject({ type: 'REPORT_ERRORS' });
     }
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FallbackPolicy, chooseFallback, resolveFallbackPolicy, type BadVersion, type PageLoad } from '../../src/core/fallbackPolicy.js';
+import type { BadVersion } from '../../src/core/clientMessages.js';
+import { FallbackPolicy, chooseFallback, resolveFallbackPolicy, type PageLoad } from '../../src/core/fallbackPolicy.js';
 import type { ErrorEntry } from '../../src/core/clientMessages.js';
 import type { ModuleRef } from '../../src/core/attribution.js';
 

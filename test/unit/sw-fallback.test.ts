@@ -1,7 +1,7 @@
 import { IDBDatabase } from 'fake-indexeddb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ErrorEntry, ErrorKind, RolledBackEvent } from '../../src/core/clientMessages.js';
-import type { BadVersion } from '../../src/core/fallbackPolicy.js';
+import type { BadVersion } from '../../src/core/clientMessages.js';
 import type { Reply } from '../../src/core/protocol.js';
 import { answer, receiveReport } from '../../sw/answer.js';
 import type { Driver } from '../../sw/Driver.js';

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isPageRequest } from '../../src/core/protocol.js';
 import { DB_NAME } from '../../sw/Database.js';
 import { FakePlatform, MANIFEST_URL } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
@@ -100,17 +99,5 @@ describe('Driver: manifest checks', () => {
     expect((await platform.indexedDB.databases()).map((d) => d.name)).not.toContain(DB_NAME);
     // Page requests are still answered, with a clear error.
     await expect(driver.setOverride('cart', '2.0.0')).rejects.toThrow(/kill switch/);
-  });
-});
-
-describe('page requests', () => {
-  it('are checked before they are trusted', () => {
-    expect(isPageRequest({ type: 'GET_STATE' })).toBe(true);
-    expect(isPageRequest({ type: 'SET_IDENTITY', userId: 'u-1' })).toBe(true);
-    expect(isPageRequest({ type: 'SET_IDENTITY', userId: '' })).toBe(false);
-    expect(isPageRequest({ type: 'SET_IDENTITY', userId: 'x'.repeat(257) })).toBe(false);
-    expect(isPageRequest({ type: 'SET_OVERRIDE', module: 'cart' })).toBe(false);
-    expect(isPageRequest({ type: 'SKIP_WAITING' })).toBe(false);
-    expect(isPageRequest('GET_STATE')).toBe(false);
   });
 });
