@@ -9,7 +9,7 @@
 import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
 import type { FallbackStatus, ReportErrorsMessage } from '../src/core/clientMessages.js';
 import { FallbackPolicy } from '../src/core/fallbackPolicy.js';
-import { releaseKey, type FileEntry } from '../src/core/manifest.js';
+import { releaseKey, type FileEntry, type ReleaseRecord } from '../src/core/manifest.js';
 import type { CheckResult, Snapshot, WorkerCondition, WorkerState } from '../src/core/protocol.js';
 import { trustKeys, type TrustedKeys } from '../src/core/signature.js';
 import type { Adapter } from './Adapter.js';
@@ -25,6 +25,7 @@ import type { BroadcastEvent, ResolvedOptions } from './options.js';
 import { SHELL_CACHE } from './Shell.js';
 import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
+import { fetchRecord } from './Stager.js';
 import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
@@ -55,6 +56,8 @@ export class Driver {
   private _checking: Promise<CheckResult> | null = null;
   private _lastCheck = -Infinity;
   private _interval: unknown = null;
+  /** Records of versions served without being staged here, by the record hash the signed manifest gives. */
+  private readonly _unstagedRecords = new Map<string, Promise<ReleaseRecord>>();
 
   constructor(
     private readonly _options: ResolvedOptions,
@@ -161,6 +164,46 @@ export class Driver {
       if (fallback && isTrancheError(err, 'integrity')) this.track(fallback.fail({ module, version, reason: 'integrity' }));
       throw err;
     }
+  }
+
+  /** The stable version of `module` in the accepted manifest, or null. */
+  stableVersion(module: string): string | null {
+    return this._manifest?.manifest.modules[module]?.stable ?? null;
+  }
+
+  /**
+   * A file of module@version, which is not committed here (never assigned, still staging, failed):
+   * the version's release record (its staging row's, else downloaded and checked against the
+   * signed manifest) names the file's hash, and the bytes come from the store checked against it,
+   * as a staged file's are. Network bytes are never passed through unchecked. Throws `rejected`
+   * when the manifest releases no such version or its record lists no such file, else `download`
+   * or `integrity`.
+   */
+  async respondUnstaged(module: string, version: string, path: string): Promise<Response> {
+    const label = releaseKey(module, version);
+    const record = await this._unstagedRecord(module, version);
+    const file = record.files.find((f) => f.path === path);
+    if (!file) throw new TrancheError('rejected', { what: label, reason: `no file ${path} (its release record lists every file)` });
+    return this._files.respond(file, label);
+  }
+
+  private async _unstagedRecord(module: string, version: string): Promise<ReleaseRecord> {
+    const key = releaseKey(module, version);
+    const row = await this._parts?.db.version(key);
+    if (row) return row.record;
+    const ref = () => this._manifest?.manifest.releases[key];
+    // Released after the last check (a server's newer import map names it): look once before refusing.
+    if (!ref()) await this.checkForUpdates();
+    const known = ref();
+    if (!known)
+      throw new TrancheError('rejected', { what: key, reason: 'not released in the signed manifest, so its bytes cannot be verified' });
+    let record = this._unstagedRecords.get(known.sha256);
+    if (!record) {
+      record = fetchRecord(this._adapter, this._options.storeBase, { module, version, ref: known });
+      this._unstagedRecords.set(known.sha256, record);
+      record.catch(() => this._unstagedRecords.delete(known.sha256));
+    }
+    return record;
   }
 
   /** Every module this browser knows. */

@@ -1,9 +1,11 @@
 /**
  * Which requests the worker answers, and how. Module files are answered from the requesting
  * client's snapshot; app navigations get the app's HTML with a fresh snapshot injected.
- * Everything else, and anything tranche has no committed version for, is left to the network.
+ * A version not committed here is served only as bytes checked against its release record.
+ * Everything else is left to the network.
  */
 import { releaseKey, type FileEntry, type ReleaseRecord } from '../src/core/manifest.js';
+import { isTrancheError } from '../src/core/TrancheError.js';
 import type { Adapter } from './Adapter.js';
 import type { Driver } from './Driver.js';
 import { importMapOf } from '../src/core/importMap.js';
@@ -129,11 +131,15 @@ export class Router {
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited =
       request.destination === 'worker' && resultingClientId ? await this._driver.inheritSnapshot(clientId, resultingClientId) : null;
-    const version = parsed.version ?? (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module];
-    const row = version ? this._driver.servable(parsed.module, version) : null;
-    // Not committed here (unknown, still staging, never assigned): the server may have it.
-    if (!version || !row) return this._adapter.fetch(request);
+    const version =
+      parsed.version ??
+      (inherited ?? (await this._driver.snapshotFor(clientId))).modules[parsed.module] ??
+      this._driver.stableVersion(parsed.module);
+    if (!version) return text(404, `tranche: module ${parsed.module} has no version for this page (none in its snapshot or the manifest)`);
     const label = releaseKey(parsed.module, version);
+    const row = this._driver.servable(parsed.module, version);
+    // Not committed here (still staging, never assigned): from the store, checked against the record.
+    if (!row) return this._unstaged(parsed, version);
     const file = this._fileOf(row.record, parsed.path);
     if (!file) return text(404, `tranche: ${label} has no file ${parsed.path} (its release record lists every file)`);
     try {
@@ -141,6 +147,18 @@ export class Router {
     } catch (err) {
       // Stored bytes went missing (and, when the store now serves others, the version failed here).
       return text(504, `tranche: ${label} ${parsed.path} is not stored and could not be downloaded again: ${(err as Error).message}`);
+    }
+  }
+
+  private async _unstaged(parsed: ModuleUrl, version: string): Promise<Response> {
+    try {
+      return await this._driver.respondUnstaged(parsed.module, version, parsed.path);
+    } catch (err) {
+      if (isTrancheError(err, 'rejected')) return text(404, `tranche: ${err.message}`);
+      return text(
+        502,
+        `tranche: ${releaseKey(parsed.module, version)} ${parsed.path} could not be served verified: ${(err as Error).message}`,
+      );
     }
   }
 }

@@ -37,6 +37,32 @@ export interface StageTarget {
   ref: ReleaseRef;
 }
 
+/**
+ * The release record of `target`, downloaded from the store and checked against the hash the
+ * signed manifest gives for it. Throws `download` or `integrity`.
+ */
+export async function fetchRecord(
+  adapter: Adapter,
+  storeBase: string,
+  { module, version, ref }: StageTarget,
+  signal?: AbortSignal,
+): Promise<ReleaseRecord> {
+  const key = releaseKey(module, version);
+  const bytes = await downloadVerified(adapter, new URL(ref.record, storeBase).href, ref.sha256, `release record ${key}`, signal);
+  const what = `release record ${key} (${ref.record})`;
+  let record: ReleaseRecord;
+  try {
+    record = parseReleaseRecord(parseJson(new TextDecoder().decode(bytes), what), what);
+  } catch (err) {
+    // The bytes match the signed hash, so the store signed a broken record: no refetch can help.
+    throw new TrancheError('integrity', { what, expected: 'a valid release record', actual: (err as Error).message });
+  }
+  if (record.module !== module || record.version !== version) {
+    throw new TrancheError('integrity', { what, expected: key, actual: releaseKey(record.module, record.version) });
+  }
+  return record;
+}
+
 /** Downloads and verifies module versions. */
 export class Stager {
   /** Blobs being downloaded, so two modules sharing bytes staged at once fetch them once. */
@@ -86,24 +112,7 @@ export class Stager {
     const key = releaseKey(module, version);
     const known = await this._db.version(key);
     if (known) return known;
-    const bytes = await downloadVerified(
-      this._adapter,
-      new URL(ref.record, this._storeBase).href,
-      ref.sha256,
-      `release record ${key}`,
-      signal,
-    );
-    const what = `release record ${key} (${ref.record})`;
-    let record: ReleaseRecord;
-    try {
-      record = parseReleaseRecord(parseJson(new TextDecoder().decode(bytes), what), what);
-    } catch (err) {
-      // The bytes match the signed hash, so the store signed a broken record: no refetch can help.
-      throw new TrancheError('integrity', { what, expected: 'a valid release record', actual: (err as Error).message });
-    }
-    if (record.module !== module || record.version !== version) {
-      throw new TrancheError('integrity', { what, expected: key, actual: releaseKey(record.module, record.version) });
-    }
+    const record = await fetchRecord(this._adapter, this._storeBase, { module, version, ref }, signal);
     const row: VersionRow = { key, module, version, record, status: 'staging' };
     await this._db.putVersion(row);
     return row;

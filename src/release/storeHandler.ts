@@ -8,7 +8,9 @@
  * - module URLs `<modulePrefix><module>/<version>/<path>` resolved through the version's
  *   release record, so the app runs from the network when no worker serves it (a first visit,
  *   after the kill switch, a module the worker has not staged yet). Unversioned module URLs
- *   `<modulePrefix><module>/<path>` get the stable version's file, as such a page runs stable;
+ *   `<modulePrefix><module>/<path>` get the stable version's file, as such a page runs stable.
+ *   Bytes are served only when they hash to the record's SHA-256 (else a 500 naming them), so a
+ *   tampered store never reaches a page that no worker checks for;
  * - the import map of the manifest's stable versions, for the server to inject into the
  *   shell's HTML (`injectIntoHtml(html, null, map)`), which is what makes that network path
  *   start.
@@ -18,6 +20,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { importMapOf, type ImportMap } from '../core/importMap.js';
+import { assertSha256 } from '../core/integrity.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
 import { unsafePathReason } from '../core/paths.js';
@@ -154,6 +157,8 @@ async function serveModule(
   // Missing bytes are a 404 like any missing document; the store is damaged, and verify says where.
   if (!body)
     return notFound(req, res, `files/${file.sha256} (${label} ${file.path}) is not in the store; tranche verify lists what is missing`);
+  // Bytes that are not the recorded ones (a damaged or tampered store) are never served: a 500 naming them.
+  await assertSha256(body, file.sha256, `files/${file.sha256} (${label} ${file.path})`);
   send(
     req,
     res,

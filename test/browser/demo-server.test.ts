@@ -4,7 +4,7 @@
  * clean stop on Ctrl-C, a restart that keeps the store and the collected data).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,9 +12,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReleaseRecord } from '../../src/core/manifest.js';
 import { MAX_BATCH_BYTES } from '../../src/core/telemetry.js';
 import { launchChromium } from '../support/chromium.js';
-import { startTestDemo, statsOf, type TestDemo } from '../support/demo.js';
+import { booted, startTestDemo, statsOf, type TestDemo } from '../support/demo.js';
 import { DEMO_BUILD_DIR, DEMO_KEYS_DIR } from '../support/demoBuild.js';
 
 let browser: Browser;
@@ -176,6 +177,35 @@ describe('POST /api/actions from anywhere but the dashboard', () => {
     expect(answer).toBe(`403 Host "${rebound.host}" is not one this server answers to`);
     expect(await published()).toBe(before);
     await context.close();
+  });
+});
+
+describe('a first visit (no worker yet) to a tampered store', () => {
+  it('never runs bytes that do not match the release record: the module URL fails with 500 naming the blob', async () => {
+    const record = JSON.parse(await readFile(path.join(demo.storeDir, 'records', 'header', '1.0.0.json'), 'utf8')) as ReleaseRecord;
+    const entry = record.files.find((f) => f.path === record.entry)!;
+    const blob = path.join(demo.storeDir, 'files', entry.sha256);
+    const original = await readFile(blob);
+    await writeFile(blob, 'window.tampered = true; export function mount() {}\n');
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const moduleUrl = `${demo.url}modules/header/1.0.0/${entry.path}`;
+      const served = page.waitForResponse(moduleUrl);
+      await page.goto(demo.url);
+      expect(await booted(page)).toBe('degraded');
+      expect((await served).status()).toBe(500);
+      const answer = await fetch(moduleUrl);
+      expect(`${answer.status} ${await answer.text()}`).toMatch(
+        new RegExp(
+          `^500 tranche store: files/${entry.sha256} \\(header@1\\.0\\.0 ${entry.path}\\): SHA-256 mismatch, expected ${entry.sha256}, got [0-9a-f]{64}$`,
+        ),
+      );
+      expect(await page.evaluate(() => (window as { tampered?: boolean }).tampered)).toBeUndefined();
+      await context.close();
+    } finally {
+      await writeFile(blob, original);
+    }
   });
 });
 

@@ -68,12 +68,42 @@ describe('tranche/sw under failure in Chromium', () => {
       { module: 'cart', version: '2.0.0', reason: 'integrity' },
     ]);
     expect(s.server.requests.filter((r) => r.startsWith(bad!))).toEqual([bad, expect.stringMatching(/\?tranche-bust=\d+$/)]);
-    // Not one file of 2.0.0 comes from the worker: the request goes to the network (404 there).
-    const status = await page.evaluate(() => fetch('/modules/cart/2.0.0/index.js').then((r) => r.status));
-    expect(status).toBe(404);
-    expect(s.server.count('/modules/cart/2.0.0/index.js')).toBe(1);
+    // The file with the wrong bytes is never served: asked for directly, it fails after the same check.
+    const badFile = (await s.record('cart', '2.0.0')).files.find((f) => bad!.endsWith(f.sha256))!;
+    const answer = await page.evaluate(
+      (url) => fetch(url).then(async (r) => `${r.status} ${await r.text()}`),
+      `/modules/cart/2.0.0/${badFile.path}`,
+    );
+    expect(answer).toMatch(new RegExp(`^502 tranche: cart@2\\.0\\.0 ${badFile.path} could not be served verified: .*SHA-256 mismatch`));
+    expect(s.server.count('/modules/')).toBe(0);
     await page.reload();
     expect((await loaded(page)).rendered.cart).toBe('1.0.0');
+  });
+
+  it('a version not staged here is served only as bytes that match its record, never as the network answers it', async () => {
+    await s.t.store.rollout('cart', '2.0.0', 0); // live for nobody: in the signed manifest, never staged here
+    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated' });
+    const record = await s.record('cart', '2.0.0');
+    const entry = record.files.find((f) => f.path === 'index.js')!;
+    const evil = 'window.tampered = true; export const version = "evil"; export function render() {}\n';
+    // The network serves tampered bytes both at the module URL and at the blob's store URL.
+    s.server.hook = (_req, res, path) => {
+      if (path !== '/modules/cart/2.0.0/index.js' && path !== `/store/files/${entry.sha256}`) return false;
+      res.writeHead(200, { 'content-type': 'text/javascript' }).end(evil);
+      return true;
+    };
+    // (As strings: vitest would rewrite an import() written in the test's own code.)
+    const ran = await page.evaluate(`import('/modules/cart/2.0.0/index.js').then((m) => 'ran ' + m.version, () => 'refused')`);
+    expect(ran).toBe('refused');
+    expect(await page.evaluate(() => (window as { tampered?: boolean }).tampered)).toBeUndefined();
+    expect(await page.evaluate(() => fetch('/modules/cart/2.0.0/index.js').then((r) => r.status))).toBe(502);
+    // Its untampered files arrive, checked; a version the manifest does not release is refused.
+    s.server.hook = null;
+    // (A module URL that failed once stays failed in this document's module map: another file is asked for.)
+    expect(await page.evaluate(`import('/modules/cart/2.0.0/chunk.js').then((m) => m.value)`)).toBe('cart@2.0.0 chunk');
+    const unknown = await page.evaluate(() => fetch('/modules/cart/9.9.9/index.js').then(async (r) => `${r.status} ${await r.text()}`));
+    expect(unknown).toBe('404 tranche: cart@9.9.9: not released in the signed manifest, so its bytes cannot be verified');
+    expect(s.server.count('/modules/')).toBe(0);
   });
 
   it('tampered, unsigned, foreign-key, replayed and expired manifests are rejected; pages keep working on the last good one', async () => {

@@ -57,7 +57,7 @@ describe('Driver: retention and clean-up', () => {
 });
 
 describe('Router: module requests', () => {
-  it('answers versioned and unversioned URLs from the client snapshot, and leaves the rest to the network', async () => {
+  it('answers versioned and unversioned URLs from the client snapshot, refuses versions it cannot verify, and leaves the rest to the network', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const r = router(driver);
     await driver.pinSnapshot('page-1');
@@ -75,12 +75,16 @@ describe('Router: module requests', () => {
     expect(missing.status).toBe(404);
     expect(await missing.text()).toMatch(/cart@2\.0\.0 has no file nope\.js/);
 
-    // A version never committed here is not tranche's to serve.
+    // A version the signed manifest does not release cannot be verified: refused after one more look at the manifest, never fetched.
     const fetched = platform.requests.length;
-    expect((await get('/modules/cart/3.0.0/index.js'))!.status).toBe(404);
-    expect(platform.requests.slice(fetched)).toEqual([`${ORIGIN}/modules/cart/3.0.0/index.js`]);
+    const unknown = (await get('/modules/cart/3.0.0/index.js'))!;
+    expect(`${unknown.status} ${await unknown.text()}`).toBe(
+      '404 tranche: cart@3.0.0: not released in the signed manifest, so its bytes cannot be verified',
+    );
+    expect(platform.requests.slice(fetched)).toEqual([MANIFEST_URL]);
     expect(r.handle(new Request(`${ORIGIN}/app.css`), 'page-1', '')).toBeNull();
     expect(r.handle(new Request(`${ORIGIN}/modules/cart/index.js`, { method: 'POST' }), 'page-1', '')).toBeNull();
+    await driver.idle();
     driver.close();
   });
 
