@@ -118,8 +118,6 @@ interface TrancheDB extends DBSchema {
 
 type Tx<S extends StoreNames<TrancheDB>[]> = IDBPTransaction<TrancheDB, S, 'readwrite'>;
 
-/** Name of the IndexedDB database. */
-export const DB_NAME = 'tranche';
 /**
  * 1: control, modules, versions, clients. 2: bad marks and the telemetry queue. 3: a committed
  * version row's status is `committed` (it was `ready`, a word now kept for a page's healthy boot).
@@ -136,7 +134,7 @@ export class Database {
   private constructor(private readonly _db: IDBPDatabase<TrancheDB>) {}
 
   /** Opens (creating or upgrading) the database through `factory`. */
-  static async open(factory: IDBFactory, name = DB_NAME): Promise<Database> {
+  static async open(factory: IDBFactory, name: string): Promise<Database> {
     // idb's openDB reads the global indexedDB; going through `wrap` keeps the factory a seam.
     const request = factory.open(name, DB_VERSION);
     // Each step adds what its version brought, so a database of any older version keeps its data.
@@ -160,8 +158,29 @@ export class Database {
     return new Database(db);
   }
 
+  /**
+   * The anonymous id stored in database `name` when that exists, else null; never creates or
+   * upgrades it (a worker moving its state to a namespace keeps its clients' cohorts with it).
+   */
+  static async storedAnonymousId(factory: IDBFactory, name: string): Promise<string | null> {
+    const names = (await factory.databases?.()) ?? [];
+    if (!names.some((info) => info.name === name)) return null;
+    const request = factory.open(name);
+    // Deleted meanwhile: opening would create it empty, which must not happen.
+    request.addEventListener('upgradeneeded', () => request.transaction!.abort());
+    const db = (await wrap(request).catch(() => null)) as IDBPDatabase<TrancheDB> | null;
+    if (!db) return null;
+    try {
+      if (!db.objectStoreNames.contains('control')) return null;
+      const row = await db.get('control', 'identity');
+      return (row?.value as Identity | undefined)?.anonymousId ?? null;
+    } finally {
+      db.close();
+    }
+  }
+
   /** Deletes the database (kill switch); open connections close themselves on `versionchange`. */
-  static async destroy(factory: IDBFactory, name = DB_NAME): Promise<void> {
+  static async destroy(factory: IDBFactory, name: string): Promise<void> {
     await wrap(factory.deleteDatabase(name));
   }
 

@@ -19,13 +19,13 @@ import { Broadcaster } from './Broadcaster.js';
 import { checkManifest } from './checkManifest.js';
 import { Database, type AcceptedManifest, type Identity, type StatusRow, type StoredState, type VersionRow } from './Database.js';
 import { Fallback } from './Fallback.js';
-import { FileStore, FILES_CACHE } from './FileStore.js';
+import { FileStore } from './FileStore.js';
 import { Modules } from './Modules.js';
 import type { BroadcastEvent, ResolvedOptions } from './options.js';
-import { SHELL_CACHE } from './Shell.js';
 import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
 import { fetchRecord } from './Stager.js';
+import { storageNames } from './storageNames.js';
 import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
@@ -63,7 +63,7 @@ export class Driver {
     private readonly _options: ResolvedOptions,
     private readonly _adapter: Adapter,
   ) {
-    this._files = new FileStore(_adapter, _options.storeBase);
+    this._files = new FileStore(_adapter, _options.storeBase, _options.storage.filesCache);
     this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, (work) => this.track(work));
     this._events = new Broadcaster(_adapter, [_options.onEvent, this._telemetry?.observe ?? null]);
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
@@ -314,9 +314,9 @@ export class Driver {
 
   private async _load(): Promise<void> {
     try {
-      const db = await Database.open(this._adapter.indexedDB);
+      const db = await Database.open(this._adapter.indexedDB, this._options.storage.database);
       const state = await db.load();
-      this._identity = state.identity ?? { anonymousId: this._adapter.randomId(), userId: null };
+      this._identity = state.identity ?? { anonymousId: await this._formerAnonymousId(), userId: null };
       if (!state.identity) await db.setControl('identity', this._identity);
       this._manifest = state.manifest;
       this._status = state.status ?? this._status;
@@ -354,6 +354,20 @@ export class Driver {
       notify: (event) => this._events.notify(event),
     });
     return { db, snapshots, modules, fallback, overrides };
+  }
+
+  /**
+   * The anonymous id for a new database: a worker whose namespace is not the empty one, starting
+   * on a browser where the database without a namespace (all apps' until namespaces existed)
+   * holds one, keeps it, so its clients keep their cohorts; else a new one.
+   */
+  private async _formerAnonymousId(): Promise<string> {
+    const shared = storageNames('').database;
+    const former =
+      this._options.storage.database === shared
+        ? null
+        : await Database.storedAnonymousId(this._adapter.indexedDB, shared).catch(() => null);
+    return former ?? this._adapter.randomId();
   }
 
   private async _check(): Promise<CheckResult> {
@@ -423,8 +437,10 @@ export class Driver {
     this._emit({ type: 'WORKER_DISABLED' });
     await this._parts?.modules.abort();
     this.close();
-    await Promise.all([this._adapter.deleteCache(FILES_CACHE), this._adapter.deleteCache(SHELL_CACHE)]);
-    await Database.destroy(this._adapter.indexedDB);
+    // This app's storage only: another app on the origin has its own namespace.
+    const { database, filesCache, shellCache } = this._options.storage;
+    await Promise.all([this._adapter.deleteCache(filesCache), this._adapter.deleteCache(shellCache)]);
+    await Database.destroy(this._adapter.indexedDB, database);
     await this._adapter.unregister();
   }
 

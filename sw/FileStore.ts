@@ -9,9 +9,6 @@ import type { Adapter, BlobCache } from './Adapter.js';
 import { downloadVerified } from './download.js';
 import { RecentBlobs } from './RecentBlobs.js';
 
-/** The one cache holding module file bytes. Bump the suffix if the stored form ever changes. */
-export const FILES_CACHE = 'tranche-files-v1';
-
 /** Versioned module URLs never change content; the header says so to anything reading it. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 /**
@@ -27,9 +24,11 @@ export class FileStore {
   /** Reads in flight, so that a burst of requests for one file reads it once. */
   private readonly _reading = new Map<string, Promise<Blob>>();
 
+  /** `cacheName`: this app's files cache (sw/storageNames.ts). */
   constructor(
     private readonly _adapter: Adapter,
     private readonly _storeBase: string,
+    private readonly _cacheName: string,
   ) {}
 
   /** Where the store serves the bytes with this hash (also their key in the cache). */
@@ -101,7 +100,7 @@ export class FileStore {
   }
 
   private _open(): Promise<BlobCache> {
-    this._cache ??= this._adapter.openCache(FILES_CACHE);
+    this._cache ??= this._adapter.openCache(this._cacheName);
     return this._cache;
   }
 }

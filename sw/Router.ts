@@ -42,7 +42,8 @@ export class Router {
     private readonly _adapter: Adapter,
     private readonly _driver: Driver,
   ) {
-    this._shell = _options.navigation && new Shell(_adapter, _options.navigation, (work) => _driver.track(work));
+    this._shell =
+      _options.navigation && new Shell(_adapter, _options.navigation, _options.storage.shellCache, (work) => _driver.track(work));
   }
 
   /** Install: refreshes the app's HTML copies, so this worker starts on the HTML of its own build. */

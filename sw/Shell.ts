@@ -13,8 +13,6 @@ import type { Adapter, BlobCache } from './Adapter.js';
 import { htmlPage, type HtmlPage } from './inject.js';
 import type { ResolvedNavigation } from './options.js';
 
-/** Cache holding the last good HTML per navigation URL (or the one shell URL). */
-export const SHELL_CACHE = 'tranche-shell-v1';
 /** Query parameter of QA overrides; stripped from the key of the cached copy. */
 export const OVERRIDE_PARAM = 'tranche';
 /**
@@ -36,10 +34,14 @@ export class Shell {
   /** Copies by cache key, least recently served first. */
   private readonly _copies = new Map<string, HtmlPage>();
 
-  /** `background` keeps the worker alive until the work it is given settles. */
+  /**
+   * `cacheName` is this app's cache of the last good HTML per navigation URL (or the one shell
+   * URL); `background` keeps the worker alive until the work it is given settles.
+   */
   constructor(
     private readonly _adapter: Adapter,
     private readonly _nav: ResolvedNavigation,
+    private readonly _cacheName: string,
     private readonly _background: (work: Promise<unknown>) => void,
   ) {}
 
@@ -117,7 +119,7 @@ export class Shell {
   }
 
   private _open(): Promise<BlobCache> {
-    this._cache ??= this._adapter.openCache(SHELL_CACHE);
+    this._cache ??= this._adapter.openCache(this._cacheName);
     return this._cache;
   }
 

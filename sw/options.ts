@@ -7,6 +7,7 @@ import type { RolledBackEvent } from '../src/core/clientMessages.js';
 import { resolveFallbackPolicy, type FallbackPolicyOptions, type ResolvedFallbackPolicy } from '../src/core/fallbackPolicy.js';
 import type { Snapshot, WorkerEvent } from '../src/core/protocol.js';
 import { MAX_BATCH_EVENTS } from '../src/core/telemetry.js';
+import { defaultNamespace, storageNames, type StorageNames } from './storageNames.js';
 
 /** The exposure event: a page load was pinned to a snapshot. Goes to `onEvent` only, never to pages. */
 export interface SnapshotPinnedEvent {
@@ -138,6 +139,15 @@ export interface TrancheWorkerOptions {
    */
   retryDelayMs?: number;
   /**
+   * The name this app's worker keeps its state under (IndexedDB database `tranche:<namespace>`,
+   * caches `tranche-files-v1:<namespace>` and `tranche-shell-v1:<namespace>`), so that several
+   * apps on one origin never touch each other's (docs/service-worker.md, "Several apps on one
+   * origin"). At most 200 characters.
+   * @default '' (the names without a suffix) for a worker whose scope is the origin's root, else
+   * the scope's path, such as '/shop/'
+   */
+  namespace?: string;
+  /**
    * Telemetry hook: called with every event pages are told about, plus one `SNAPSHOT_PINNED`
    * (exposure) per page load. Called synchronously; what it throws or rejects is ignored, so
    * it can never stall a fetch or the worker. Hand slow work (network) to a queue.
@@ -186,6 +196,8 @@ export interface ResolvedOptions {
   onEvent: ((event: WorkerHookEvent) => void | Promise<void>) | null;
   fallback: ResolvedFallbackPolicy;
   telemetry: ResolvedTelemetry | null;
+  /** The names of this app's IndexedDB database and caches, from its namespace. */
+  storage: StorageNames;
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -239,7 +251,17 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     onEvent: options.onEvent ?? null,
     fallback: resolveFallbackPolicy(options.fallback),
     telemetry: resolveTelemetry(options.telemetry, scope),
+    storage: storageNames(resolveNamespace(options.namespace, scope)),
   };
+}
+
+function resolveNamespace(namespace: unknown, scope: string): string {
+  if (namespace === undefined) return defaultNamespace(scope);
+  // Control characters would make names that are hard to see in devtools, and nothing needs them.
+  // eslint-disable-next-line no-control-regex
+  if (typeof namespace !== 'string' || namespace.length > 200 || /[\u0000-\u001f\u007f]/.test(namespace))
+    invalid('namespace', 'a string of at most 200 characters without control characters', namespace);
+  return namespace;
 }
 
 function resolveTelemetry(telemetry: TrancheWorkerOptions['telemetry'], scope: string): ResolvedTelemetry | null {

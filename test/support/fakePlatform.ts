@@ -11,6 +11,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import type { Adapter, BlobCache, ClientLike, StorageEstimateLike } from '../../sw/Adapter.js';
 import { MAX_TIMER_MS } from '../../sw/clock.js';
+import { storageNames } from '../../sw/storageNames.js';
 
 /** The fake origin; the store is served under `/store/`. */
 export const ORIGIN = 'https://app.test';
@@ -154,7 +155,7 @@ export class FakePlatform implements Adapter {
 
   /** URLs of blobs in the files cache. */
   storedFiles(): string[] {
-    return [...(this.caches.get('tranche-files-v1')?.entries.keys() ?? [])];
+    return [...(this.caches.get(storageNames('').filesCache)?.entries.keys() ?? [])];
   }
   /** How many times `url` (ignoring the query) was fetched. */
   fetchCount(url: string): number {

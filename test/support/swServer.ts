@@ -28,6 +28,8 @@ export interface SwTestConfig {
   takeOver?: boolean;
   /** Changes the worker script's bytes, as a rebuilt shell's precache list does. */
   shellBuild?: number;
+  /** The app's path on the origin: its store is at `<base>store/`, its modules at `<base>modules/`, its shell at `<base>`. (Default: `/`.) */
+  base?: string;
 }
 
 /** A test's hand on one request: return true when it answered it. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DB_NAME } from '../../sw/Database.js';
+import { storageNames } from '../../sw/storageNames.js';
 import { FakePlatform, MANIFEST_URL } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
 import { badManifests, createTestStore, type TestStore } from '../support/trancheStore.js';
@@ -96,7 +96,7 @@ describe('Driver: manifest checks', () => {
     expect(platform.unregistered).toBe(true);
     expect(eventsOf(page, 'WORKER_DISABLED')).toHaveLength(1);
     expect([...platform.caches.keys()]).toEqual([]);
-    expect((await platform.indexedDB.databases()).map((d) => d.name)).not.toContain(DB_NAME);
+    expect((await platform.indexedDB.databases()).map((d) => d.name)).not.toContain(storageNames('').database);
     // Page requests are still answered, with a clear error.
     await expect(driver.setOverride('cart', '2.0.0')).rejects.toThrow(/kill switch/);
   });

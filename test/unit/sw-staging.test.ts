@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Database } from '../../sw/Database.js';
+import { storageNames } from '../../sw/storageNames.js';
 import { FakePlatform } from '../support/fakePlatform.js';
 import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, moduleFiles, type TestStore } from '../support/trancheStore.js';
@@ -139,7 +140,7 @@ describe('Driver: staging failures', () => {
     };
     await promote2(driver);
     platform.onCachePut = null;
-    const db = await Database.open(platform.indexedDB);
+    const db = await Database.open(platform.indexedDB, storageNames('').database);
     expect((await db.modules()).map((m) => m.current)).toEqual(['1.0.0']);
     expect((await db.versions()).find((v) => v.version === '2.0.0')?.status).toBe('staging');
     db.close();

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
 import { answer, receiveReport } from '../../sw/answer.js';
 import { Database } from '../../sw/Database.js';
+import { storageNames } from '../../sw/storageNames.js';
 import type { Driver } from '../../sw/Driver.js';
 import { resolveOptions, type TrancheWorkerOptions } from '../../sw/options.js';
 import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
@@ -90,7 +91,8 @@ describe('Telemetry', () => {
     await driver.checkForUpdates();
     await tick(driver);
     expect(summary().slice(5)).toEqual(['rollback cart@1.0.0 runtime-errors', 'manifest-rejected download', 'errors cart@1.0.0 1']);
-    const anonymousId = (await Database.open(platform.indexedDB).then(async (db) => (await db.load()).identity))!.anonymousId;
+    const anonymousId = (await Database.open(platform.indexedDB, storageNames('').database).then(async (db) => (await db.load()).identity))!
+      .anonymousId;
     expect(received.map((b) => b.client)).toEqual(received.map(() => anonymousId));
     expect(new Set(events().map((e) => e.id)).size).toBe(events().length);
     driver.close();
