@@ -103,6 +103,11 @@ export class ReleaseStore {
     );
   }
 
+  /** Lifts the block a rollback put on module@version, so that it may go live again (recorded in history). */
+  unblock(module: string, version: string, options?: PublishOptions): Promise<PublishResult> {
+    return this._publish('unblock', { module, version }, (d) => changes.unblock(d, module, version), options);
+  }
+
   /** Turns the kill switch on (every worker unregisters itself) or off. */
   setKillSwitch(on: boolean, options?: PublishOptions): Promise<PublishResult> {
     return this._publish('kill-switch', { on }, (d) => changes.setKillSwitch(d, on), options);

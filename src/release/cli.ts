@@ -135,6 +135,15 @@ function addPublishingCommands(program: Command): void {
       report(await storeOf(cmd).rollback(moduleName(name, '<module>'), { ...publishOptions(o), ...(o.to ? { to: o.to } : {}) }));
     });
   program
+    .command('unblock')
+    .description('lift the block a rollback put on <module>@<version> (it may go live again)')
+    .argument('<module@version>')
+    .addOption(expiresOption())
+    .action(async (spec: string, o, cmd: Command) => {
+      const { module, version } = target(spec, '<module@version>');
+      report(await storeOf(cmd).unblock(module, version, publishOptions(o)));
+    });
+  program
     .command('kill-switch')
     .description('on: every service worker unregisters itself; off: normal operation')
     .addArgument(new Argument('<state>').choices(['on', 'off']))

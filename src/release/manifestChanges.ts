@@ -98,16 +98,19 @@ export function setKillSwitch(draft: ManifestDraft, on: boolean): string {
 }
 
 /**
- * Undoes the latest step of a module. With live rollouts: ends them all and blocks their
- * versions; clients go back to the stable they came from. With none: stable goes back to the
- * previous stable (the latest in `stableHistory`, oldest first, that is neither current nor
- * blocked) and the abandoned stable is blocked. `to` names the target stable explicitly.
+ * Undoes the latest step of a module (docs/cli.md, "rollback"). What is rolled back is what was
+ * live and is abandoned: the live rollouts (percent above 0) when there are any, clients going
+ * back to the stable they came from; else the stable itself, which goes back to the previous
+ * stable (the latest in `stableHistory`, oldest first, that is neither current nor blocked).
+ * Those versions are blocked, never the target. `to` names the stable to end on instead; 0%
+ * (QA-only) rollouts are never live, so they stay as they are and are not blocked. The note says
+ * exactly what happened.
  */
 export function rollback(draft: ManifestDraft, module: string, to: string | undefined, stableHistory: readonly string[]): string {
   const mod = existing(draft, module);
-  const aborted = mod.rollouts.map((r) => r.version);
+  const live = mod.rollouts.filter((r) => r.percent > 0);
   let target = to;
-  if (target === undefined && aborted.length) target = mod.stable;
+  if (target === undefined && live.length) target = mod.stable;
   if (target === undefined) {
     target = [...stableHistory].reverse().find((v) => v !== mod.stable && !mod.blocked.includes(v));
     if (target === undefined) {
@@ -118,11 +121,35 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
     }
   }
   notBlocked(module, mod, target);
-  if (target !== mod.stable) aborted.push(mod.stable);
-  if (!aborted.length)
-    throw new TrancheError('rejected', { what: `${module}@${target}`, reason: 'is already stable with no rollouts; nothing to roll back' });
-  mod.blocked = [...mod.blocked, ...aborted.filter((v) => v !== target && !mod.blocked.includes(v))];
-  mod.rollouts = [];
+  const abandoned = live.length ? live.map((r) => r.version) : [mod.stable];
+  const blocked = abandoned.filter((v) => v !== target && !mod.blocked.includes(v));
+  if (target === mod.stable && !live.length)
+    throw new TrancheError('rejected', {
+      what: `${module}@${target}`,
+      reason: 'is already stable with no live rollouts; nothing to roll back',
+    });
+  const was = mod.stable;
+  mod.blocked = [...mod.blocked, ...blocked];
+  mod.rollouts = mod.rollouts.filter((r) => r.percent === 0 && r.version !== target);
   mod.stable = target;
-  return `${module} rolled back to ${module}@${target}; blocked: ${aborted.join(', ')}`;
+  const parts = [
+    target === was ? `${module}@${target} stays stable` : `${module}@${target} is stable (was ${was})`,
+    ...(live.length ? [`ended rollouts: ${live.map((r) => `${r.version} (${r.percent}%)`).join(', ')}`] : []),
+    `blocked: ${blocked.length ? blocked.join(', ') : 'nothing'}`,
+  ];
+  const kept = mod.rollouts.map((r) => r.version);
+  if (kept.length) parts.push(`kept at 0% (QA only): ${kept.join(', ')}`);
+  return `${module} rolled back: ${parts.join('; ')}`;
+}
+
+/** Lifts the block on module@version, deliberately: it may go live again (recorded in history like every change). */
+export function unblock(draft: ManifestDraft, module: string, version: string): string {
+  const mod = existing(draft, module);
+  if (!mod.blocked.includes(version))
+    throw new TrancheError('rejected', {
+      what: `${module}@${version}`,
+      reason: `is not blocked (blocked: ${mod.blocked.length ? mod.blocked.join(', ') : 'nothing'})`,
+    });
+  mod.blocked = mod.blocked.filter((v) => v !== version);
+  return `${module}@${version} is no longer blocked; promote or roll it out to send it to clients again`;
 }

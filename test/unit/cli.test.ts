@@ -128,7 +128,9 @@ describe('publishing verbs, status and history', () => {
       'tranche: cart: is paused; run tranche resume cart first (rollback works while paused)\n',
     ]);
     expect(tranche(['resume', 'cart']).status).toBe(0);
-    expect(tranche(['rollback', 'cart']).stdout).toBe('cart rolled back to cart@1.0.0; blocked: 1.1.0 (manifest sequence 5)\n');
+    expect(tranche(['rollback', 'cart']).stdout).toBe(
+      'cart rolled back: cart@1.0.0 stays stable; ended rollouts: 1.1.0 (30%); blocked: 1.1.0 (manifest sequence 5)\n',
+    );
     const status = tranche(['status']).stdout;
     expect(status).toMatch(
       /^sequence 5, published \S+ by key \S+, kill switch off\nmodule +stable +rollouts +paused +blocked\ncart +1\.0\.0 +- +no +1\.1\.0\n$/,

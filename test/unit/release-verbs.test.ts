@@ -152,7 +152,7 @@ describe('rollback', () => {
     await t.store.rollout('cart', '1.2.0', 5);
     await t.store.rollout('cart', '2.0.0', 1);
     const result = await t.store.rollback('cart');
-    expect(result.note).toBe('cart rolled back to cart@1.1.0; blocked: 1.2.0, 2.0.0');
+    expect(result.note).toBe('cart rolled back: cart@1.1.0 stays stable; ended rollouts: 1.2.0 (5%), 2.0.0 (1%); blocked: 1.2.0, 2.0.0');
     expect((await manifest()).modules.cart).toEqual({ stable: '1.1.0', rollouts: [], paused: false, blocked: ['1.2.0', '2.0.0'] });
     expect(Object.keys((await manifest()).releases)).toEqual(['cart@1.1.0']);
   });
@@ -180,10 +180,43 @@ describe('rollback', () => {
     expect((await manifest()).modules.cart).toMatchObject({ stable: '1.0.0', blocked: ['1.2.0', '2.0.0', '1.1.0'] });
   });
 
-  it('--to picks the target stable', async () => {
+  it('--to picks the target stable; the stable it leaves was not rolled out, so it is not blocked', async () => {
     await t.store.rollout('cart', '2.0.0', 50);
-    await t.store.rollback('cart', { to: '1.0.0' });
-    expect((await manifest()).modules.cart).toMatchObject({ stable: '1.0.0', rollouts: [], blocked: ['2.0.0', '1.1.0'] });
+    const result = await t.store.rollback('cart', { to: '1.0.0' });
+    expect(result.note).toBe('cart rolled back: cart@1.0.0 is stable (was 1.1.0); ended rollouts: 2.0.0 (50%); blocked: 2.0.0');
+    expect((await manifest()).modules.cart).toMatchObject({ stable: '1.0.0', rollouts: [], blocked: ['2.0.0'] });
+  });
+
+  it('--to a live rollout makes it stable, blocks only the other live rollouts and keeps 0% (QA) ones', async () => {
+    await t.release('cart', '2.1.0');
+    await t.release('cart', '3.0.0');
+    await t.store.rollout('cart', '2.0.0', 10);
+    await t.store.rollout('cart', '2.1.0', 10);
+    await t.store.rollout('cart', '3.0.0', 0);
+    const result = await t.store.rollback('cart', { to: '2.1.0' });
+    expect(result.note).toBe(
+      'cart rolled back: cart@2.1.0 is stable (was 1.1.0); ended rollouts: 2.0.0 (10%), 2.1.0 (10%); blocked: 2.0.0; kept at 0% (QA only): 3.0.0',
+    );
+    expect((await manifest()).modules.cart).toMatchObject({
+      stable: '2.1.0',
+      rollouts: [{ version: '3.0.0', percent: 0 }],
+      blocked: ['2.0.0'],
+    });
+  });
+
+  it('unblock lifts a block deliberately, recorded in history; a version not blocked is refused', async () => {
+    await t.store.rollback('cart'); // 1.1.0 is blocked
+    await expect(t.store.unblock('cart', '1.0.0')).rejects.toThrow('cart@1.0.0: is not blocked (blocked: 1.1.0)');
+    const result = await t.store.unblock('cart', '1.1.0');
+    expect(result.note).toBe('cart@1.1.0 is no longer blocked; promote or roll it out to send it to clients again');
+    expect((await manifest()).modules.cart!.blocked).toEqual([]);
+    await t.store.promote('cart', '1.1.0');
+    const last = (await t.store.history('cart')).slice(-2);
+    expect(last.map((e) => [e.verb, e.args])).toEqual([
+      ['unblock', { module: 'cart', version: '1.1.0' }],
+      ['promote', { module: 'cart', version: '1.1.0' }],
+    ]);
+    expect(last[0]!.modules.cart).toMatchObject({ before: { blocked: ['1.1.0'] }, after: { blocked: [] } });
   });
 });
 
