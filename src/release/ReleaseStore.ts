@@ -28,6 +28,12 @@ export interface StoreOptions {
 export interface PublishOptions {
   /** ISO time after which clients reject the new manifest. @default none */
   expires?: string;
+  /**
+   * Publish a change even when it leaves a live version's `--requires` range met by no live
+   * version (its clients all fall back); the note then carries a warning. Rollbacks never refuse.
+   * @default false
+   */
+  allowIncompatible?: boolean;
 }
 
 /** A module's state as `status` reports it. */
@@ -99,7 +105,8 @@ export class ReleaseStore {
         const stables = (await history()).flatMap((e) => (e.modules[module]?.after ? [e.modules[module].after.stable] : []));
         return changes.rollback(d, module, options.to, stables);
       },
-      options,
+      // An emergency is never refused: what it leaves unmet is a warning.
+      { ...options, allowIncompatible: true },
     );
   }
 
@@ -161,9 +168,10 @@ export class ReleaseStore {
     verb: string,
     args: Record<string, unknown>,
     change: Change,
-    { expires }: PublishOptions = {},
+    { expires, allowIncompatible = false }: PublishOptions = {},
   ): Promise<PublishResult> {
-    return publish(this._publisher, verb, args, change, expires === undefined ? undefined : checkExpires(expires));
+    const checked = expires === undefined ? undefined : checkExpires(expires);
+    return publish(this._publisher, verb, args, change, checked, allowIncompatible ? 'warn' : 'refuse');
   }
 }
 

@@ -61,8 +61,11 @@ function percent(text: string): number {
   return value;
 }
 
-function publishOptions(options: { expires?: string }): PublishOptions {
-  return options.expires === undefined ? {} : { expires: options.expires };
+function publishOptions(options: { expires?: string; allowIncompatible?: boolean }): PublishOptions {
+  return {
+    ...(options.expires === undefined ? {} : { expires: options.expires }),
+    ...(options.allowIncompatible ? { allowIncompatible: true } : {}),
+  };
 }
 
 function report(result: PublishResult): void {
@@ -70,6 +73,11 @@ function report(result: PublishResult): void {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+const allowIncompatibleOption = () =>
+  new Option(
+    '--allow-incompatible',
+    "publish even when a live version's --requires range is met by no live version (its clients fall back)",
+  );
 const expiresOption = () => new Option('--expires <time>', 'ISO time after which clients reject the new manifest (default: never)');
 
 function write(text: string): Promise<void> {
@@ -102,6 +110,7 @@ function addPublishingCommands(program: Command): void {
     .description('make <module>@<version> the stable version')
     .argument('<module@version>')
     .addOption(expiresOption())
+    .addOption(allowIncompatibleOption())
     .action(async (spec: string, o, cmd: Command) => {
       const { module, version } = target(spec, '<module@version>');
       report(await storeOf(cmd).promote(module, version, publishOptions(o)));
@@ -112,6 +121,7 @@ function addPublishingCommands(program: Command): void {
     .argument('<module@version>')
     .requiredOption('--percent <p>', '0..100 in steps of 0.01')
     .addOption(expiresOption())
+    .addOption(allowIncompatibleOption())
     .action(async (spec: string, o: { percent: string; expires?: string }, cmd: Command) => {
       const { module, version } = target(spec, '<module@version>');
       report(await storeOf(cmd).rollout(module, version, percent(o.percent), publishOptions(o)));
@@ -122,6 +132,7 @@ function addPublishingCommands(program: Command): void {
       .description(verb === 'pause' ? "freeze a module's rollouts" : 'lift pause')
       .argument('<module>')
       .addOption(expiresOption())
+      .addOption(allowIncompatibleOption())
       .action(async (name: string, o, cmd: Command) => report(await storeOf(cmd)[verb](moduleName(name, '<module>'), publishOptions(o))));
   }
   program
@@ -139,6 +150,7 @@ function addPublishingCommands(program: Command): void {
     .description('lift the block a rollback put on <module>@<version> (it may go live again)')
     .argument('<module@version>')
     .addOption(expiresOption())
+    .addOption(allowIncompatibleOption())
     .action(async (spec: string, o, cmd: Command) => {
       const { module, version } = target(spec, '<module@version>');
       report(await storeOf(cmd).unblock(module, version, publishOptions(o)));
@@ -148,6 +160,7 @@ function addPublishingCommands(program: Command): void {
     .description('on: every service worker unregisters itself; off: normal operation')
     .addArgument(new Argument('<state>').choices(['on', 'off']))
     .addOption(expiresOption())
+    .addOption(allowIncompatibleOption())
     .action(async (state: string, o, cmd: Command) => report(await storeOf(cmd).setKillSwitch(state === 'on', publishOptions(o))));
 }
 

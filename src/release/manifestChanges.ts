@@ -5,6 +5,7 @@
  */
 import { TrancheError } from '../core/TrancheError.js';
 import { placeRollout } from '../core/bucketing.js';
+import { inRange, type RequirementsOf } from '../core/compatibility.js';
 import type { ModuleState } from '../core/manifest.js';
 
 /** The part of a manifest the verbs change. */
@@ -152,4 +153,30 @@ export function unblock(draft: ManifestDraft, module: string, version: string): 
     });
   mod.blocked = mod.blocked.filter((v) => v !== version);
   return `${module}@${version} is no longer blocked; promote or roll it out to send it to clients again`;
+}
+
+/** The versions of a module clients can get: the stable and every rollout above 0%. */
+function liveVersions(mod: ModuleState): string[] {
+  return [mod.stable, ...mod.rollouts.filter((r) => r.percent > 0).map((r) => r.version)];
+}
+
+/**
+ * The compatibility ranges (`--requires`) of live versions that no live version of the required
+ * module meets, one line each: no client assigned such a version can run it with what it
+ * requires, so every one of them falls back (docs/manifest.md, "Compatibility ranges").
+ */
+export function unmeetableRequirements(modules: Readonly<Record<string, ModuleState>>, requirementsOf: RequirementsOf): string[] {
+  const lines: string[] = [];
+  for (const [name, mod] of Object.entries(modules)) {
+    for (const version of liveVersions(mod)) {
+      for (const [required, range] of Object.entries(requirementsOf(name, version) ?? {})) {
+        const live = modules[required] ? liveVersions(modules[required]) : [];
+        if (live.some((v) => inRange(v, range))) continue;
+        lines.push(
+          `${name}@${version} requires ${required}@${range}, which no live version of ${required} meets (${live.length ? `live: ${live.join(', ')}` : `${required} is not in the manifest`})`,
+        );
+      }
+    }
+  }
+  return lines;
 }

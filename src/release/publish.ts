@@ -6,13 +6,14 @@
  * manifest in place, so a crash anywhere leaves a store that `verify` accepts.
  */
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import type { Requirements } from '../core/compatibility.js';
 import { sha256Hex } from '../core/integrity.js';
 import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/manifest.js';
 import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { appendHistory, readHistory, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveSignerKey, storeKeys } from './keys.js';
-import type { ManifestDraft } from './manifestChanges.js';
+import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, recordPath } from './storeLayout.js';
 
@@ -70,6 +71,7 @@ export async function publish(
   args: Record<string, unknown>,
   change: Change,
   expires?: string,
+  incompatible: 'refuse' | 'warn' = 'refuse',
 ): Promise<PublishResult> {
   const { jwk, where } = await ctx.signingKey();
   const { backend } = ctx;
@@ -77,7 +79,7 @@ export async function publish(
     const stored = await readManifestBytes(backend);
     const current = stored?.manifest ?? null;
     const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
-    const note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
+    let note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
     if (
       current &&
       current.expires === expires &&
@@ -85,6 +87,17 @@ export async function publish(
     ) {
       return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
     }
+    const { refs, requirements } = await releaseRefs(backend, draft);
+    const requirementsOf = (module: string, version: string) => requirements.get(releaseKey(module, version));
+    // Only what this change breaks: a store published with --allow-incompatible must not block every later change.
+    const before = new Set(current ? unmeetableRequirements(current.modules, requirementsOf) : []);
+    const broken = unmeetableRequirements(draft.modules, requirementsOf).filter((line) => !before.has(line));
+    if (broken.length && incompatible === 'refuse')
+      throw new TrancheError('rejected', {
+        what: `tranche ${verb}`,
+        reason: `${broken.join('; ')}: its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible`,
+      });
+    if (broken.length) note += `; warning: ${broken.join('; ')} (its clients fall back)`;
     // keyId is filled in by signManifest from the key that actually signs.
     const next: Manifest = {
       format: FORMAT,
@@ -94,7 +107,7 @@ export async function publish(
       keyId: '',
       killSwitch: draft.killSwitch,
       modules: draft.modules,
-      releases: await releaseRefs(backend, draft),
+      releases: refs,
     };
     const envelope = await signManifest(next, jwk, where);
     await saveSignerKey(backend, jwk as Ed25519Jwk, envelope.keyId);
@@ -105,9 +118,13 @@ export async function publish(
   }, ctx.lockTimeoutMs);
 }
 
-/** `releases` for every live version, each record read, validated and hashed as stored. */
-async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise<Record<string, ReleaseRef>> {
+/** `releases` for every live version, each record read, validated and hashed as stored, and what each requires. */
+async function releaseRefs(
+  backend: StoreBackend,
+  draft: ManifestDraft,
+): Promise<{ refs: Record<string, ReleaseRef>; requirements: Map<string, Requirements> }> {
   const refs: Record<string, ReleaseRef> = {};
+  const requirements = new Map<string, Requirements>();
   for (const [module, mod] of Object.entries(draft.modules)) {
     for (const version of [mod.stable, ...mod.rollouts.map((r) => r.version)]) {
       const record = recordPath(module, version);
@@ -121,9 +138,10 @@ async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise
         });
       }
       refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes) };
+      requirements.set(releaseKey(module, version), parsed.requires);
     }
   }
-  return refs;
+  return { refs, requirements };
 }
 
 function historyEntry(

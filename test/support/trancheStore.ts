@@ -17,7 +17,7 @@ export interface TestStore {
   publicKey: unknown;
   privateKey: unknown;
   /** Releases module@version from `files` (default: `moduleFiles(module, version)`). */
-  release(module: string, version: string, files?: Record<string, string>): Promise<void>;
+  release(module: string, version: string, files?: Record<string, string>, requires?: Record<string, string>): Promise<void>;
   /** The current manifest.json text. */
   manifestText(): Promise<string>;
   remove(): Promise<void>;
@@ -55,13 +55,13 @@ export async function createTestStore(): Promise<TestStore> {
     store,
     publicKey,
     privateKey,
-    async release(module, version, files = moduleFiles(module, version)) {
+    async release(module, version, files = moduleFiles(module, version), requires = {}) {
       const build = join(root, 'builds', module, version);
       for (const [path, content] of Object.entries(files)) {
         await mkdir(dirname(join(build, path)), { recursive: true });
         await writeFile(join(build, path), content);
       }
-      await store.release(build, { module, version, entry: 'index.js' });
+      await store.release(build, { module, version, entry: 'index.js', requires });
     },
     manifestText: () => readFile(join(dir, 'manifest.json'), 'utf8'),
     remove: () => rm(root, { recursive: true, force: true }),

@@ -220,6 +220,37 @@ describe('rollback', () => {
   });
 });
 
+describe('--requires ranges', () => {
+  beforeEach(async () => {
+    for (const v of ['1.0.0', '2.0.0']) await t.release('catalog', v);
+    await t.store.promote('catalog', '1.0.0');
+    await t.store.promote('cart', '1.0.0');
+    await t.release('cart', '3.0.0', undefined, { catalog: '^2.0.0' });
+  });
+
+  it("refuses a change after which no live version meets a live version's range, naming both", async () => {
+    await expect(t.store.rollout('cart', '3.0.0', 50)).rejects.toThrow(
+      'tranche rollout: cart@3.0.0 requires catalog@^2.0.0, which no live version of catalog meets (live: 1.0.0): its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible',
+    );
+    expect((await manifest()).modules.cart!.rollouts).toEqual([]);
+    // Once a catalog that meets it is live, the rollout goes ahead; taking that catalog away is refused.
+    await t.store.promote('catalog', '2.0.0');
+    await t.store.rollout('cart', '3.0.0', 50);
+    await expect(t.store.promote('catalog', '1.0.0')).rejects.toThrow(/cart@3\.0\.0 requires catalog@\^2\.0\.0/);
+  });
+
+  it('publishes with allowIncompatible, and a rollback, warning in the note', async () => {
+    const forced = await t.store.rollout('cart', '3.0.0', 50, { allowIncompatible: true });
+    expect(forced.note).toContain('warning: cart@3.0.0 requires catalog@^2.0.0, which no live version of catalog meets (live: 1.0.0)');
+    // What was already published that way does not block an unrelated change.
+    await t.store.pause('catalog');
+    await t.store.resume('catalog');
+    await t.store.promote('catalog', '2.0.0');
+    await t.store.rollout('cart', '3.0.0', 60);
+    expect((await t.store.rollback('catalog')).note).toContain('warning: cart@3.0.0 requires catalog@^2.0.0');
+  });
+});
+
 describe('history', () => {
   it('records sequence, time, actor and each module before and after', async () => {
     await t.store.promote('cart', '1.0.0');
