@@ -20,6 +20,7 @@ export interface Identity {
 export interface AcceptedManifest {
   envelope: SignedEnvelope;
   manifest: Manifest;
+  /** When a check last confirmed it (accepted it, or found it unchanged): what `maxManifestAgeMs` counts from. */
   acceptedAt: number;
 }
 /** The worker's condition, persisted so that a restart does not forget it was degraded. */

@@ -26,6 +26,7 @@ import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
 import { fetchRecord } from './Stager.js';
 import { storageNames } from './storageNames.js';
+import { unskewed } from './clock.js';
 import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
@@ -74,6 +75,19 @@ export class Driver {
   /** False when the worker must leave every request to the network (kill switch, no storage). */
   get intercepting(): boolean {
     return this._broken === null && this._status.condition !== 'DISABLED';
+  }
+
+  /**
+   * Whether requests are answered from the stored versions: intercepting, and the manifest
+   * confirmed by a check within `maxManifestAgeMs` (a confirmation "in the future" is clock skew
+   * and counts as now). Else the network answers until a check succeeds.
+   */
+  get serving(): boolean {
+    if (!this.intercepting) return false;
+    const confirmed = this._manifest?.acceptedAt;
+    if (confirmed === undefined) return true;
+    const now = this._adapter.now();
+    return now - unskewed(confirmed, now, 0) <= this._options.maxManifestAgeMs;
   }
 
   /** Starts the work a worker does on each start: a manifest check, resuming staging and boot deadlines, the interval. */
@@ -385,6 +399,11 @@ export class Driver {
     }
     if (this._status.condition === 'STALE') await this._setStatus('NORMAL', NOMINAL);
     if (check.kind === 'unchanged') {
+      // Confirmed: the age `maxManifestAgeMs` limits starts again.
+      if (this._manifest && this._parts) {
+        this._manifest = { ...this._manifest, acceptedAt: this._adapter.now() };
+        await this._parts.db.setControl('manifest', this._manifest);
+      }
       // A bad mark's back-off may have ended since the last check: its version is offered again.
       this._parts?.modules.announceAndStage();
       return { outcome: 'unchanged', sequence: sequence() };

@@ -56,8 +56,12 @@ export class Router {
    * request is not tranche's). Decided synchronously, as `respondWith` requires.
    */
   handle(request: Request, clientId: string, resultingClientId: string): Promise<Response> | null {
-    // Only reads are ours; the kill switch hands everything back to the network.
-    if (request.method !== 'GET' || !this._driver.intercepting) return null;
+    // Only reads are ours; the kill switch, and a manifest unconfirmed for too long, hand everything back to the network.
+    if (request.method !== 'GET') return null;
+    if (!this._driver.serving) {
+      this._driver.checkIfDue();
+      return null;
+    }
     if (request.mode === 'navigate') {
       const nav = this._options.navigation;
       if (!nav || !nav.match(new URL(request.url))) return null;
@@ -71,7 +75,7 @@ export class Router {
 
   private async _navigate(request: Request, resultingClientId: string): Promise<Response> {
     await this._driver.loaded;
-    if (!this._driver.intercepting) return this._adapter.fetch(request);
+    if (!this._driver.serving) return this._adapter.fetch(request);
     const query = new URL(request.url).searchParams.get(OVERRIDE_PARAM);
     const overrideErrors = query === null ? [] : await this._applyOverrides(query);
     this._driver.checkIfDue();
@@ -128,7 +132,7 @@ export class Router {
 
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
     await this._driver.loaded;
-    if (!this._driver.intercepting) return this._adapter.fetch(request);
+    if (!this._driver.serving) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited =
       request.destination === 'worker' && resultingClientId ? await this._driver.inheritSnapshot(clientId, resultingClientId) : null;

@@ -139,6 +139,15 @@ export interface TrancheWorkerOptions {
    */
   retryDelayMs?: number;
   /**
+   * How long after the last manifest check that succeeded (the manifest accepted or found
+   * unchanged) the worker still serves its stored versions. Past it (offline that long, or a
+   * manifest rejected that long), navigations and module requests go to the network until a
+   * check succeeds again, as Angular's `applicationMaxAge` does: a client never runs code older
+   * than this without the store's word that it is still what it should run.
+   * @default 2592000000 (30 days)
+   */
+  maxManifestAgeMs?: number;
+  /**
    * The name this app's worker keeps its state under (IndexedDB database `tranche:<namespace>`,
    * caches `tranche-files-v1:<namespace>` and `tranche-shell-v1:<namespace>`), so that several
    * apps on one origin never touch each other's (docs/service-worker.md, "Several apps on one
@@ -198,6 +207,7 @@ export interface ResolvedOptions {
   telemetry: ResolvedTelemetry | null;
   /** The names of this app's IndexedDB database and caches, from its namespace. */
   storage: StorageNames;
+  maxManifestAgeMs: number;
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -252,6 +262,7 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     fallback: resolveFallbackPolicy(options.fallback),
     telemetry: resolveTelemetry(options.telemetry, scope),
     storage: storageNames(resolveNamespace(options.namespace, scope)),
+    maxManifestAgeMs: duration(options, 'maxManifestAgeMs', 30 * 86_400_000),
   };
 }
 

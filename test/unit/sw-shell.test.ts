@@ -95,3 +95,32 @@ describe('navigations (stale-while-revalidate)', () => {
     driver.close();
   });
 });
+
+describe('maxManifestAgeMs', () => {
+  it('past the limit without a manifest check that succeeds, module requests and navigations go to the network until one does', async () => {
+    const driver = await startDriver(platform, t.publicKey, { maxManifestAgeMs: 60_000 });
+    const r = router(driver);
+    const moduleRequest = () => r.handle(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), 'page-1', '');
+    expect(await (await moduleRequest())!.text()).toContain('cart@1.0.0');
+    // Offline: the manifest cannot be fetched. Within the limit the stored versions still serve.
+    const offline = platform.hook!;
+    platform.hook = (url, init) => (url.href === MANIFEST_URL ? Promise.reject(new TypeError('Failed to fetch')) : offline(url, init));
+    platform.advance(60_000);
+    expect((await driver.checkForUpdates()).outcome).toBe('rejected');
+    expect(moduleRequest()).not.toBeNull();
+    platform.advance(1);
+    expect(moduleRequest()).toBeNull();
+    expect(r.handle(Object.defineProperty(new Request(`${ORIGIN}/`), 'mode', { value: 'navigate' }), '', 'page-2')).toBeNull();
+    // Back online: a check confirms the manifest (unchanged), and the worker serves again.
+    platform.hook = offline;
+    expect((await driver.checkForUpdates()).outcome).toBe('unchanged');
+    expect(await (await moduleRequest())!.text()).toContain('cart@1.0.0');
+    // The confirmation is stored: a restarted worker counts from it.
+    driver.close();
+    const again = await startDriver(platform, t.publicKey, { maxManifestAgeMs: 60_000 });
+    platform.hook = (url, init) => (url.href === MANIFEST_URL ? Promise.reject(new TypeError('Failed to fetch')) : offline(url, init));
+    platform.advance(30_000);
+    expect(router(again).handle(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), 'page-1', '')).not.toBeNull();
+    again.close();
+  });
+});
