@@ -98,8 +98,13 @@ CREATE TABLE IF NOT EXISTS clients (
 const require = createRequire(import.meta.url);
 
 /** What the collector uses of better-sqlite3's Database (so tranche's types need no @types/better-sqlite3). */
+interface Statement {
+  run(...params: unknown[]): { changes: number };
+  all(...params: unknown[]): unknown[];
+}
+
 export interface SqliteDatabase {
-  prepare(sql: string): { run(...params: unknown[]): { changes: number }; all(...params: unknown[]): unknown[] };
+  prepare(sql: string): Statement;
   exec(sql: string): unknown;
   pragma(sql: string): unknown;
   transaction<T>(fn: () => T): () => T;
@@ -131,6 +136,7 @@ export class Collector {
   private readonly _now: () => number;
   private readonly _listeners: Array<(events: AcceptedEvent[]) => void> = [];
   private _lastPrune = 0;
+  private _statements: { seen: Statement; count: Statement; active: Statement } | null = null;
 
   constructor(
     private readonly _db: SqliteDatabase,
@@ -184,10 +190,13 @@ export class Collector {
   }
 
   private _store(client: string, events: TelemetryBatch['events']): AcceptedEvent[] {
-    const seen = this._db.prepare('INSERT OR IGNORE INTO seen (id, time) VALUES (?, ?)');
-    const count = this._db.prepare(`INSERT INTO counts (bucket, module, version, type, reason, n) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET n = n + excluded.n`);
-    const active = this._db.prepare('INSERT OR IGNORE INTO clients (bucket, module, version, client) VALUES (?, ?, ?, ?)');
+    this._statements ??= {
+      seen: this._db.prepare('INSERT OR IGNORE INTO seen (id, time) VALUES (?, ?)'),
+      count: this._db.prepare(`INSERT INTO counts (bucket, module, version, type, reason, n) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT DO UPDATE SET n = n + excluded.n`),
+      active: this._db.prepare('INSERT OR IGNORE INTO clients (bucket, module, version, client) VALUES (?, ?, ?, ?)'),
+    };
+    const { seen, count, active } = this._statements;
     return this._db.transaction(() => {
       const accepted: AcceptedEvent[] = [];
       for (const e of events) {

@@ -12,6 +12,9 @@ import { publish, readCurrentManifest, type Change, type PublishContext, type Pu
 import { releaseBuild, releasedVersions, type ReleaseOptions, type ReleaseResult } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
 import type { StoreBackend } from './StoreBackend.js';
+import { DEFAULT_THRESHOLDS, type AnalysisThresholds } from './analysis.js';
+import { decide, readPlans, writePlan, armOf, type Decision, type Plan } from './plans.js';
+import type { MetricsSource } from './metricsSource.js';
 import { verifyStore, type VerifyStoreOptions, type VerifyReport } from './verifyStore.js';
 
 /** How a store is opened. */
@@ -34,6 +37,15 @@ export interface PublishOptions {
    * @default false
    */
   allowIncompatible?: boolean;
+  /** Why the change is made, kept in its history entry (`advance` puts its decision and figures here). */
+  because?: Record<string, unknown>;
+}
+
+/** A ramp plan: percents ending at 100, how long each step lasts, and the analysis' thresholds. */
+export interface PlanOptions extends PublishOptions {
+  steps: number[];
+  stepMs: number;
+  thresholds?: Partial<AnalysisThresholds>;
 }
 
 /** A module's state as `status` reports it. */
@@ -65,9 +77,12 @@ export class ReleaseStore {
   /** Where its documents are read and written. */
   readonly backend: StoreBackend;
   private readonly _publisher: PublishContext;
+  private readonly _options: StoreOptions;
 
-  constructor(where: string | StoreBackend, { key, actor = currentActor(), lockTimeoutMs }: StoreOptions = {}) {
+  constructor(where: string | StoreBackend, options: StoreOptions = {}) {
+    const { key, actor = currentActor(), lockTimeoutMs } = options;
     this.backend = typeof where === 'string' ? new DirectoryBackend(where) : where;
+    this._options = options;
     this._publisher = { backend: this.backend, actor, lockTimeoutMs, signingKey: () => loadKey(key) };
   }
 
@@ -84,6 +99,103 @@ export class ReleaseStore {
   /** Starts or changes the rollout of module@version to `percent` (0..100, steps of 0.01). */
   rollout(module: string, version: string, percent: number, options?: PublishOptions): Promise<PublishResult> {
     return this._publish('rollout', { module, version, percent }, (d) => changes.rollout(d, module, version, percent), options);
+  }
+
+  /**
+   * Starts a ramp plan: rolls module@version out to the first step's percent now and keeps the
+   * plan in the store (`plans/<module>.json`), replacing any earlier plan of the module;
+   * `advance` moves it on (docs/progressive-rollouts.md).
+   */
+  async rolloutPlan(module: string, version: string, { steps, stepMs, thresholds, ...options }: PlanOptions): Promise<PublishResult> {
+    return this.backend.exclusive(async () => {
+      const now = Date.now();
+      const plan: Plan = {
+        format: 1,
+        module,
+        version,
+        steps,
+        stepMs,
+        thresholds: { ...DEFAULT_THRESHOLDS, ...thresholds },
+        state: 'running',
+        step: 0,
+        startedAt: now,
+        stepStartedAt: now,
+        extensions: 0,
+        decisions: [],
+      };
+      const because = { plan: { steps, stepMs, thresholds: plan.thresholds } };
+      const result = await this._held().rollout(module, version, steps[0]!, { ...options, because });
+      plan.decisions.push({
+        time: new Date(now).toISOString(),
+        module,
+        version,
+        outcome: 'Started',
+        action: `rollout ${steps[0]}%`,
+        reason: `plan ${steps.join(',')}% every ${stepMs} ms`,
+        step: 0,
+        percent: steps[0]!,
+      });
+      await writePlan(this.backend, plan);
+      return { ...result, note: `${result.note}; plan ${steps.join(',')}% started (tranche advance moves it on)` };
+    }, this._publisher.lockTimeoutMs);
+  }
+
+  /** Every ramp plan in the store (running or not), by module. */
+  plans(): Promise<Plan[]> {
+    return readPlans(this.backend);
+  }
+
+  /**
+   * Evaluates every running plan once against `metrics` and publishes what it decides, under the
+   * store lock (safe from cron beside people using the CLI). Returns the decisions it recorded.
+   */
+  async advance(metrics: MetricsSource, { now = Date.now() }: { now?: number } = {}): Promise<Decision[]> {
+    return this.backend.exclusive(async () => {
+      const decisions: Decision[] = [];
+      const held = this._held();
+      for (const stored of await readPlans(this.backend)) {
+        if (stored.state !== 'running' && stored.state !== 'paused') continue;
+        const manifest = await readCurrentManifest(this.backend);
+        const history = await held.history(stored.module);
+        const total = await metrics.figures({ from: stored.startedAt, to: now });
+        const step = await metrics.figures({ from: stored.stepStartedAt, to: now });
+        const arms = (figures: typeof total) => ({
+          canary: armOf(figures, stored.module, stored.version),
+          stable: armOf(figures, stored.module, manifest?.modules[stored.module]?.stable ?? ''),
+        });
+        const verdict = decide(stored, {
+          now,
+          module: manifest?.modules[stored.module] ?? null,
+          lastChange: history.at(-1) ?? null,
+          total: arms(total),
+          step: arms(step),
+        });
+        if (!verdict.decision) continue;
+        const because = { advance: { ...verdict.decision } };
+        const { action } = verdict;
+        if (action.kind === 'rollout') await held.rollout(stored.module, stored.version, action.percent, { because });
+        else if (action.kind === 'promote') await held.promote(stored.module, stored.version, { because });
+        else if (action.kind === 'rollback') await held.rollback(stored.module, { because });
+        else if (action.kind === 'pause') await held.pause(stored.module, { because });
+        await writePlan(this.backend, verdict.plan);
+        decisions.push(verdict.decision);
+      }
+      return decisions;
+    }, this._publisher.lockTimeoutMs);
+  }
+
+  /** This store as seen by a caller already holding its lock. */
+  private _held(): ReleaseStore {
+    const backend = this.backend;
+    const held = new Proxy(backend, {
+      get: (target, prop) =>
+        prop === 'exclusive'
+          ? <T>(fn: () => Promise<T>) => fn()
+          : typeof Reflect.get(target, prop) === 'function'
+            ? (Reflect.get(target, prop) as (...a: unknown[]) => unknown).bind(target)
+            : Reflect.get(target, prop),
+    });
+    return new ReleaseStore(held, this._options);
   }
 
   /** Freezes a module's rollouts; `rollout` and `promote` refuse until `resume`. */
@@ -168,10 +280,11 @@ export class ReleaseStore {
     verb: string,
     args: Record<string, unknown>,
     change: Change,
-    { expires, allowIncompatible = false }: PublishOptions = {},
+    { expires, allowIncompatible = false, because }: PublishOptions = {},
   ): Promise<PublishResult> {
     const checked = expires === undefined ? undefined : checkExpires(expires);
-    return publish(this._publisher, verb, args, change, checked, allowIncompatible ? 'warn' : 'refuse');
+    const recorded = because === undefined ? args : { ...args, because };
+    return publish(this._publisher, verb, recorded, change, checked, allowIncompatible ? 'warn' : 'refuse');
   }
 }
 

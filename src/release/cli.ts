@@ -8,7 +8,11 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
 import { MODULE_NAME } from '../core/manifest.js';
-import { formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
+import { formatDecision, formatHealth, formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
+import { fleetHealth } from './health.js';
+import { openMetricsSource, type MetricsSource } from './metricsSource.js';
+import { parseDuration, parseSteps, parseThresholds, type Decision } from './plans.js';
+import { readFile } from 'node:fs/promises';
 import { progressBar } from './progress.js';
 import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
 import { keygen } from './keys.js';
@@ -117,15 +121,30 @@ function addPublishingCommands(program: Command): void {
     });
   program
     .command('rollout')
-    .description('start or change the rollout of <module>@<version> to --percent of clients')
+    .description('start or change the rollout of <module>@<version> to --percent of clients, or start a ramp plan (--plan, --step)')
     .argument('<module@version>')
-    .requiredOption('--percent <p>', '0..100 in steps of 0.01')
+    .option('--percent <p>', '0..100 in steps of 0.01')
+    .option('--plan <percents>', 'a ramp plan: ascending percents ending at 100, e.g. 1,5,25,50,100 (tranche advance moves it on)')
+    .option('--step <duration>', 'how long each plan step lasts: 2s, 30m, 1h (with --plan)')
+    .option('--thresholds <file>', "JSON overriding the plan's analysis defaults (docs/progressive-rollouts.md)")
     .addOption(expiresOption())
     .addOption(allowIncompatibleOption())
-    .action(async (spec: string, o: { percent: string; expires?: string }, cmd: Command) => {
-      const { module, version } = target(spec, '<module@version>');
-      report(await storeOf(cmd).rollout(module, version, percent(o.percent), publishOptions(o)));
-    });
+    .action(
+      async (spec: string, o: { percent?: string; plan?: string; step?: string; thresholds?: string; expires?: string }, cmd: Command) => {
+        const { module, version } = target(spec, '<module@version>');
+        if ((o.percent === undefined) === (o.plan === undefined))
+          usage('rollout: give either --percent <p> or --plan <percents> --step <duration>');
+        if (o.percent !== undefined) return report(await storeOf(cmd).rollout(module, version, percent(o.percent), publishOptions(o)));
+        if (o.step === undefined) usage('--plan needs --step <duration> such as 30m');
+        const thresholds = o.thresholds === undefined ? undefined : parseThresholds(await readFile(o.thresholds, 'utf8'), o.thresholds);
+        const plan = {
+          steps: parseSteps(o.plan!, '--plan'),
+          stepMs: parseDuration(o.step, '--step'),
+          ...(thresholds ? { thresholds } : {}),
+        };
+        report(await storeOf(cmd).rolloutPlan(module, version, { ...plan, ...publishOptions(o) }));
+      },
+    );
   for (const verb of ['pause', 'resume'] as const) {
     program
       .command(verb)
@@ -167,21 +186,43 @@ function addPublishingCommands(program: Command): void {
 function addReadingCommands(program: Command): void {
   program
     .command('status')
-    .description('the current manifest')
+    .description('the current manifest; with --health, what clients report for each live version')
     .option('--json', 'machine-readable output')
-    .action(async (o: { json?: boolean }, cmd: Command) => {
-      const status = await storeOf(cmd).status();
+    .option('--health', 'per live version: clients, page loads, healthy boots, errors, fallbacks, staging failures, beside the stable')
+    .option('--metrics <source>', 'with --health: a collector URL, a collector SQLite file, or prometheus=<url>')
+    .option('--window <duration>', 'with --health: how far back to look', '1h')
+    .action(async (o: { json?: boolean; health?: boolean; metrics?: string; window: string }, cmd: Command) => {
+      const store = storeOf(cmd);
+      const status = await store.status();
+      if (o.health) {
+        if (!o.metrics) usage('status --health needs --metrics <source>');
+        const to = Date.now();
+        const window = { from: to - parseDuration(o.window, '--window'), to };
+        const health = await withSource(o.metrics, async (source) =>
+          fleetHealth(status, await source.figures(window), window, await store.plans()),
+        );
+        return console.log(o.json ? JSON.stringify(health) : formatHealth(health));
+      }
       const { sequence, modules, killSwitch } = status;
       console.log(o.json ? JSON.stringify({ sequence, modules, killSwitch }) : formatStatus(status));
     });
   program
     .command('history')
-    .description('every change touching <module>, oldest first')
+    .description("every change touching <module>, oldest first, with its ramp plan's decisions")
     .argument('<module>')
     .option('--json', 'one JSON object per line')
     .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
-      const entries = await storeOf(cmd).history(moduleName(name, '<module>'));
-      const lines = entries.map((e) => (o.json ? JSON.stringify(e) : formatHistoryEntry(e, name)));
+      const store = storeOf(cmd);
+      const entries = await store.history(moduleName(name, '<module>'));
+      // Decisions that published are in their entries; the others (extend, held, stopped) come from the plan.
+      const plan = (await store.plans()).find((p) => p.module === name);
+      const quiet = (plan?.decisions ?? []).filter((d) => d.action === 'none' || d.action === 'extend');
+      const lines = [
+        ...entries.map((e) => ({ time: e.time, line: o.json ? JSON.stringify(e) : formatHistoryEntry(e, name) })),
+        ...quiet.map((d) => ({ time: d.time, line: o.json ? JSON.stringify({ decision: d }) : formatDecision(d) })),
+      ]
+        .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))
+        .map((x) => x.line);
       if (lines.length) await write(`${lines.join('\n')}\n`);
       else if (!o.json) console.log(`no changes to ${name} yet`);
     });
@@ -221,6 +262,42 @@ function stopSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+async function withSource<T>(spec: string, fn: (source: MetricsSource) => Promise<T>): Promise<T> {
+  const source = openMetricsSource(spec);
+  try {
+    return await fn(source);
+  } finally {
+    source.close();
+  }
+}
+
+function addAdvanceCommand(program: Command): void {
+  program
+    .command('advance')
+    .description('evaluate every running ramp plan once and publish what it decides (idempotent; safe from cron)')
+    .requiredOption('--metrics <source>', 'a collector URL, a collector SQLite file, or prometheus=<url>')
+    .option('--watch', 'keep evaluating until SIGINT or SIGTERM')
+    .option('--interval <duration>', 'with --watch: time between evaluations', '1m')
+    .option('--json', 'one JSON line per decision')
+    .action(async (o: { metrics: string; watch?: boolean; interval: string; json?: boolean }, cmd: Command) => {
+      const store = storeOf(cmd);
+      const interval = parseDuration(o.interval, '--interval');
+      const print = (decisions: Decision[]) => {
+        for (const d of decisions) console.log(o.json ? JSON.stringify(d) : formatDecision(d));
+      };
+      await withSource(o.metrics, async (source) => {
+        if (!o.watch) return print(await store.advance(source));
+        let stopped = false;
+        void stopSignal().then(() => (stopped = true));
+        while (!stopped) {
+          print(await store.advance(source));
+          const until = Date.now() + interval;
+          while (!stopped && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(200, until - Date.now())));
+        }
+      });
+    });
 }
 
 function addCollectCommand(program: Command): void {
@@ -287,6 +364,7 @@ function buildProgram(): Command {
   addPublishingCommands(program);
   addReadingCommands(program);
   addCollectCommand(program);
+  addAdvanceCommand(program);
   return program;
 }
 

@@ -2,6 +2,8 @@
  * Human-readable output of the CLI. JSON output is the API's objects as they are; these are
  * for people at a terminal.
  */
+import type { FleetHealth } from './health.js';
+import type { Decision } from './plans.js';
 import type { ModuleState } from '../core/manifest.js';
 import type { HistoryEntry } from './history.js';
 import type { ReleaseResult } from './release.js';
@@ -77,6 +79,8 @@ export function formatHistoryEntry(e: HistoryEntry, module?: string): string {
       lines.push(`    ${name}: ${describeState(change.before)} → ${describeState(change.after)}`);
   }
   if (e.killSwitch) lines.push(`    kill switch: ${e.killSwitch.before ? 'on' : 'off'} → ${e.killSwitch.after ? 'on' : 'off'}`);
+  const decided = (e.args.because as { advance?: Decision } | undefined)?.advance;
+  if (decided) lines.push(`    tranche advance: ${decided.outcome}: ${decided.reason}`);
   return lines.join('\n');
 }
 
@@ -87,4 +91,38 @@ export function formatVerify(r: VerifyReport): string {
     return `${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
   const manifest = r.sequence === null ? 'no manifest yet' : `manifest sequence ${r.sequence} signature valid (checked with ${keys})`;
   return `OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
+}
+
+const pct = (r: number | null) => (r === null ? '-' : `${(100 * r).toFixed(2)}%`);
+const per = (r: number | null) => (r === null ? '-' : r.toFixed(3));
+
+/** What `status --health` prints: per module, each live version beside the stable's figures. */
+export function formatHealth(h: FleetHealth): string {
+  const minutes = Math.round((h.window.to - h.window.from) / 60_000);
+  const lines = [
+    `fleet health over the last ${minutes} min (${new Date(h.window.from).toISOString()} to ${new Date(h.window.to).toISOString()})`,
+  ];
+  for (const [name, m] of Object.entries(h.modules)) {
+    lines.push(`${name}${m.paused ? ' (paused)' : ''}`);
+    for (const v of m.versions) {
+      const reasons = v.topReasons.map(([r, n]) => `${r} ${n}`).join(', ');
+      lines.push(
+        `  ${v.version.padEnd(10)} ${v.role.padEnd(13)} clients ${v.activeClients}  loads ${v.pageLoads}  healthy ${pct(v.healthyBootRate)}  ` +
+          `boot errors ${v.bootErrors}  errors/load ${per(v.errorsPerPageLoad)}  fallbacks ${pct(v.fallbackRate)}${reasons ? ` (${reasons})` : ''}  staging failures ${v.stagingFailures}`,
+      );
+    }
+    if (m.plan) {
+      const d = m.plan.lastDecision;
+      lines.push(
+        `  plan ${m.plan.version} ${m.plan.steps.join(',')}%: ${m.plan.state} at step ${m.plan.step + 1} (${m.plan.steps[m.plan.step]}%)` +
+          (d ? `; last decision ${d.time} ${d.outcome} (${d.action}): ${d.reason}` : ''),
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** One decision of `advance`, as a line. */
+export function formatDecision(d: Decision): string {
+  return `${d.time}  ${d.module}@${d.version}  ${d.outcome} -> ${d.action} (step ${d.step + 1}, ${d.percent}%): ${d.reason}`;
 }

@@ -45,6 +45,7 @@ export const DOCUMENTS: readonly DocumentKind[] = [
   { name: 'file', pattern: /^files\/[0-9a-f]{64}$/, immutable: true, served: true, type: 'application/octet-stream' },
   { name: 'key', pattern: /^keys\/[^/]+\.jwk$/, immutable: true, served: true, type: 'application/json' },
   { name: 'history', pattern: /^history\.jsonl$/, immutable: false, served: false, type: 'application/x-ndjson' },
+  { name: 'plan', pattern: /^plans\/[^/]+\.json$/, immutable: false, served: false, type: 'application/json' },
 ];
 
 /** The kind of the document at `path`, or null for a path that is no document of a store. */

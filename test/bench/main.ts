@@ -17,10 +17,11 @@ import { fallback } from './measures/fallback.js';
 import { assignment } from './measures/assignment.js';
 import { ingest } from './measures/ingest.js';
 import { workerStart } from './measures/workerStart.js';
+import { rampPlans } from './measures/rampPlans.js';
 import { bundleWorkers } from './origins.js';
 
 /** Every measure, in the order they run. */
-const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, fallback, assignment, ingest, workerStart];
+const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, fallback, assignment, ingest, workerStart, rampPlans];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
