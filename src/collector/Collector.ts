@@ -217,21 +217,21 @@ export class Collector {
     this._db.prepare('DELETE FROM seen WHERE time < ?').run(now - this._maxAgeMs);
   }
 
-  /** Figures per module@version over `window`, sorted by module then version. */
+  /** Figures per module@version over the buckets that overlap `window`, sorted by module then version. */
   figures({ from, to }: TimeWindow): VersionFigures[] {
     // TOTAL sums as a float: no stored row, however large, makes it fail (SUM raises on overflow).
     const rows = this._db
       .prepare(
         `SELECT module, version, type, reason, CAST(TOTAL(n) AS INTEGER) AS n FROM counts
-         WHERE bucket >= ? AND bucket < ? AND module <> '' GROUP BY module, version, type, reason`,
+         WHERE bucket > ? AND bucket < ? AND module <> '' GROUP BY module, version, type, reason`,
       )
-      .all(from, to) as Array<{ module: string; version: string; type: string; reason: string; n: number }>;
+      .all(from - this.bucketMs, to) as Array<{ module: string; version: string; type: string; reason: string; n: number }>;
     const clients = this._db
       .prepare(
         `SELECT module, version, COUNT(DISTINCT client) AS n FROM clients
-         WHERE bucket >= ? AND bucket < ? GROUP BY module, version`,
+         WHERE bucket > ? AND bucket < ? GROUP BY module, version`,
       )
-      .all(from, to) as Array<{ module: string; version: string; n: number }>;
+      .all(from - this.bucketMs, to) as Array<{ module: string; version: string; n: number }>;
     const byKey = new Map<string, VersionFigures>();
     const of = (module: string, version: string): VersionFigures => {
       const key = `${module}@${version}`;
@@ -263,17 +263,17 @@ export class Collector {
     const rows = this._db
       .prepare(
         `SELECT reason, CAST(TOTAL(n) AS INTEGER) AS n FROM counts
-         WHERE type = 'manifest-rejected' AND bucket >= ? AND bucket < ? GROUP BY reason`,
+         WHERE type = 'manifest-rejected' AND bucket > ? AND bucket < ? GROUP BY reason`,
       )
-      .all(from, to) as Array<{ reason: string; n: number }>;
+      .all(from - this.bucketMs, to) as Array<{ reason: string; n: number }>;
     return Object.fromEntries(rows.map((r) => [r.reason || 'unknown', r.n]));
   }
 
   /** Distinct clients per module@version that loaded a page in `window` (the metrics' gauge). */
   activeClients(window: TimeWindow): Array<{ module: string; version: string; n: number }> {
     return this._db
-      .prepare(`SELECT module, version, COUNT(DISTINCT client) AS n FROM clients WHERE bucket >= ? AND bucket < ? GROUP BY module, version`)
-      .all(window.from, window.to) as Array<{ module: string; version: string; n: number }>;
+      .prepare(`SELECT module, version, COUNT(DISTINCT client) AS n FROM clients WHERE bucket > ? AND bucket < ? GROUP BY module, version`)
+      .all(window.from - this.bucketMs, window.to) as Array<{ module: string; version: string; n: number }>;
   }
 
   /** The collector's clock. */

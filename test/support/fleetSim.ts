@@ -251,7 +251,7 @@ export async function runHttp(scenario: FleetScenario): Promise<FleetRun> {
       now += TICK_MS;
       await postAll(
         collector.url,
-        traffic.map((c) => batchOf(c, ids, now - 1000)),
+        traffic.map((c) => batchOf(c, ids, now - TICK_MS / 2)),
       );
       await t.store.advance(source, { now });
       const plan = (await t.store.plans())[0]!;

@@ -29,7 +29,7 @@ export const rampPlans: Measure = {
     let differing = 0;
     for (const seed of httpSeeds) {
       for (const factor of [1, 2]) {
-        const scenario = { seed, clients: 200, loadsPerTick: 8, errorRate: 0.1, bootFailureRate: 0.005, canaryErrorFactor: factor };
+        const scenario = { seed, clients: 100, loadsPerTick: 10, errorRate: 0.15, bootFailureRate: 0.005, canaryErrorFactor: factor };
         const [model, http] = [runModel(scenario), await runHttp(scenario)];
         if (JSON.stringify({ ...model, outcomes: ['Started', ...model.outcomes] }) !== JSON.stringify(http)) differing++;
       }
