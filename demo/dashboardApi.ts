@@ -43,6 +43,7 @@ export async function dashboardState(store: ReleaseStore, collector: Collector):
     chart: { ...chart, bucketMs: CHART_BUCKET_MS },
     figuresWindowMs: FIGURES_WINDOW_MS,
     rejections: collector.rejections({ from: to - FIGURES_WINDOW_MS, to }),
+    plans: await store.plans(),
   };
 }
 

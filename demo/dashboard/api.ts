@@ -3,6 +3,7 @@
  * shared by the server and the dashboard page so both ends agree on every field.
  */
 import type { PublishResult, StoreStatus } from '../../src/release/index.js';
+import type { Plan } from '../../src/release/plans.js';
 import type { TimelinePoint, VersionFigures } from '../../src/collector/index.js';
 
 /** GET /api/state */
@@ -18,6 +19,8 @@ export interface DashboardState {
   timeline: TimelinePoint[];
   /** The charts' time axis: always the recent window up to now, whatever the data. */
   chart: { from: number; to: number; bucketMs: number };
+  /** Every module's ramp plan (tranche rollout --plan), with its decisions. */
+  plans: Plan[];
   /** Manifests clients refused over the figures' window, by reason (they name no module). */
   rejections: Record<string, number>;
 }

@@ -15,6 +15,7 @@ export type Act = (action: DashboardAction) => Promise<void>;
 export class ModuleCard {
   readonly root: HTMLElement;
   private readonly _tags = el('p', { className: 'tags' });
+  private readonly _plan = el('p', { className: 'plan' });
   private readonly _table = el('div');
   private readonly _chart: VersionChart;
   private readonly _version = el('select', { name: 'version' });
@@ -48,7 +49,16 @@ export class ModuleCard {
       button('roll back', () => ({ verb: 'rollback', module })),
     );
     controls.addEventListener('submit', (e) => e.preventDefault());
-    this.root = el('section', { className: 'module' }, el('h2', {}, _name), this._tags, this._table, this._chart.root, controls);
+    this.root = el(
+      'section',
+      { className: 'module' },
+      el('h2', {}, _name),
+      this._tags,
+      this._plan,
+      this._table,
+      this._chart.root,
+      controls,
+    );
     this.root.dataset.module = _name;
   }
 
@@ -61,6 +71,7 @@ export class ModuleCard {
       ...(mod.paused ? [tag('paused', 'paused')] : []),
       ...mod.blocked.map((v) => tag('blocked', `${v} blocked`)),
     );
+    this._plan.textContent = planLine(state.plans.find((p) => p.module === this._name));
     this._table.replaceChildren(versionTable(this._name, state));
     this._chart.update(state);
     this._paused = mod.paused;
@@ -74,6 +85,14 @@ export class ModuleCard {
       this._released = released.join(',');
     }
   }
+}
+
+/** The module's ramp plan and its last decision, as `tranche status --health` shows them. */
+function planLine(plan: DashboardState['plans'][number] | undefined): string {
+  if (!plan) return '';
+  const last = plan.decisions.at(-1);
+  const where = `plan ${plan.version} ${plan.steps.join(',')}%: ${plan.state} at ${plan.steps[plan.step]}%`;
+  return last ? `${where}; last decision ${last.outcome} (${last.action}): ${last.reason}` : where;
 }
 
 function tag(kind: string, text: string): HTMLElement {

@@ -96,6 +96,19 @@ describe('the dashboard', () => {
   });
 });
 
+describe('the dashboard and ramp plans', () => {
+  it('shows a module’s ramp plan and its last decision', async () => {
+    demo.tranche('rollout', 'header@2.0.0', '--plan', '1,100', '--step', '1h');
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${demo.url}dashboard`);
+    await expect
+      .poll(() => page.textContent('[data-module=header] .plan'))
+      .toBe('plan 2.0.0 1,100%: running at 1%; last decision Started (rollout 1%): plan 1,100% every 3600000 ms');
+    await context.close();
+  });
+});
+
 describe('POST /api/actions from anywhere but the dashboard', () => {
   /** A page of another site, served from its own server. */
   async function attackerPage(html: string): Promise<{ url: string; close: () => Promise<void> }> {
