@@ -134,8 +134,12 @@ export function emptyModule(module: string): ModuleRow {
 export class Database {
   private constructor(private readonly _db: IDBPDatabase<TrancheDB>) {}
 
-  /** Opens (creating or upgrading) the database through `factory`. */
-  static async open(factory: IDBFactory, name: string): Promise<Database> {
+  /**
+   * Opens (creating or upgrading) the database through `factory`. `onLost` is called when the
+   * database is taken away from under the open connection: deleted (DevTools, a page's
+   * `indexedDB.deleteDatabase`, cleared site data) or closed by the browser.
+   */
+  static async open(factory: IDBFactory, name: string, onLost: () => void = () => undefined): Promise<Database> {
     // idb's openDB reads the global indexedDB; going through `wrap` keeps the factory a seam.
     const request = factory.open(name, DB_VERSION);
     // Each step adds what its version brought, so a database of any older version keeps its data.
@@ -154,8 +158,14 @@ export class Database {
       if (oldVersion >= 1 && oldVersion < 3) renameCommittedStatus(request.transaction!.objectStore('versions'));
     });
     const db = (await wrap(request)) as unknown as IDBPDatabase<TrancheDB>;
-    // A newer worker upgrading the schema, or the kill switch deleting it, must not wait on us.
-    db.addEventListener('versionchange', () => db.close());
+    // A newer worker upgrading the schema, or a deletion, must not wait on us. A deletion (no new
+    // version) leaves this connection with nothing to write to: the owner starts a new database.
+    db.addEventListener('versionchange', (event) => {
+      db.close();
+      if (event.newVersion === null) onLost();
+    });
+    // Fired only when the browser closes the connection itself (its data was cleared), never on close().
+    db.addEventListener('close', onLost);
     return new Database(db);
   }
 
@@ -208,6 +218,22 @@ export class Database {
       versions,
       bad,
     };
+  }
+
+  /**
+   * Writes back, in one transaction, what a worker keeps of a database that was deleted under it:
+   * who this browser is (so its buckets stay), the manifest it accepted (so no older one is taken)
+   * and the versions that failed here (so none runs again).
+   */
+  async restore(identity: Identity, manifest: AcceptedManifest | null, bad: readonly BadVersion[]): Promise<void> {
+    const tx = this._db.transaction(['control', 'bad'], 'readwrite');
+    const control = tx.objectStore('control');
+    await Promise.all([
+      control.put({ key: 'identity', value: identity }),
+      ...(manifest ? [control.put({ key: 'manifest', value: manifest })] : []),
+      ...bad.map((mark) => tx.objectStore('bad').put(mark)),
+      tx.done,
+    ]);
   }
 
   async setControl<K extends ControlKey>(key: K, value: ControlValues[K]): Promise<void> {

@@ -34,6 +34,7 @@ const NOMINAL = '(nominal)';
 /** What exists once the persisted state is loaded: built together, each with what it needs. */
 interface Loaded {
   db: Database;
+  marks: BadMarks;
   snapshots: SnapshotBook;
   modules: Modules;
   fallback: Fallback;
@@ -57,6 +58,8 @@ export class Driver {
   private _checking: Promise<CheckResult> | null = null;
   private _lastCheck = -Infinity;
   private _interval: unknown = null;
+  /** Starting a new database after the old one was deleted under the worker, or null. */
+  private _recovery: Promise<void> | null = null;
   /** Records of versions served without being staged here, by the record hash the signed manifest gives. */
   private readonly _unstagedRecords = new Map<string, Promise<ReleaseRecord>>();
 
@@ -328,7 +331,7 @@ export class Driver {
 
   private async _load(): Promise<void> {
     try {
-      const db = await Database.open(this._adapter.indexedDB, this._options.storage.database);
+      const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
       const state = await db.load();
       this._identity = state.identity ?? { anonymousId: await this._formerAnonymousId(), userId: null };
       if (!state.identity) await db.setControl('identity', this._identity);
@@ -343,6 +346,35 @@ export class Driver {
     }
     // A kill switch that was interrupted (worker stopped mid-wipe) finishes now.
     if (this._status.condition === 'DISABLED') this.track(this._disable());
+  }
+
+  /**
+   * The database was deleted (or closed by the browser) under the running worker. Without it
+   * nothing the worker decides would survive a restart (a new client id, new buckets, the bad
+   * marks gone, so a version that just failed here would run again): a new database is started
+   * at once from what the worker holds (identity, accepted manifest, bad marks), its modules are
+   * planned and staged again (verified blobs still in Cache Storage are not downloaded again).
+   * Open pages keep running: a version not committed in the new database is served checked
+   * against its record meanwhile.
+   */
+  private _lost(): void {
+    if (this._status.condition === 'DISABLED' || this._recovery) return;
+    this._recovery = this._recover().finally(() => (this._recovery = null));
+    this.track(this._recovery);
+  }
+
+  private async _recover(): Promise<void> {
+    const old = this._parts;
+    const bad = old?.marks.all() ?? [];
+    old?.modules.stop();
+    old?.fallback.stop();
+    const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
+    await db.restore(this._identity, this._manifest, bad);
+    const state = await db.load();
+    this._parts = this._build(db, state);
+    this._telemetry?.attach(db, this._identity.anonymousId);
+    await this._setStatus(this._status.condition, this._status.why, true);
+    await this._replan(null);
   }
 
   /** Builds the parts over the loaded database, each given what it needs: marks, then modules, then fallback. */
@@ -367,7 +399,7 @@ export class Driver {
       track,
       notify: (event) => this._events.notify(event),
     });
-    return { db, snapshots, modules, fallback, overrides };
+    return { db, marks, snapshots, modules, fallback, overrides };
   }
 
   /**
@@ -441,8 +473,8 @@ export class Driver {
 
   // === Condition ===
 
-  private async _setStatus(condition: WorkerCondition, why: string): Promise<void> {
-    if (this._status.condition === condition && this._status.why === why) return;
+  private async _setStatus(condition: WorkerCondition, why: string, rewrite = false): Promise<void> {
+    if (!rewrite && this._status.condition === condition && this._status.why === why) return;
     this._status = { condition, why, since: this._adapter.now() };
     await this._parts?.db.setControl('status', this._status);
   }

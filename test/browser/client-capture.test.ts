@@ -82,6 +82,19 @@ function recorder<T>(page: Page, type: string, fields: object = {}): Promise<T> 
   );
 }
 
+/**
+ * Has the recorder post `message` to every window of the app, without waiting for its reply: the
+ * broadcast may reload this very page, which would destroy the evaluate still waiting for the
+ * reply (`Execution context was destroyed`). Posting returns at once, before the worker's
+ * broadcast can reach the page; the caller polls for what the broadcast does. Broadcasts that
+ * leave the page in place go through `recorder`, whose reply keeps them in order.
+ */
+function broadcast(page: Page, message: object): Promise<void> {
+  return page.evaluate((message) => {
+    navigator.serviceWorker.controller!.postMessage({ type: 'TEST_BROADCAST', message }, [new MessageChannel().port2]);
+  }, message);
+}
+
 interface Received {
   type: string;
   nonce: string | null;
@@ -186,7 +199,11 @@ describe('capture and attribution', () => {
 
 describe('recovery from ROLLED_BACK', () => {
   const rolledBack = (module: string, version: string, to: string | null = '1.0.0') => ({
-    message: { type: 'ROLLED_BACK', module, version, reason: 'runtime-errors', to },
+    type: 'ROLLED_BACK',
+    module,
+    version,
+    reason: 'runtime-errors',
+    to,
   });
   const loads = (page: Page) => page.evaluate(() => Number(sessionStorage.getItem('loads')));
   const events = (page: Page) => page.evaluate(() => JSON.parse(sessionStorage.getItem('events') ?? '[]'));
@@ -195,7 +212,7 @@ describe('recovery from ROLLED_BACK', () => {
     const context = await browser.newContext();
     const [a, b] = [await controlledPage(context), await controlledPage(context)];
     const [loadsA, loadsB] = [await loads(a), await loads(b)];
-    await recorder(a, 'TEST_BROADCAST', rolledBack('cart', '2.1.0'));
+    await broadcast(a, rolledBack('cart', '2.1.0'));
     await expect.poll(() => loads(a)).toBe(loadsA + 1);
     await expect.poll(() => loads(b)).toBe(loadsB + 1);
     expect(await events(a)).toEqual([
@@ -212,7 +229,7 @@ describe('recovery from ROLLED_BACK', () => {
 
     // The page still runs cart@2.1.0 (its fallback failed too): told again, it stays put.
     await a.waitForFunction(() => 'tranche' in window);
-    await recorder(a, 'TEST_BROADCAST', rolledBack('cart', '2.1.0'));
+    await recorder(a, 'TEST_BROADCAST', { message: rolledBack('cart', '2.1.0') });
     await expect.poll(async () => (await events(a)).length).toBe(2);
     expect((await events(a))[1]).toMatchObject({ affectsThisPage: true, willReload: false });
     expect(await loads(a)).toBe(loadsA + 1);
@@ -224,8 +241,8 @@ describe('recovery from ROLLED_BACK', () => {
     const page = await controlledPage(context);
     const prompting = await controlledPage(context, '?reload=no');
     const [before, beforePrompting] = [await loads(page), await loads(prompting)];
-    await recorder(page, 'TEST_BROADCAST', rolledBack('cart', '9.9.9'));
-    await recorder(page, 'TEST_BROADCAST', rolledBack('header', '1.0.0', null));
+    await recorder(page, 'TEST_BROADCAST', { message: rolledBack('cart', '9.9.9') });
+    await recorder(page, 'TEST_BROADCAST', { message: rolledBack('header', '1.0.0', null) });
     const flags = (p: Page) =>
       events(p).then((list: { affectsThisPage: boolean; willReload: boolean }[]) => list.map((e) => [e.affectsThisPage, e.willReload]));
     await expect
@@ -234,7 +251,7 @@ describe('recovery from ROLLED_BACK', () => {
         [false, false],
         [true, false],
       ]);
-    await recorder(page, 'TEST_BROADCAST', rolledBack('cart', '2.1.0'));
+    await broadcast(page, rolledBack('cart', '2.1.0'));
     await expect
       .poll(() => flags(prompting))
       .toEqual([

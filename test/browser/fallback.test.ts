@@ -7,7 +7,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TrancheState } from '../../src/client/index.js';
 import { CART, errorCount, fallbackTest, moveTo, poll, tab, type FallbackWorld } from '../support/fallbackApp.js';
-import { loaded } from '../support/swPage.js';
+import { loaded, stopWorkers } from '../support/swPage.js';
 
 const t = fallbackTest();
 let world: FallbackWorld;
@@ -54,6 +54,39 @@ describe('automatic fallback in Chromium', () => {
     await poll(() => world.accepted.flatMap((b) => b.events).filter((e) => e.type === 'rollback')).toMatchObject([
       { module: 'cart', version: CART.throwsOnImport, reason: 'boot-error', to: CART.good },
     ]);
+  });
+
+  it('the database deleted under an open tab: a new one at once, same client id and buckets, and the failed version stays off', async () => {
+    await moveTo(world, page, CART.throwsOnImport);
+    const before = (await tab(page)).loads;
+    await page.reload();
+    await poll(async () => (await tab(page)).loads).toBe(before + 2);
+    const was = await state(page);
+    expect(was.bad).toMatchObject([{ module: 'cart', version: CART.throwsOnImport }]);
+
+    // What DevTools' "delete database" or a page's script does, while the worker runs.
+    await page.evaluate(
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const request = indexedDB.deleteDatabase('tranche');
+          request.onsuccess = () => resolve();
+          request.onerror = () => reject(request.error);
+        }),
+    );
+    // The worker writes a new database at once, with what it knew.
+    await poll(() => page.evaluate(() => indexedDB.databases().then((dbs) => dbs.map((db) => db.name)))).toContain('tranche');
+    await poll(async () => (await state(page)).worker.modules.cart?.current).toBe(CART.good);
+
+    // A restarted worker reads it back: same client, same buckets, the failed version still held back.
+    await stopWorkers(page);
+    await page.reload();
+    expect((await loaded(page)).rendered.cart).toBe(CART.good);
+    const now = await state(page);
+    expect(now.worker.clientId).toBe(was.worker.clientId);
+    expect(now.buckets).toEqual(was.buckets);
+    expect(now.bad).toMatchObject([{ module: 'cart', version: CART.throwsOnImport }]);
+    expect(now.snapshot!.modules.cart).toBe(CART.good);
+    expect((await tab(page)).rolledBack).toHaveLength(1);
   });
 
   it('a version that throws from the third click after ready(): no fallback at two errors, fallback at the third', async () => {
