@@ -65,16 +65,18 @@ describe('automatic fallback in Chromium', () => {
     expect(was.bad).toMatchObject([{ module: 'cart', version: CART.throwsOnImport }]);
 
     // What DevTools' "delete database" or a page's script does, while the worker runs.
+    const name = await page.evaluate(() => indexedDB.databases().then((dbs) => dbs.find((db) => db.name?.startsWith('tranche'))!.name!));
     await page.evaluate(
-      () =>
+      (name) =>
         new Promise<void>((resolve, reject) => {
-          const request = indexedDB.deleteDatabase('tranche');
+          const request = indexedDB.deleteDatabase(name);
           request.onsuccess = () => resolve();
           request.onerror = () => reject(request.error);
         }),
+      name,
     );
     // The worker writes a new database at once, with what it knew.
-    await poll(() => page.evaluate(() => indexedDB.databases().then((dbs) => dbs.map((db) => db.name)))).toContain('tranche');
+    await poll(() => page.evaluate(() => indexedDB.databases().then((dbs) => dbs.map((db) => db.name)))).toContain(name);
     await poll(async () => (await state(page)).worker.modules.cart?.current).toBe(CART.good);
 
     // A restarted worker reads it back: same client, same buckets, the failed version still held back.
