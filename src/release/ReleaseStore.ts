@@ -29,7 +29,10 @@ export interface StoreOptions {
 
 /** Options of every mutating verb. */
 export interface PublishOptions {
-  /** ISO time after which clients reject the new manifest. @default none */
+  /**
+   * ISO time after which clients reject the new manifest, or `'never'`.
+   * @default the current manifest's expiry (a store's expiry is kept across publishes until changed)
+   */
   expires?: string;
   /**
    * Publish a change even when it leaves a live version's `--requires` range met by no live
@@ -302,6 +305,7 @@ async function loadKey(key: string | object | undefined): Promise<{ jwk: unknown
 }
 
 function checkExpires(expires: string): string {
+  if (expires === 'never') return expires;
   const time = Date.parse(expires);
   if (Number.isNaN(time))
     throw new TrancheError('usage', { reason: `--expires ${expires}: expected an ISO time such as 2030-01-31T00:00:00Z` });

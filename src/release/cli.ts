@@ -82,7 +82,8 @@ const allowIncompatibleOption = () =>
     '--allow-incompatible',
     "publish even when a live version's --requires range is met by no live version (its clients fall back)",
   );
-const expiresOption = () => new Option('--expires <time>', 'ISO time after which clients reject the new manifest (default: never)');
+const expiresOption = () =>
+  new Option('--expires <time>', "ISO time after which clients reject the new manifest, or never (default: the current manifest's)");
 
 function write(text: string): Promise<void> {
   return new Promise((resolve) => (process.stdout.write(text) ? resolve() : process.stdout.once('drain', resolve)));

@@ -64,13 +64,17 @@ async function readManifestBytes(backend: StoreBackend): Promise<{ manifest: Man
   }
 }
 
-/** Applies `change` as verb `verb` and publishes the result (see the file comment). */
+/**
+ * Applies `change` as verb `verb` and publishes the result (see the file comment). `expires`:
+ * an ISO time, `'never'` (no expiry), or undefined to keep the store's expiry, the current
+ * manifest's (refused once it has passed: the operator must choose a new one).
+ */
 export async function publish(
   ctx: PublishContext,
   verb: string,
   args: Record<string, unknown>,
   change: Change,
-  expires?: string,
+  requested?: string,
   incompatible: 'refuse' | 'warn' = 'refuse',
 ): Promise<PublishResult> {
   const { jwk, where } = await ctx.signingKey();
@@ -78,6 +82,7 @@ export async function publish(
   return backend.exclusive(async () => {
     const stored = await readManifestBytes(backend);
     const current = stored?.manifest ?? null;
+    const expires = requested === 'never' ? undefined : (requested ?? keptExpiry(current));
     const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
     let note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
     if (
@@ -116,6 +121,16 @@ export async function publish(
     await backend.put(MANIFEST, `${JSON.stringify(envelope, null, 2)}\n`, { replaces: stored?.bytes ?? null });
     return { changed: true, sequence: next.sequence, note };
   }, ctx.lockTimeoutMs);
+}
+
+/** The current manifest's expiry, which a publish without `--expires` keeps; refused once it has passed. */
+function keptExpiry(current: Manifest | null): string | undefined {
+  const expires = current?.expires;
+  if (expires !== undefined && Date.parse(expires) <= Date.now())
+    throw new TrancheError('usage', {
+      reason: `the store's manifests expire, and the current one expired at ${expires}: pass --expires <time> for the new one (or --expires never)`,
+    });
+  return expires;
 }
 
 /** `releases` for every live version, each record read, validated and hashed as stored, and what each requires. */

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { assign } from '../../src/core/bucketing.js';
 import { sha256Hex } from '../../src/core/integrity.js';
 import { trustKeys, verifyManifest } from '../../src/core/signature.js';
@@ -101,7 +101,7 @@ describe('promote and rollout', () => {
     expect((await manifest()).sequence).toBe(3);
   });
 
-  it('sets and drops the expiry, refusing one in the past', async () => {
+  it('sets the expiry, keeps it across publishes without --expires, drops it only with never; refuses one in the past', async () => {
     await t.store.promote('cart', '1.0.0', { expires: '2099-01-01T00:00:00Z' });
     expect((await manifest()).expires).toBe('2099-01-01T00:00:00.000Z');
     await expect(t.store.pause('cart', { expires: '2001-01-01T00:00:00Z' })).rejects.toMatchObject({
@@ -109,6 +109,17 @@ describe('promote and rollout', () => {
       message: expect.stringContaining('--expires 2001-01-01T00:00:00Z'),
     });
     await t.store.pause('cart');
+    expect((await manifest()).expires).toBe('2099-01-01T00:00:00.000Z');
+    // Once the kept expiry has passed, a publish must name a new one.
+    const later = vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2100-01-01T00:00:00Z'));
+    try {
+      await expect(t.store.resume('cart')).rejects.toThrow(
+        "the store's manifests expire, and the current one expired at 2099-01-01T00:00:00.000Z: pass --expires <time> for the new one (or --expires never)",
+      );
+    } finally {
+      later.mockRestore();
+    }
+    await t.store.resume('cart', { expires: 'never' });
     expect((await manifest()).expires).toBeUndefined();
   });
 });
