@@ -62,9 +62,10 @@ export class ErrorBatcher {
 
   /**
    * Counts one error. `describe` is called only while the batch is under budget, so a storm
-   * costs a counter increment per error once the budget is spent.
+   * costs a counter increment per error once the budget is spent; it returns null for an error
+   * its caller will report later (once it knows what to blame).
    */
-  report(describe: () => ErrorReport): void {
+  report(describe: () => ErrorReport | null): void {
     this._timer ??= setTimeout(() => this.flush(), this._flushMs);
     if (this._described >= this._budget) {
       this._dropped++;
@@ -72,6 +73,7 @@ export class ErrorBatcher {
     }
     this._described++;
     const report = describe();
+    if (report === null) return;
     const key = `${report.ref ? releaseKey(report.ref.module, report.ref.version) : ''}#${report.kind}`;
     let entry = this._entries.get(key);
     if (!entry) {

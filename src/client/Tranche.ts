@@ -14,6 +14,7 @@ import type { AttributionOptions } from '../core/attribution.js';
 import { askWorker } from './askWorker.js';
 import { watchPage } from './capture.js';
 import { describeError, type RawError } from './describeError.js';
+import { ModuleFiles } from './moduleFiles.js';
 import { ErrorBatcher, type ErrorBatch, type ErrorReport } from './ErrorBatcher.js';
 import { EVENT_NAMES, type TrancheEventMap } from './events.js';
 import { resolveTrancheOptions, type ResolvedTrancheOptions, type TrancheOptions } from './options.js';
@@ -45,6 +46,7 @@ export class Tranche {
   private readonly _snapshot: Snapshot | null;
   private readonly _attribution: AttributionOptions;
   private readonly _batcher: ErrorBatcher;
+  private readonly _files: ModuleFiles | null;
   private readonly _listeners = new Map<keyof TrancheEventMap, Set<TrancheListener<never>>>();
   private readonly _stopWatching: () => void;
   private _readyCalled = false;
@@ -65,6 +67,7 @@ export class Tranche {
     this._snapshot = pageSnapshot();
     this._attribution = { origin: location.origin, prefix: this._options.modulePrefix };
     this._batcher = new ErrorBatcher(this._sendBatch, { flushMs: this._options.reportIntervalMs, budget: this._options.reportBudget });
+    this._files = this._options.captureErrors ? new ModuleFiles(this._attribution) : null;
     this._stopWatching = watchPage(window, {
       ...(this._options.captureErrors && { onError: (raw: RawError) => this._record(raw) }),
       onHide: () => this._batcher.flush(),
@@ -116,9 +119,12 @@ export class Tranche {
   /**
    * Reports an error the app caught. `module` names the module to blame (its version is this
    * page's); without it, or for a module this page does not run, the error's stack decides.
+   * `fatal`: the error left the page without the module's UI (a framework unmounted it, an
+   * error boundary replaced it), which fails the version at once, as a boot error does, even
+   * after `ready()` (docs/fallback.md).
    */
-  reportError(error: unknown, { module }: { module?: string } = {}): void {
-    this._record({ error }, module);
+  reportError(error: unknown, { module, fatal = false }: { module?: string; fatal?: boolean } = {}): void {
+    this._record({ error }, module, fatal);
   }
 
   /** Asks the worker to fetch and verify the manifest now. */
@@ -176,23 +182,30 @@ export class Tranche {
   dispose(): void {
     this._batcher.flush();
     this._stopWatching();
+    this._files?.disconnect();
     if (!this._wb) return;
     navigator.serviceWorker.removeEventListener('controllerchange', this._onControllerChange);
     navigator.serviceWorker.removeEventListener('message', this._onMessage);
   }
 
-  private _record(raw: RawError, module?: string): void {
+  private _record(raw: RawError, module?: string, fatal = false): void {
     // The phase is when the error happened, not when its batch is judged.
-    const phase = this._readyCalled ? 'runtime' : 'boot';
-    this._batcher.report((): ErrorReport => {
+    const phase = fatal ? 'fatal' : this._readyCalled ? 'runtime' : 'boot';
+    this._batcher.report((): ErrorReport | null => {
       const described = describeError(raw, this._attribution);
       const version = module === undefined ? undefined : this._snapshot?.modules[module];
-      return {
+      const report: ErrorReport = {
         ref: version === undefined ? described.ref : { module: module!, version },
         kind: described.chunkLoad ? 'chunk-load' : phase,
         message: described.message,
         ...(described.stack !== undefined && { stack: described.stack }),
       };
+      if (described.unresolved === undefined || report.ref || !this._files) return report;
+      // The browser names no importer: find it among the module files loaded, then count it.
+      void this._files
+        .importerOf(described.unresolved, this._snapshot?.modules ?? null)
+        .then((ref) => this._batcher.report(() => ({ ...report, ref })));
+      return null;
     });
   }
 

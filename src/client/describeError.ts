@@ -3,7 +3,14 @@
  * failed `<script>`) into a report: the module@version to blame, if any, and whether it is a
  * failed chunk load. Never throws: it runs inside error handlers, where throwing would recurse.
  */
-import { attributeStack, attributeUrl, failedChunkUrl, type AttributionOptions, type ModuleRef } from '../core/attribution.js';
+import {
+  attributeStack,
+  attributeUrl,
+  failedChunkUrl,
+  unresolvedSpecifier,
+  type AttributionOptions,
+  type ModuleRef,
+} from '../core/attribution.js';
 
 /** What an error handler saw. */
 export interface RawError {
@@ -23,6 +30,11 @@ export interface DescribedError {
   ref: ModuleRef | null;
   /** A failed chunk load or dynamic import rather than code that threw. */
   chunkLoad: boolean;
+  /**
+   * An import named this bare specifier and nothing resolves it: a failed import whose importer
+   * the browser does not name (`ref` is null; the page finds the importer, see findImporter.ts).
+   */
+  unresolved?: string;
   message: string;
   stack?: string;
 }
@@ -35,6 +47,10 @@ export function describeError(raw: RawError, options: AttributionOptions): Descr
   const { name, message, stack } = fieldsOf(raw.error);
   const text = message ?? raw.message ?? safeString(raw.error);
   const chunkUrl = message === undefined ? undefined : failedChunkUrl(message);
+  const unresolved = message === undefined ? undefined : unresolvedSpecifier(message);
+  if (unresolved !== undefined) {
+    return { ref: null, chunkLoad: true, unresolved, message: `${name ?? 'Error'}: ${text}`, ...(stack && { stack }) };
+  }
   const described: DescribedError = {
     // A failed import blames the module whose file failed to load, never its importer.
     ref:

@@ -87,3 +87,33 @@ export function failedChunkUrl(message: string): string | null | undefined {
   }
   return undefined;
 }
+
+// How browsers word an import of a bare specifier that nothing (no import map entry) resolves.
+const UNRESOLVED_SPECIFIER_MESSAGES: readonly RegExp[] = [
+  /^Failed to resolve module specifier ["'](.+?)["']/, // Chromium
+  /^The specifier \u201c(.+?)\u201d was a bare specifier/, // Firefox
+  /^Module name, '(.+?)' does not resolve to a valid URL/, // Safari
+];
+
+/**
+ * When `message` says an import named a bare specifier nothing resolves (no import map entry):
+ * that specifier. `undefined` when the message is about something else. Browsers name neither
+ * the importing file nor a stack frame in it.
+ */
+export function unresolvedSpecifier(message: string): string | undefined {
+  for (const pattern of UNRESOLVED_SPECIFIER_MESSAGES) {
+    const match = pattern.exec(message);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+/**
+ * Whether JavaScript module source `code` imports `specifier`: `import … from "s"`, `import "s"`,
+ * `import("s")`, `export … from "s"`, minified or not. Text, not a parse: used only to find which
+ * of the files a page loaded holds the import a browser could not resolve.
+ */
+export function importsSpecifier(code: string, specifier: string): boolean {
+  const quoted = specifier.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?:\\bfrom|\\bimport)\\s*\\(?\\s*(["'\`])${quoted}\\1`).test(code);
+}

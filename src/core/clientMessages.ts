@@ -7,7 +7,7 @@
 import type { ModuleRef } from './attribution.js';
 
 /** Why a module version was marked bad on this client. */
-export const FALLBACK_REASONS = ['boot-error', 'boot-timeout', 'runtime-errors', 'chunk-load', 'integrity'] as const;
+export const FALLBACK_REASONS = ['boot-error', 'boot-timeout', 'runtime-errors', 'chunk-load', 'fatal-error', 'integrity'] as const;
 /** Why a module version was marked bad on this client (data: shown by `state()` and in telemetry). */
 export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
@@ -28,9 +28,13 @@ export interface BadVersion extends ModuleRef {
   strikes?: number;
 }
 
-/** Whether an error happened before the page called `ready()`, after it, or is a failed load. */
-export const ERROR_KINDS = ['boot', 'runtime', 'chunk-load'] as const;
-/** Whether an error happened before the page called `ready()`, after it, or is a failed load. */
+/**
+ * Whether an error happened before the page called `ready()` (`boot`), after it (`runtime`), is
+ * a failed load (`chunk-load`), or left the page without the module's UI (`fatal`: a framework
+ * unmounted it, reported with `reportError(error, { fatal: true })`).
+ */
+export const ERROR_KINDS = ['boot', 'runtime', 'chunk-load', 'fatal'] as const;
+/** Whether an error happened before the page called `ready()`, after it, is a failed load, or was fatal. */
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 /** Distinct module@version+kind entries per batch; a page has a handful, so more is a bug or abuse. */

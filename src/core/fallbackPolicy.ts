@@ -111,7 +111,7 @@ export class FallbackPolicy {
   /**
    * The failures one batch of error reports from `page` proves. Unattributed entries and entries
    * naming a version the page does not run blame nothing; versions `isBad` already are skipped.
-   * A boot error or a failed chunk load fails its version at once; runtime errors fail it when
+   * A boot error, a failed chunk load or a fatal error fails its version at once; runtime errors fail it when
    * `runtimeErrors` of them fall within `runtimeWindowMs`. Each version fails at most once.
    */
   judgeReports(page: PageLoad, entries: readonly ErrorEntry[], now: number, isBad: (ref: ModuleRef) => boolean): Failure[] {
@@ -135,6 +135,8 @@ export class FallbackPolicy {
     if (entry.kind === 'boot') return 'boot-error';
     // The worker serves chunks from verified storage: one that fails to load will fail again.
     if (entry.kind === 'chunk-load') return 'chunk-load';
+    // The page is left without the module's UI: it booted, but it is gone as surely as if it had not.
+    if (entry.kind === 'fatal') return 'fatal-error';
     const { runtimeErrors, runtimeWindowMs } = this.options;
     const times = this._recent.get(key) ?? [];
     for (let i = 0; i < Math.min(entry.count, runtimeErrors); i++) times.push(now);

@@ -106,6 +106,18 @@ describe('automatic fallback in Chromium', () => {
     expect((await tab(page)).rolledBack).toEqual([rollback(CART.throwsFromThirdClick, 'runtime-errors', CART.good)]);
   });
 
+  it('a version importing a bare specifier nothing maps, after ready(): the one failed import falls it back, blamed on the importer', async () => {
+    await moveTo(world, page, CART.importsUnmapped);
+    await page.reload();
+    expect((await loaded(page)).rendered.cart).toBe(CART.importsUnmapped);
+    const before = (await tab(page)).loads;
+    await click(page, 1); // "Failed to resolve module specifier "left-pad"": the browser names no importer
+    await poll(async () => (await tab(page)).loads).toBe(before + 1);
+    expect((await loaded(page)).rendered.cart).toBe(CART.good);
+    expect((await tab(page)).rolledBack).toEqual([rollback(CART.importsUnmapped, 'chunk-load', CART.good)]);
+    expect(errorCount(world, null)).toBe(0);
+  });
+
   it('a version that never calls ready(): the boot timeout falls back', async () => {
     await moveTo(world, page, CART.neverReady);
     const before = (await tab(page)).loads;

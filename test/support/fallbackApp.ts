@@ -36,6 +36,8 @@ export const CART = {
   neverReady: '3.0.0',
   /** Boots; `window.storm(count, ms)` throws `count` errors from module code over `ms`. */
   storms: '4.0.0',
+  /** Boots; a click on #buy imports its chunk `lazy.js`, which imports a bare specifier no import map maps. */
+  importsUnmapped: '5.0.0',
 } as const;
 
 const SOURCES: Record<string, string> = {
@@ -58,6 +60,12 @@ const SOURCES: Record<string, string> = {
     for (let i = 0; i < count; i++) setTimeout(() => { window.stormThrown++; throw new Error('storm ' + i); }, (i * ms) / count);
   };`,
   )}`,
+  [CART.importsUnmapped]: render('5.0.0', `\n  document.getElementById('buy').addEventListener('click', () => import('./lazy.js'));`),
+};
+
+/** Files of a version beside its index.js. */
+const CHUNKS: Record<string, Record<string, string>> = {
+  [CART.importsUnmapped]: { 'lazy.js': `import { pad } from 'left-pad';\nexport const padded = pad('cart', 8);\n` },
 };
 
 /**
@@ -125,7 +133,7 @@ let client: Promise<string> | null = null;
 export async function fallbackWorld(): Promise<FallbackWorld> {
   client ??= bundle(build);
   const t = await createTestStore();
-  for (const [version, source] of Object.entries(SOURCES)) await t.release('cart', version, { 'index.js': source });
+  for (const [version, source] of Object.entries(SOURCES)) await t.release('cart', version, { 'index.js': source, ...CHUNKS[version] });
   await t.store.promote('cart', CART.good);
   const server = await startSwServer(t.dir, {
     publicKeys: [t.publicKey],

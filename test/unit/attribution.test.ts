@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attributeStack, attributeUrl, failedChunkUrl } from '../../src/core/attribution.js';
+import { attributeStack, attributeUrl, failedChunkUrl, importsSpecifier, unresolvedSpecifier } from '../../src/core/attribution.js';
 import { describeError } from '../../src/client/describeError.js';
 
 const origin = 'http://127.0.0.1:1234';
@@ -114,7 +114,40 @@ describe('failedChunkUrl', () => {
   });
 });
 
+describe('unresolvedSpecifier and importsSpecifier', () => {
+  it('reads the bare specifier Chromium, Firefox and Safari could not resolve', () => {
+    expect(
+      unresolvedSpecifier('Failed to resolve module specifier "react". Relative references must start with either "/", "./", or "../".'),
+    ).toBe('react');
+    expect(unresolvedSpecifier('The specifier \u201creact/jsx-runtime\u201d was a bare specifier, but was not remapped to anything.')).toBe(
+      'react/jsx-runtime',
+    );
+    expect(unresolvedSpecifier("Module name, '@scope/pkg' does not resolve to a valid URL.")).toBe('@scope/pkg');
+    expect(unresolvedSpecifier('Failed to fetch dynamically imported module: /x.js')).toBeUndefined();
+  });
+
+  it('finds static, dynamic and re-exporting imports of exactly that specifier, minified or not', () => {
+    for (const code of [
+      `import React from 'react';`,
+      `import{useState as a}from"react";`,
+      `import "react"`,
+      `const m = await import ( 'react' )`,
+      `export * from "react"`,
+    ])
+      expect(importsSpecifier(code, 'react'), code).toBe(true);
+    for (const code of [`import x from "react-dom"`, `import x from "./react"`, `const s = "react"`, `import x from "preact"`])
+      expect(importsSpecifier(code, 'react'), code).toBe(false);
+    expect(importsSpecifier(`import x from "a.b+c"`, 'a.b+c')).toBe(true);
+    expect(importsSpecifier(`import x from "aXb+c"`, 'a.b+c')).toBe(false);
+  });
+});
+
 describe('describeError', () => {
+  it('calls an unresolvable bare specifier a failed load whose importer is still to be found', () => {
+    const error = new TypeError('Failed to resolve module specifier "left-pad". Relative references must start with either "/".');
+    expect(describeError({ error }, options)).toMatchObject({ ref: null, chunkLoad: true, unresolved: 'left-pad' });
+  });
+
   it('blames the module whose file failed to import, not the importer in the stack', () => {
     const error = new TypeError(`Failed to fetch dynamically imported module: ${origin}/modules/cart/2.1.0/index.js`);
     error.stack = `TypeError: ${error.message}\n    at ${origin}/modules/header/1.0.0/index.js:1:1`;

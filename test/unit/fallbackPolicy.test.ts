@@ -30,12 +30,16 @@ describe('resolveFallbackPolicy', () => {
 });
 
 describe('FallbackPolicy.judgeReports', () => {
-  it('fails a version on one boot error or one failed chunk load', () => {
+  it('fails a version on one boot error, one failed chunk load or one fatal error', () => {
     expect(new FallbackPolicy().judgeReports(page, [entry('boot')], 2_000, none)).toEqual([
       { module: 'cart', version: '2.0.0', reason: 'boot-error' },
     ]);
     expect(new FallbackPolicy().judgeReports(page, [entry('chunk-load', 1, 'header', '1.0.0')], 2_000, none)).toEqual([
       { module: 'header', version: '1.0.0', reason: 'chunk-load' },
+    ]);
+    // After ready(): one error that unmounted the module's UI is enough, unlike runtime errors.
+    expect(new FallbackPolicy().judgeReports(page, [entry('fatal')], 2_000, none)).toEqual([
+      { module: 'cart', version: '2.0.0', reason: 'fatal-error' },
     ]);
   });
 
