@@ -45,7 +45,7 @@ describe('page messages', () => {
     const bad = {
       ...report,
       entries: [
-        { module: 'Cart', version: '2.0.0', kind: 'fatal', count: 0, samples: [] },
+        { module: 'Cart', version: '2.0.0', kind: 'crash', count: 0, samples: [] },
         { module: 'cart', version: null, kind: 'runtime', count: 1, samples: Array(MAX_SAMPLES + 1).fill({ message: 'x' }) },
       ],
       dropped: -1,
@@ -58,7 +58,7 @@ describe('page messages', () => {
       problems = (err as { details: { problems: string[] } }).details.problems;
     }
     expect(problems.join('\n')).toMatch(/entries\[0\]\.module: expected a module name or null, got "Cart"/);
-    expect(problems.join('\n')).toMatch(/entries\[0\]\.kind: expected one of boot, runtime, chunk-load/);
+    expect(problems.join('\n')).toMatch(/entries\[0\]\.kind: expected one of boot, runtime, chunk-load, fatal/);
     expect(problems.join('\n')).toMatch(/entries\[0\]\.count: expected a count/);
     expect(problems.join('\n')).toMatch(/entries\[1\]\.samples: expected at most 3 samples/);
     expect(problems.join('\n')).toMatch(/dropped: expected a count/);
