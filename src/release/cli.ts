@@ -3,6 +3,7 @@
  * `tranche`: the release CLI, a thin layer over `tranche/node` (docs/cli.md). Exit codes: 0 ok,
  * 1 the operation failed, 2 usage error (bad arguments, including commander's own complaints).
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import semverValid from 'semver/functions/valid.js';
@@ -326,9 +327,17 @@ function addCollectCommand(program: Command): void {
     });
 }
 
+/** This package's version, from its package.json (two levels up from src/release and dist/release alike). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 function buildProgram(): Command {
   const program = new Command('tranche')
     .description('release, roll out and verify independently versioned front-end modules')
+    // Not commander's version(): a program-wide --version would swallow `release --version <semver>`.
+    .addHelpText('after', '\n`tranche --version` (or -V) prints the version.')
     .addOption(new Option('--store <dir>', 'the release store').env('TRANCHE_STORE').default('./tranche-store'))
     .addOption(new Option('--key <file>', 'private JWK that signs manifests').env('TRANCHE_KEY'))
     .exitOverride()
@@ -371,6 +380,10 @@ function buildProgram(): Command {
 
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    console.log(packageVersion());
+    return 0;
+  }
   try {
     await buildProgram().parseAsync(argv, { from: 'user' });
     return Number(process.exitCode ?? 0);
