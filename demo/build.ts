@@ -15,7 +15,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { trancheServiceWorker } from '../src/vite/index.js';
+import { trancheApp } from '../src/vite/index.js';
 import { buildDemoModules, DEMO_MODULES, demoModuleDirs, type BuiltModule } from './buildModules.js';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -81,14 +81,15 @@ async function buildApp(outDir: string, publicKey: unknown): Promise<void> {
     root: path.join(DEMO, 'app'),
     publicDir: false,
     define: { __DEMO_PUBLIC_KEY__: JSON.stringify(publicKey) },
-    build: {
-      outDir,
-      emptyOutDir: true,
-      // The modules are the page's import map's business, never bundled into the shell.
-      rolldownOptions: { external: Object.keys(DEMO_MODULES) },
-    },
-    // The shell's HTML comes from tranche's own copy offline; its assets from the precache.
-    plugins: [trancheServiceWorker({ entry: 'sw.ts', precache: ['assets/**'] })],
+    build: { outDir, emptyOutDir: true },
+    plugins: [
+      trancheApp({
+        // Each module's types (and its source under `vite dev`) from its first version.
+        modules: Object.fromEntries(Object.keys(DEMO_MODULES).map((name) => [name, `../modules/${name}/1.0.0.ts`])),
+        worker: 'sw.ts',
+        types: 'tranche-modules.d.ts',
+      }),
+    ],
   });
 }
 

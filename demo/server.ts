@@ -3,9 +3,9 @@
  *
  * | path | what |
  * | --- | --- |
- * | `/` | the shop's shell, with the stable versions' import map injected for visits no worker serves |
+ * | `/` | the shop's shell (built by trancheApp: it loads the store's stable import map on visits no worker serves) |
  * | `/sw.js`, `/assets/…` | the app's worker and the shell's hashed assets |
- * | `/store/…`, `/modules/…` | the release store and module files (tranche/node's storeHandler) |
+ * | `/tranche/…`, `/modules/…` | the release store and module files (tranche/node's storeHandler) |
  * | `POST /api/telemetry`, `/metrics` | the collector (tranche/node's collectorHandler) |
  * | `/dashboard`, `/dashboard/assets/…` | the dashboard page |
  * | `GET /api/state`, `POST /api/actions` | the dashboard's data and its buttons (dashboardApi.ts) |
@@ -19,7 +19,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { unsafePathReason } from '../src/core/paths.js';
-import { injectIntoHtml, storeHandler, type ReleaseStore } from '../src/release/index.js';
+import { storeHandler, type ReleaseStore } from '../src/release/index.js';
 import { contentTypeOf } from '../src/release/contentType.js';
 import { BodyTooLarge, crossSiteProblem, readBody, wrongHostProblem } from '../src/release/http.js';
 import type { DemoBuild } from './build.js';
@@ -90,11 +90,8 @@ export async function startDemoServer({ build, store, collector, port }: DemoSer
     }
     if (await files.handle(req, res)) return;
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, 'text/plain; charset=utf-8', `${method} ${pathname} is not allowed`);
-    if (pathname === '/' || pathname === '/index.html') {
-      // Without the worker (a first visit, the kill switch) the page runs the stable versions.
-      const html = injectIntoHtml(shellHtml, null, await files.stableImportMap());
-      return send(res, 200, 'text/html; charset=utf-8', html, 'no-cache');
-    }
+    // Without the worker (a first visit, the kill switch) the shell loads the store's importmap.js.
+    if (pathname === '/' || pathname === '/index.html') return send(res, 200, 'text/html; charset=utf-8', shellHtml, 'no-cache');
     if (pathname === '/sw.js') return send(res, 200, 'text/javascript; charset=utf-8', worker, 'no-cache');
     if (pathname === '/dashboard' || pathname === '/dashboard/')
       return send(res, 200, 'text/html; charset=utf-8', dashboardHtml, 'no-cache');

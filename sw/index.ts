@@ -8,7 +8,8 @@ import type { FallbackStatus } from '../src/core/clientMessages.js';
 import { answer, receiveReport } from './answer.js';
 import { browserAdapter } from './browserAdapter.js';
 import { Driver } from './Driver.js';
-import { resolveOptions, type TrancheWorkerOptions } from './options.js';
+import { resolveOptions, type PrecacheEntry, type TrancheWorkerOptions } from './options.js';
+import { installPrecache } from './precache.js';
 import { Router } from './Router.js';
 
 // The public surface: what an app's worker code passes in and what it gets back or observes.
@@ -18,6 +19,7 @@ export type {
   ErrorsReportedEvent,
   NavigationOptions,
   PageReadyEvent,
+  PrecacheEntry,
   SnapshotPinnedEvent,
   TelemetryOptions,
   TrancheWorkerOptions,
@@ -55,12 +57,13 @@ export interface TrancheWorker {
   idle(): Promise<void>;
 }
 
-declare const self: ServiceWorkerGlobalScope;
+// trancheApp() (tranche/vite) replaces `self.__WB_MANIFEST` with the shell's precache list at build time.
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST?: PrecacheEntry[] };
 
 /** Installs tranche into this service worker: its event listeners, state and update checks. */
 export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   const adapter = browserAdapter(self);
-  const resolved = resolveOptions(options, self.registration.scope);
+  const resolved = resolveOptions({ ...options, precache: options.precache ?? self.__WB_MANIFEST }, self.registration.scope);
   const driver = new Driver(resolved, adapter);
   const router = new Router(resolved, adapter, driver);
 
@@ -86,6 +89,8 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
         : answer(driver, message, clientId).then((reply) => (event.ports[0] ?? source)?.postMessage(reply));
     event.waitUntil(work.then(() => driver.keepAlive()));
   });
+  // After tranche's fetch listener: module files and app navigations are tranche's.
+  installPrecache(resolved.precache);
   driver.start();
 
   return {

@@ -175,6 +175,22 @@ export interface TrancheWorkerOptions {
    * @default undefined (off)
    */
   telemetry?: TelemetryOptions;
+  /**
+   * The app shell's own files (its scripts and styles) to precache with workbox-precaching
+   * when the worker installs, and to answer from that cache: `[{ url, revision }]`, `url`
+   * relative to the worker script. The shell's HTML is not needed: navigation handling keeps
+   * its own copy of the last good HTML. `false`: precache nothing.
+   * @default the list `trancheApp()` (tranche/vite) injects where tranche/sw reads
+   * `self.__WB_MANIFEST`; none when the worker was built otherwise
+   */
+  precache?: readonly PrecacheEntry[] | false;
+}
+
+/** One file to precache: its URL (relative to the worker script) and a revision that changes with its bytes. */
+export interface PrecacheEntry {
+  url: string;
+  /** null when the URL itself changes with the bytes (a hashed file name). */
+  revision: string | null;
 }
 
 /** Telemetry options with every default applied (`url` absolute). */
@@ -208,6 +224,7 @@ export interface ResolvedOptions {
   /** The names of this app's IndexedDB database and caches, from its namespace. */
   storage: StorageNames;
   maxManifestAgeMs: number;
+  precache: readonly PrecacheEntry[];
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -263,6 +280,7 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     telemetry: resolveTelemetry(options.telemetry, scope),
     storage: storageNames(resolveNamespace(options.namespace, scope)),
     maxManifestAgeMs: duration(options, 'maxManifestAgeMs', 30 * 86_400_000),
+    precache: resolvePrecache(options.precache),
   };
 }
 
@@ -273,6 +291,19 @@ function resolveNamespace(namespace: unknown, scope: string): string {
   if (typeof namespace !== 'string' || namespace.length > 200 || /[\u0000-\u001f\u007f]/.test(namespace))
     invalid('namespace', 'a string of at most 200 characters without control characters', namespace);
   return namespace;
+}
+
+function resolvePrecache(precache: TrancheWorkerOptions['precache']): readonly PrecacheEntry[] {
+  if (precache === undefined || precache === false) return [];
+  const isEntry = (e: unknown): boolean =>
+    typeof e === 'object' &&
+    e !== null &&
+    typeof (e as PrecacheEntry).url === 'string' &&
+    (e as PrecacheEntry).url !== '' &&
+    ((e as PrecacheEntry).revision === null || typeof (e as PrecacheEntry).revision === 'string');
+  if (!Array.isArray(precache) || !precache.every(isEntry))
+    invalid('precache', 'an array of { url, revision } (what trancheApp() injects), or false', precache);
+  return precache;
 }
 
 function resolveTelemetry(telemetry: TrancheWorkerOptions['telemetry'], scope: string): ResolvedTelemetry | null {

@@ -5,6 +5,7 @@
  * the reports; docs/service-worker.md describes the worker itself.
  */
 import { Workbox } from 'workbox-window';
+import { DEV_SERVER_META } from '../core/devServer.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { MODULE_NAME, releaseKey } from '../core/names.js';
 import { isBroadcast } from '../core/parseMessage.js';
@@ -85,9 +86,11 @@ export class Tranche {
 
   /**
    * Registers the service worker (after the window's `load` event unless `immediate`).
-   * Resolves to undefined where service workers are unavailable.
+   * Resolves to undefined where service workers are unavailable, and on pages `vite dev`
+   * serves through `trancheApp()` (modules run from source there, with no worker).
    */
   async register({ immediate = false }: { immediate?: boolean } = {}): Promise<ServiceWorkerRegistration | undefined> {
+    if (document.querySelector(`meta[name="${DEV_SERVER_META}"]`)) return undefined;
     const registration = await this._wb?.register({ immediate });
     this._registration = registration ?? null;
     return registration;

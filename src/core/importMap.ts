@@ -98,3 +98,34 @@ export function injectIntoHtml(page: string, snapshot: Snapshot | null, injected
   }
   return tags + html;
 }
+
+/**
+ * The script a shell's HTML loads first (from the store, `<store>importmap.js`) on page loads
+ * no worker serves, such as a first visit: it adds the import map of the manifest's stable
+ * versions. Publishing writes it beside the manifest, so any static host serves it.
+ */
+export const STABLE_IMPORT_MAP_FILE = 'importmap.js';
+
+/**
+ * The text of {@link STABLE_IMPORT_MAP_FILE} for `importMap`, whose URLs (imports' targets and
+ * integrity's keys) are relative to the script itself: a classic script that resolves them
+ * against its own URL, wherever the store is served, and inserts the map right after itself,
+ * unless the worker already injected this page load's own map (the page then has a snapshot,
+ * and a second map would only add conflicting rules).
+ */
+export function stableImportMapScript(importMap: ImportMap, sequence: number): string {
+  return `// tranche: the import map of the stable versions (manifest sequence ${sequence}), for page loads no service worker serves.
+(function () {
+  if (document.getElementById(${JSON.stringify(SNAPSHOT_ELEMENT_ID)})) return;
+  var script = document.currentScript;
+  var given = ${scriptJson(importMap)};
+  var map = { imports: {}, integrity: {} };
+  for (var name in given.imports) map.imports[name] = new URL(given.imports[name], script.src).href;
+  for (var url in given.integrity || {}) map.integrity[new URL(url, script.src).href] = given.integrity[url];
+  var element = document.createElement('script');
+  element.type = 'importmap';
+  element.textContent = JSON.stringify(map);
+  script.after(element);
+})();
+`;
+}

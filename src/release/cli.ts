@@ -18,6 +18,7 @@ import { progressBar } from './progress.js';
 import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
 import { keygen } from './keys.js';
 import { startCollector } from '../collector/handler.js';
+import { RELEASE_INFO_FILE, releaseIdentity } from './releaseInfo.js';
 import type { PublishResult } from './publish.js';
 
 const EXIT_FAILED = 1;
@@ -356,17 +357,18 @@ function buildProgram(): Command {
     .command('release')
     .description('ingest a build directory as <module>@<version> (not live until promote or rollout)')
     .argument('<build-dir>')
-    .requiredOption('--module <name>')
-    .requiredOption('--version <semver>')
-    .option('--entry <file>', 'entry file (default: index.js or the only top-level .js file)')
+    .option('--module <name>', `the module (default: from the build's ${RELEASE_INFO_FILE})`)
+    .option('--version <semver>', `the version (default: from the build's ${RELEASE_INFO_FILE})`)
+    .option('--entry <file>', `entry file (default: from ${RELEASE_INFO_FILE}, else index.js or the only top-level .js file)`)
     .option('--requires <module@range>', 'a module and semver range this version works with (repeatable)', collect, [])
     .option('--runtime <text>', 'the host runtime this module needs')
     .action(
-      async (dir: string, o: { module: string; version: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
-        const bar = progressBar(`release ${o.module}@${o.version}`);
-        const { requires, ...rest } = o;
+      async (dir: string, o: { module?: string; version?: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
+        const identity = await releaseIdentity(dir, o);
+        const bar = progressBar(`release ${identity.module}@${identity.version}`);
+        const options = { ...identity, requires: requirements(o.requires), ...(o.runtime !== undefined && { runtime: o.runtime }) };
         const result = await storeOf(cmd)
-          .release(dir, { ...rest, requires: requirements(requires), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
+          .release(dir, { ...options, ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
           .finally(bar.done);
         console.log(formatRelease(result));
       },

@@ -25,3 +25,6 @@ export * from '../collector/index.js';
 export { crossSiteProblem, wrongHostProblem, readBody, BodyTooLarge, type RequestGuardOptions } from './http.js';
 export { importMapOf, injectIntoHtml, type ImportMap } from '../core/importMap.js';
 export { TrancheError, isTrancheError } from '../core/TrancheError.js';
+// Receiving the worker's telemetry (its `telemetry` option): one batch's schema and its check.
+export { parseTelemetryBatch, MAX_BATCH_BYTES, MAX_BATCH_EVENTS, TELEMETRY_TYPES } from '../core/telemetry.js';
+export type { TelemetryBatch, TelemetryEvent, TelemetryType } from '../core/telemetry.js';

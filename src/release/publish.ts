@@ -11,6 +11,7 @@ import { sha256Hex } from '../core/integrity.js';
 import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/manifest.js';
 import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
+import { writeStableImportMap, writeStableTrees } from './firstVisit.js';
 import { appendHistory, readHistory, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveSignerKey, storeKeys } from './keys.js';
 import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
@@ -117,8 +118,11 @@ export async function publish(
     const envelope = await signManifest(next, jwk, where);
     await saveSignerKey(backend, jwk as Ed25519Jwk, envelope.keyId);
     await appendHistory(backend, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
+    // The stable versions' files by name exist before a manifest makes them stable (firstVisit.ts).
+    await writeStableTrees(backend, next);
     // Last, and only over the manifest read above: a backend without a lock still never loses a change.
     await backend.put(MANIFEST, `${JSON.stringify(envelope, null, 2)}\n`, { replaces: stored?.bytes ?? null });
+    await writeStableImportMap(backend, next);
     return { changed: true, sequence: next.sequence, note };
   }, ctx.lockTimeoutMs);
 }

@@ -1,10 +1,13 @@
 /**
  * Serving a release store over HTTP from Node, for the app's own server:
  *
- * - the store's documents under a mount path (`/store/` by default), as the service worker
+ * - the store's documents under a mount path (`/tranche/` by default), as the service worker
  *   fetches them: `manifest.json` (`no-cache`: it changes), `records/**` and `files/**`
- *   (immutable: never rewritten), `keys/*.jwk` (public keys, for `verify`). Nothing else: no
- *   dot file (the lock, temp files), no `history.jsonl` (operator data), nothing outside;
+ *   (immutable: never rewritten), `keys/*.jwk` (public keys, for `verify`), and what a page no
+ *   worker serves loads (firstVisit.ts): `importmap.js` (`no-cache`) and the stable versions'
+ *   files by name, `modules/<module>/<version>/<path>` (through the version's record, like
+ *   module URLs). Nothing else: no dot file (the lock, temp files), no `history.jsonl`
+ *   (operator data), nothing outside;
  * - module URLs `<modulePrefix><module>/<version>/<path>` resolved through the version's
  *   release record, so the app runs from the network when no worker serves it (a first visit,
  *   after the kill switch, a module the worker has not staged yet). Unversioned module URLs
@@ -19,7 +22,7 @@
  * normalisation, and module URLs are read by the worker's own parser (src/core/moduleUrl.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { importMapOf, type ImportMap } from '../core/importMap.js';
+import { STABLE_IMPORT_MAP_FILE, importMapOf, type ImportMap } from '../core/importMap.js';
 import { assertSha256 } from '../core/integrity.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
@@ -29,13 +32,13 @@ import { readCurrentManifest } from './publish.js';
 import { readRecord } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
 import type { StoreBackend } from './StoreBackend.js';
-import { IMMUTABLE_CACHE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
+import { IMMUTABLE_CACHE, MODULES_TREE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
 
 /** Options of {@link storeHandler}. */
 export interface StoreHandlerOptions {
   /**
    * URL path the store is served under; the worker's `manifestUrl` is `<mount>manifest.json`.
-   * @default '/store/'
+   * @default '/tranche/'
    */
   mount?: string;
   /**
@@ -62,7 +65,7 @@ const ORIGIN = 'http://store.invalid';
 /** Serves the store in directory `dir`, or in any backend (see the file comment). */
 export function storeHandler(
   dir: string | StoreBackend,
-  { mount = '/store/', modulePrefix = '/modules/' }: StoreHandlerOptions = {},
+  { mount = '/tranche/', modulePrefix = '/modules/' }: StoreHandlerOptions = {},
 ): StoreHandler {
   for (const [option, value] of [
     ['mount', mount],
@@ -78,6 +81,7 @@ export function storeHandler(
   const backend = typeof dir === 'string' ? new DirectoryBackend(dir) : dir;
   const records = new RecordCache(backend);
   const moduleBase = ORIGIN + modulePrefix;
+  const treeBase = ORIGIN + mount + MODULES_TREE;
 
   const stableVersions = async (): Promise<Record<string, string>> => {
     const manifest = await readCurrentManifest(backend);
@@ -88,7 +92,8 @@ export function storeHandler(
     async handle(req, res) {
       const pathname = new URL(req.url ?? '/', ORIGIN).pathname;
       const inStore = pathname.startsWith(mount);
-      const module = inStore ? null : parseModuleUrl(ORIGIN + pathname, moduleBase);
+      // A stable version's file by name in the store (firstVisit.ts) is served like a module URL.
+      const module = parseModuleUrl(ORIGIN + pathname, inStore ? treeBase : moduleBase);
       if (!inStore && !module && !pathname.startsWith(modulePrefix)) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         send(
@@ -101,8 +106,8 @@ export function storeHandler(
         return true;
       }
       try {
-        if (inStore) await serveStorePath(req, res, backend, pathname.slice(mount.length));
-        else if (module) await serveModule(req, res, backend, records, module, stableVersions);
+        if (module) await serveModule(req, res, backend, records, module, stableVersions);
+        else if (inStore) await serveStorePath(req, res, backend, pathname.slice(mount.length));
         else notFound(req, res, `${pathname} is not a module URL (${modulePrefix}<module>/<version>/<path>)`);
       } catch (err) {
         send(
@@ -129,7 +134,12 @@ async function serveStorePath(req: IncomingMessage, res: ServerResponse, backend
   const refused = unsafePathReason(relative);
   if (refused) return notFound(req, res, `store path ${JSON.stringify(relative)} refused: it ${refused}`);
   const kind = documentKind(relative);
-  if (!kind?.served) return notFound(req, res, `${relative} is not served (only manifest.json, records/, files/ and keys/ are)`);
+  if (!kind?.served)
+    return notFound(
+      req,
+      res,
+      `${relative} is not served (only manifest.json, ${STABLE_IMPORT_MAP_FILE}, records/, files/, keys/ and modules/ are)`,
+    );
   const body = await backend.read(relative);
   if (!body) return notFound(req, res, `${relative} is not in the store`);
   // The worker fetches the manifest past the HTTP cache anyway; no-cache keeps other readers current.

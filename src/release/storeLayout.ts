@@ -10,6 +10,8 @@ export const HISTORY = 'history.jsonl';
 export const RECORDS = 'records/';
 export const FILES = 'files/';
 export const KEYS = 'keys/';
+/** Each stable version's files by name, for pages no worker serves (firstVisit.ts). */
+export const MODULES_TREE = 'modules/';
 
 /** `records/<module>/<version>.json`, as `manifest.releases` names it. */
 export function recordPath(module: string, version: string): string {
@@ -46,6 +48,9 @@ export const DOCUMENTS: readonly DocumentKind[] = [
   { name: 'key', pattern: /^keys\/[^/]+\.jwk$/, immutable: true, served: true, type: 'application/json' },
   { name: 'history', pattern: /^history\.jsonl$/, immutable: false, served: false, type: 'application/x-ndjson' },
   { name: 'plan', pattern: /^plans\/[^/]+\.json$/, immutable: false, served: false, type: 'application/json' },
+  // What a page no worker serves loads (firstVisit.ts): both derived from the manifest and the records.
+  { name: 'stable import map', pattern: /^importmap\.js$/, immutable: false, served: true, type: 'text/javascript; charset=utf-8' },
+  { name: 'stable file', pattern: /^modules\/[^/]+\/[^/]+\/.+$/, immutable: true, served: true, type: 'application/octet-stream' },
 ];
 
 /** The kind of the document at `path`, or null for a path that is no document of a store. */

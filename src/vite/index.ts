@@ -1,12 +1,10 @@
 /**
- * `tranche/vite`: build a module version into a directory `tranche release` ingests as is
- * ({@link trancheModule}), and build the app's service worker with its shell precached
- * ({@link trancheServiceWorker}).
+ * `tranche/vite`: the app's one plugin ({@link trancheApp}: module externals and types, `vite
+ * dev` from source, `vite preview` with the store, the app's service worker with its shell
+ * precached) and a module's ({@link trancheModule}: a version built into a directory `tranche
+ * release` ingests as is).
  */
-export { trancheModule, ENTRY_FILE, RELEASE_INFO_FILE, type TrancheModuleOptions, type ReleaseInfo } from './trancheModule.js';
-export {
-  trancheServiceWorker,
-  MANIFEST_INJECTION_POINT,
-  type TrancheServiceWorkerOptions,
-  type PrecacheEntry,
-} from './trancheServiceWorker.js';
+export { trancheApp, type TrancheAppOptions, type AppStoreOptions } from './trancheApp.js';
+export { type AppWorkerOptions, type PrecacheEntry } from './appWorker.js';
+export { trancheModule, ENTRY_FILE, type TrancheModuleOptions } from './trancheModule.js';
+export { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';

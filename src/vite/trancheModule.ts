@@ -5,16 +5,16 @@
  * same bytes run under any prefix, and a chunk that did not change between versions hashes to
  * the same content address and is stored and downloaded once.
  */
-import type { Plugin, Rolldown, UserConfig } from 'vite';
+import type { Plugin, UserConfig } from 'vite';
 import semverValid from 'semver/functions/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
 import { TrancheError } from '../core/TrancheError.js';
+import { externalMatcher } from './externals.js';
 import { optionProblem } from './optionProblem.js';
+import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
 
 /** The entry file every release built by `trancheModule` has, at the top of its directory. */
 export const ENTRY_FILE = 'index.js';
-/** The file written next to the entry with what `tranche release` would otherwise be told. */
-export const RELEASE_INFO_FILE = 'tranche-release.json';
 
 /** Options of {@link trancheModule}. */
 export interface TrancheModuleOptions {
@@ -34,13 +34,6 @@ export interface TrancheModuleOptions {
    * @default []
    */
   external?: readonly string[];
-}
-
-/** What {@link RELEASE_INFO_FILE} holds. */
-export interface ReleaseInfo {
-  module: string;
-  version: string;
-  entry: string;
 }
 
 /**
@@ -84,6 +77,8 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
         },
       };
       user.base = './';
+      // The app's public/ (favicon, icons) belongs to the shell: never ingested into a release.
+      user.publicDir = false;
       user.define = {
         ...user.define,
         'import.meta.env.TRANCHE_MODULE': JSON.stringify(name),
@@ -134,16 +129,6 @@ function singleInput(build: NonNullable<UserConfig['build']>): string {
     throw new TrancheError('invalid-document', { what: 'trancheModule options', problems: [problem] });
   }
   return inputs[0];
-}
-
-/** Rolldown's `external` for our bare specifiers (and their subpaths) plus the user's own. */
-function externalMatcher(bare: readonly string[], user: Rolldown.ExternalOption | undefined): Rolldown.ExternalOptionFunction {
-  const matchesUser = (id: string, importer: string | undefined, isResolved: boolean): boolean => {
-    if (user === undefined) return false;
-    if (typeof user === 'function') return user(id, importer, isResolved) === true;
-    return (Array.isArray(user) ? user : [user]).some((p) => (typeof p === 'string' ? p === id : p.test(id)));
-  };
-  return (id, importer, isResolved) => bare.some((s) => id === s || id.startsWith(`${s}/`)) || matchesUser(id, importer, isResolved);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The app's worker built by trancheServiceWorker() precaches the shell, so the app starts
- * with the network gone: the injected list is in the shape workbox-precaching consumes.
+ * The app's worker built by trancheApp() precaches the shell through installTranche's
+ * `precache` option, so the app starts with the network gone: tranche answers the HTML from
+ * its copy, workbox-precaching the scripts.
  */
 import { createServer, type Server } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { trancheServiceWorker } from '../../src/vite/index.js';
+import { trancheApp } from '../../src/vite/index.js';
 import { launchChromium } from '../support/chromium.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/vite/app/', import.meta.url));
@@ -28,7 +29,7 @@ beforeAll(async () => {
     logLevel: 'silent',
     root: FIXTURE,
     build: { outDir: tmp },
-    plugins: [trancheServiceWorker({ entry: 'sw.ts' })],
+    plugins: trancheApp({ modules: {}, worker: 'sw.ts', types: false }),
   });
   server = createServer(async (req, res) => {
     const file = new URL(req.url ?? '/', 'http://x').pathname.replace(/\/$/, '/index.html');

@@ -72,7 +72,7 @@ export interface SwTestServer {
 export async function startSwServer(storeDir: string, config: SwTestConfig): Promise<SwTestServer> {
   const bundle = await readFile(SW_BUNDLE, 'utf8');
   const requests: string[] = [];
-  const store = storeHandler(storeDir);
+  const store = storeHandler(storeDir, { mount: '/store/' });
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     requests.push(url.pathname + url.search);

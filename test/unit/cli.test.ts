@@ -91,7 +91,7 @@ describe('release', () => {
 describe('usage errors exit 2 and name the argument', () => {
   it.each([
     [['release', 'b1', '--module', 'cart', '--version', 'v1'], '--version "v1": expected a semver version'],
-    [['release', 'b1', '--version', '1.0.0'], "required option '--module <name>' not specified"],
+    [['release', 'b1', '--version', '1.0.0'], 'tranche-release.json not found: pass --module and --version'],
     [['release', 'b1', '--module', 'cart', '--version', '4.0.0', '--entry', 'nope.js'], '--entry nope.js: no such file'],
     [['rollout', 'cart@1.1.0', '--percent', 'lots'], '--percent lots: expected a number from 0 to 100'],
     [['promote', 'cart'], '<module@version> cart: expected <module>@<version>'],
@@ -201,5 +201,34 @@ describe('verify', () => {
     expect(tranche(['keygen', '--out', 'other']).status).toBe(0);
     const untrusted = tranche(['verify', '--public-key', 'other/public.jwk']);
     expect([untrusted.status, untrusted.stdout]).toEqual([1, expect.stringContaining('which is not trusted (trusted: ')]);
+  });
+});
+
+describe('release of a trancheModule build', () => {
+  const info = { module: 'search', version: '1.2.0', entry: 'index.js' };
+
+  it('takes module, version and entry from its tranche-release.json, and flags that agree', async () => {
+    const dir = await writeBuild('built', { 'index.js': 'export const x = 1;', 'tranche-release.json': JSON.stringify(info) });
+    const run = tranche(['release', dir]);
+    expect([run.status, run.stdout]).toEqual([0, expect.stringContaining('released search@1.2.0')]);
+    expect(tranche(['release', dir, '--module', 'search', '--version', '1.2.0']).status).toBe(0);
+  });
+
+  it('refuses a flag that contradicts it (exit 2), naming both', async () => {
+    const dir = await writeBuild('built2', { 'index.js': 'export const x = 2;', 'tranche-release.json': JSON.stringify(info) });
+    const run = tranche(['release', dir, '--version', '2.0.0']);
+    expect([run.status, run.stderr]).toEqual([
+      2,
+      `tranche: --version 2.0.0 contradicts ${join(dir, 'tranche-release.json')}, which says "1.2.0": rebuild the module as 2.0.0, or drop --version\n`,
+    ]);
+  });
+
+  it('refuses a tranche-release.json that is not one (exit 1), naming the field', async () => {
+    const dir = await writeBuild('built3', { 'index.js': 'x', 'tranche-release.json': JSON.stringify({ ...info, version: 'v1' }) });
+    const run = tranche(['release', dir]);
+    expect([run.status, run.stderr]).toEqual([
+      1,
+      expect.stringMatching(/tranche-release\.json is invalid:\n\s+version: expected a semver version such as 1\.2\.3, got "v1"/),
+    ]);
   });
 });

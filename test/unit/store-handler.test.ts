@@ -7,6 +7,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import vm from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeHandler, type StoreHandler } from '../../src/release/index.js';
 import { createTestStore, moduleFiles, type TestStore } from '../support/trancheStore.js';
@@ -49,7 +50,7 @@ beforeAll(async () => {
   );
   await writeFile(join(t.dir, `.manifest.json.${process.pid}.0123abcd.tmp`), 'half-written');
   await writeFile(join(t.root, 'secret.txt'), 'the private key is here');
-  handler = storeHandler(t.dir);
+  handler = storeHandler(t.dir, { mount: '/store/' });
   server = createServer((req, res) => {
     void handler.handle(req, res).then((ours) => {
       if (!ours) res.writeHead(418, { 'content-type': 'text/plain' }).end('not the store');
@@ -104,7 +105,9 @@ describe('store documents under /store/', () => {
     }
     const history = await get('/store/history.jsonl');
     expect(history.status).toBe(404);
-    expect(history.body).toContain('history.jsonl is not served (only manifest.json, records/, files/ and keys/ are)');
+    expect(history.body).toContain(
+      'history.jsonl is not served (only manifest.json, importmap.js, records/, files/, keys/ and modules/ are)',
+    );
     expect((await get('/store/files/not-a-hash')).status).toBe(404);
     expect((await get('/store/files/')).status).toBe(404);
   });
@@ -189,6 +192,50 @@ describe('module URLs without the worker', () => {
   it('leaves every other path to the caller', async () => {
     for (const path of ['/', '/index.html', '/storefront', '/api/telemetry', '/secret.txt'])
       expect((await get(path)).status, path).toBe(418);
+  });
+});
+
+describe('what a page no worker serves loads from a static copy of the store', () => {
+  /** Runs importmap.js as the page would, served from `src`; returns the import map it inserts. */
+  function runLoader(code: string, src: string, snapshot: object | null = null): unknown {
+    let inserted: { textContent: string } | null = null;
+    const currentScript = { src, after: (el: { textContent: string }) => (inserted = el) };
+    const document = { currentScript, getElementById: () => snapshot, createElement: () => ({}) };
+    vm.runInNewContext(code, { document, URL });
+    return inserted && JSON.parse((inserted as { textContent: string }).textContent);
+  }
+
+  it('publishing writes importmap.js: the stable versions, every script pinned by its SHA-256', async () => {
+    const record = JSON.parse(await readFile(join(t.dir, 'records/cart/1.0.0.json'), 'utf8')) as {
+      files: Array<{ path: string; sha256: string }>;
+    };
+    const base = 'https://app.test/tranche/modules/cart/1.0.0/';
+    const scripts = record.files.filter((f) => f.path.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(0);
+    const code = await readFile(join(t.dir, 'importmap.js'), 'utf8');
+    expect(runLoader(code, 'https://app.test/tranche/importmap.js')).toEqual({
+      imports: { cart: `${base}index.js`, 'cart/': base },
+      integrity: Object.fromEntries(scripts.map((f) => [base + f.path, `sha256-${Buffer.from(f.sha256, 'hex').toString('base64')}`])),
+    });
+    // A page the worker served has its own map (and a snapshot): the loader adds none.
+    expect(runLoader(code, 'https://app.test/tranche/importmap.js', {})).toBeNull();
+    const served = await get('/store/importmap.js');
+    expect(served).toMatchObject({
+      status: 200,
+      body: code,
+      headers: { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' },
+    });
+  });
+
+  it("publishing writes each stable version's files under their names, which are served like module URLs", async () => {
+    for (const [path, body] of Object.entries(moduleFiles('cart', '1.0.0'))) {
+      expect(await readFile(join(t.dir, 'modules/cart/1.0.0', path), 'utf8')).toBe(body);
+      expect(await get(`/store/modules/cart/1.0.0/${path}`)).toMatchObject({
+        status: 200,
+        body,
+        headers: { 'x-tranche-module': 'cart@1.0.0' },
+      });
+    }
   });
 });
 

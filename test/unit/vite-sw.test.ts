@@ -1,6 +1,6 @@
 /**
- * trancheServiceWorker(): the app's worker is built after the app, with the shell's files and
- * the SHA-256 of their bytes injected where the worker reads self.__WB_MANIFEST.
+ * trancheApp()'s worker: built after the app, with the shell's files and the SHA-256 of their
+ * bytes injected where tranche/sw reads self.__WB_MANIFEST.
  */
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,15 +10,16 @@ import vm from 'node:vm';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/core/integrity.js';
-import { trancheServiceWorker, type TrancheServiceWorkerOptions } from '../../src/vite/index.js';
+import { trancheApp, type AppWorkerOptions } from '../../src/vite/index.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/vite/app/', import.meta.url));
 let tmp: string;
 let builds = 0;
 
-async function buildApp(options: TrancheServiceWorkerOptions): Promise<string> {
+async function buildApp(worker: AppWorkerOptions): Promise<string> {
   const outDir = path.join(tmp, `app-${builds++}`);
-  await build({ configFile: false, logLevel: 'silent', root: FIXTURE, build: { outDir }, plugins: [trancheServiceWorker(options)] });
+  const plugins = trancheApp({ modules: {}, worker, types: false });
+  await build({ configFile: false, logLevel: 'silent', root: FIXTURE, build: { outDir }, plugins });
   return outDir;
 }
 
@@ -48,12 +49,12 @@ afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-describe('trancheServiceWorker', () => {
-  it('injects the built HTML and page bundle with the SHA-256 of their bytes', async () => {
+describe("trancheApp's worker", () => {
+  it("injects the shell's scripts and styles (not its HTML) with the SHA-256 of their bytes", async () => {
     const outDir = await buildApp({ entry: 'probe-sw.ts' });
     const list = await injectedList(path.join(outDir, 'sw.js'));
-    const expected = await expectedList(outDir, /^(index\.html|assets\/.*\.js)$/, '.');
-    expect(expected.map((e) => e.url)).toEqual([expect.stringMatching(/^assets\/index-[\w-]+\.js$/), 'index.html']);
+    const expected = await expectedList(outDir, /^assets\/.*\.(js|css)$/, '.');
+    expect(expected.map((e) => e.url)).toEqual([expect.stringMatching(/^assets\/index-[\w-]+\.js$/)]);
     expect(list).toEqual(expected);
   });
 
@@ -64,7 +65,7 @@ describe('trancheServiceWorker', () => {
     expect(list).toEqual([{ url: '../index.html', revision: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
   });
 
-  it('builds a real workbox worker into one file', async () => {
+  it('builds a real tranche worker into one file', async () => {
     const outDir = await buildApp({ entry: 'sw.ts' });
     const files = (await readdir(outDir, { recursive: true }))
       .map((f) => f.split(path.sep).join('/'))
@@ -76,18 +77,18 @@ describe('trancheServiceWorker', () => {
   });
 
   it('fails the build when the worker never reads self.__WB_MANIFEST', async () => {
-    await expect(buildApp({ entry: 'main.ts' })).rejects.toThrow('trancheServiceWorker entry main.ts: never reads self.__WB_MANIFEST');
+    await expect(buildApp({ entry: 'main.ts' })).rejects.toThrow('trancheApp option worker.entry main.ts: never reads self.__WB_MANIFEST');
   });
 
   it('fails the build when precache matches none of the app files', async () => {
     await expect(buildApp({ entry: 'probe-sw.ts', precache: ['**/*.png'] })).rejects.toThrow(
-      /trancheServiceWorker option precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/,
+      /trancheApp option worker\.precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/,
     );
   });
 
   it('names each bad option', () => {
-    expect(() => trancheServiceWorker({ entry: '', fileName: '../sw.js', precache: [] })).toThrow(
-      /entry: expected a path to the service worker source, got ""\n\s+fileName: expected a relative path ending in \.js, but it contains "\.\." \(escapes its release\), got "\.\.\/sw\.js"\n\s+precache: expected a non-empty array of globs, got \[\]/,
+    expect(() => trancheApp({ modules: { cart: '' }, worker: { entry: '', fileName: '../sw.js', precache: [] } })).toThrow(
+      /modules\.cart: expected a path to the module's source entry, got ""\n\s+worker\.entry: expected a path to the service worker source, got ""\n\s+worker\.fileName: expected a relative path ending in \.js, but it contains "\.\." \(escapes its release\), got "\.\.\/sw\.js"\n\s+worker\.precache: expected a non-empty array of globs, got \[\]/,
     );
   });
 });

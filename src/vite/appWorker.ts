@@ -1,13 +1,13 @@
 /**
- * `trancheServiceWorker()`: builds the app's own service worker (the file that calls
- * `installTranche` from `tranche/sw`) after the app build, with the app shell's precache list
- * baked in, so the shell starts offline even on a first visit's second load.
+ * The app's own service worker (the file that calls `installTranche` from `tranche/sw`), built
+ * by `trancheApp()` after the app build, with the app shell's precache list baked in, so the
+ * shell starts offline even on a first visit's second load.
  *
- * The list is injected where the worker reads `self.__WB_MANIFEST`, the name
- * workbox-precaching's `precacheAndRoute(self.__WB_MANIFEST)` convention uses, as
- * `[{url, revision}]`: `url` relative to the worker script (workbox resolves it against the
- * worker's location) and `revision` the SHA-256 of the bytes as written, so a changed file is
- * fetched again and an unchanged one is not.
+ * The list is injected where tranche/sw reads `self.__WB_MANIFEST` (workbox-precaching's
+ * convention, so workbox-build's injectManifest fills the same place), as `[{url, revision}]`:
+ * `url` relative to the worker script (workbox resolves it against the worker's location) and
+ * `revision` the SHA-256 of the bytes as written, so a changed file is fetched again and an
+ * unchanged one is not.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,12 +18,12 @@ import { unsafePathReason } from '../core/paths.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { optionProblem } from './optionProblem.js';
 
-/** Where the precache list is injected: the expression the worker's code reads it from. */
-export const MANIFEST_INJECTION_POINT = 'self.__WB_MANIFEST';
+/** Where the precache list is injected: the expression tranche/sw reads it from. */
+export const PRECACHE_INJECTION_POINT = 'self.__WB_MANIFEST';
 
-/** Options of {@link trancheServiceWorker}. */
-export interface TrancheServiceWorkerOptions {
-  /** The worker's source entry, relative to Vite's `root`. It reads `self.__WB_MANIFEST`. */
+/** The `worker` option of `trancheApp()`. */
+export interface AppWorkerOptions {
+  /** The worker's source entry, relative to Vite's `root`; it calls `installTranche` from `tranche/sw`. */
   entry: string;
   /**
    * Where the built worker goes, relative to the build's `outDir`. Its directory is the
@@ -32,9 +32,10 @@ export interface TrancheServiceWorkerOptions {
    */
   fileName?: string;
   /**
-   * Globs (picomatch, relative to `outDir`) choosing which files of the app build are
-   * precached: the app shell, meaning its HTML and the page-client bundle.
-   * @default ['**\/*.{html,js,css}']
+   * Globs (picomatch, relative to `outDir`) choosing which files of the app build the worker
+   * precaches: the shell's scripts and styles. Its HTML is not needed: tranche keeps its own
+   * copy of the last good shell HTML (it injects each page load's import map into it).
+   * @default ['**\/*.{js,css}']
    */
   precache?: readonly string[];
 }
@@ -45,18 +46,20 @@ export interface PrecacheEntry {
   revision: string;
 }
 
+export const DEFAULT_PRECACHE: readonly string[] = ['**/*.{js,css}'];
+
 /**
- * A Vite plugin that, once the app build is written, bundles `entry` into one classic-script
+ * A plugin that, once the app build is written, bundles the worker into one classic-script
  * file (an IIFE, so it registers as a classic or a module worker alike) with the precache list
  * of the app's files matching `precache` injected as `self.__WB_MANIFEST`.
- * Fails the build when an option is bad, when `precache` matches nothing, when `fileName`
- * would overwrite a file of the app, or when the worker never reads `self.__WB_MANIFEST`.
+ * Fails the build when `precache` matches nothing, when `fileName` would overwrite a file of
+ * the app, or when the worker never reads the list (it does not call `installTranche`).
  */
-export function trancheServiceWorker(options: TrancheServiceWorkerOptions): Plugin {
-  const { entry, fileName = 'sw.js', precache = ['**/*.{html,js,css}'] } = checkOptions(options);
+export function appWorker(options: AppWorkerOptions): Plugin {
+  const { entry, fileName = 'sw.js', precache = DEFAULT_PRECACHE } = options;
   let config: ResolvedConfig;
   return {
-    name: 'tranche:service-worker',
+    name: 'tranche:app-worker',
     apply: 'build',
     // An SSR build of the same config has no shell to precache and must not emit a worker.
     applyToEnvironment: (environment) => environment.config.consumer === 'client',
@@ -67,7 +70,7 @@ export function trancheServiceWorker(options: TrancheServiceWorkerOptions): Plug
       const outDir = output.dir ?? path.resolve(config.root, config.build.outDir);
       if (fileName in bundle) {
         throw new TrancheError('conflict', {
-          what: `trancheServiceWorker option fileName ${JSON.stringify(fileName)}`,
+          what: `trancheApp option worker.fileName ${JSON.stringify(fileName)}`,
           reason: 'the app build already emits a file of that name',
         });
       }
@@ -77,8 +80,8 @@ export function trancheServiceWorker(options: TrancheServiceWorkerOptions): Plug
       // build fine and silently precache nothing.
       if (!entries.every((e) => worker.includes(e.revision))) {
         throw new TrancheError('rejected', {
-          what: `trancheServiceWorker entry ${entry}`,
-          reason: `never reads ${MANIFEST_INJECTION_POINT}, so the app shell would not be precached`,
+          what: `trancheApp option worker.entry ${entry}`,
+          reason: `never reads ${PRECACHE_INJECTION_POINT} (installTranche from tranche/sw does), so the app shell would not be precached`,
         });
       }
     },
@@ -96,7 +99,7 @@ async function precacheList(
   const chosen = files.filter((f) => isMatch(f)).sort();
   if (chosen.length === 0) {
     throw new TrancheError('rejected', {
-      what: 'trancheServiceWorker option precache',
+      what: 'trancheApp option worker.precache',
       reason: `${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})`,
     });
   }
@@ -125,7 +128,7 @@ async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entri
     logLevel: app.logLevel,
     publicDir: false,
     resolve: { alias: app.resolve.alias },
-    define: { ...app.define, [MANIFEST_INJECTION_POINT]: JSON.stringify(entries) },
+    define: { ...app.define, [PRECACHE_INJECTION_POINT]: JSON.stringify(entries) },
     build: {
       outDir,
       emptyOutDir: false,
@@ -143,21 +146,21 @@ async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entri
   return chunk.code;
 }
 
-function checkOptions(options: TrancheServiceWorkerOptions): TrancheServiceWorkerOptions {
+/** The problems of a `worker` option (`trancheApp`), worded `worker.<field>: expected …`. */
+export function appWorkerProblems(worker: AppWorkerOptions): string[] {
   const problems: string[] = [];
-  const { entry, fileName, precache } = options;
-  if (typeof entry !== 'string' || entry === '') problems.push(optionProblem('entry', 'a path to the service worker source', entry));
+  const { entry, fileName, precache } = worker;
+  if (typeof entry !== 'string' || entry === '') problems.push(optionProblem('worker.entry', 'a path to the service worker source', entry));
   if (fileName !== undefined) {
     const reason = typeof fileName === 'string' ? unsafePathReason(fileName) : 'is not a string';
     if (reason || !fileName.endsWith('.js'))
-      problems.push(optionProblem('fileName', `a relative path ending in .js${reason ? `, but it ${reason}` : ''}`, fileName));
+      problems.push(optionProblem('worker.fileName', `a relative path ending in .js${reason ? `, but it ${reason}` : ''}`, fileName));
   }
   if (
     precache !== undefined &&
     (!Array.isArray(precache) || precache.length === 0 || !precache.every((g) => typeof g === 'string' && g !== ''))
   ) {
-    problems.push(optionProblem('precache', 'a non-empty array of globs', precache));
+    problems.push(optionProblem('worker.precache', 'a non-empty array of globs', precache));
   }
-  if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheServiceWorker options', problems });
-  return options;
+  return problems;
 }
