@@ -72,10 +72,14 @@ export class Shell {
     return first && first.status < 500 ? first : copy;
   }
 
-  /** Install: fetches the kept copies again (failures keep the old copy). */
+  /**
+   * Install: fetches the kept copies again, and the `shellUrl` even before any navigation kept
+   * one, so a first visit's next load starts offline (failures keep the old copy).
+   */
   async refreshAll(): Promise<void> {
-    const keys = (await (await this._open()).keys()).map((k) => k.url).slice(-KEPT_IN_MEMORY);
-    await Promise.all(keys.map((key) => this._refresh(key, key).catch(() => undefined)));
+    const keys = new Set((await (await this._open()).keys()).map((k) => k.url).slice(-KEPT_IN_MEMORY));
+    if (this._nav.shellUrl !== null) keys.add(this._nav.shellUrl);
+    await Promise.all([...keys].map((key) => this._refresh(key, key).catch(() => undefined)));
   }
 
   /** The network's answer for `request`; good HTML becomes the copy of `key` (in the background). */
