@@ -19,11 +19,11 @@ export class Broadcaster {
     this._hooks = hooks.filter((hook): hook is EventHook => hook !== null);
   }
 
-  /** Gives `event` to the hooks now and to every open page; resolves once posted. */
-  async emit(event: BroadcastEvent): Promise<void> {
+  /** Gives `event` to the hooks now and to every open page but `except` (a client id); resolves once posted. */
+  async emit(event: BroadcastEvent, except: string | null = null): Promise<void> {
     this.notify(event);
     for (const client of await this._adapter.clients()) {
-      if (client.type !== 'window') continue;
+      if (client.type !== 'window' || client.id === except) continue;
       try {
         client.postMessage(event);
       } catch {

@@ -312,12 +312,22 @@ export class Database {
 
   /**
    * A module version failed on this client: stores its bad mark and, in the same transaction,
-   * what that changes in the module rows (the fallback). Returns every row after it.
+   * what that changes in the module rows (the fallback). Returns every row after it, and the
+   * mark stored before: when that is not `known` (the mark the caller knows of, null: none),
+   * another worker of this browser judged the version first (an old worker and the new one
+   * installing run side by side) and nothing is changed.
    */
-  async markBad(mark: BadVersion, update: (rows: Map<string, ModuleRow>) => void): Promise<ModuleRow[]> {
+  async markBad(
+    mark: BadVersion,
+    known: BadVersion | null,
+    update: (rows: Map<string, ModuleRow>) => void,
+  ): Promise<{ rows: ModuleRow[]; stored: BadVersion | null }> {
     const tx = this._db.transaction(['bad', 'modules'], 'readwrite');
-    await tx.objectStore('bad').put(mark);
-    return this._finishModules(tx, update);
+    const bad = tx.objectStore('bad');
+    const stored = (await bad.get([mark.module, mark.version])) ?? null;
+    if (strikes(stored) !== strikes(known)) return { rows: await this._finishModules(tx, () => undefined), stored };
+    await bad.put(mark);
+    return { rows: await this._finishModules(tx, update), stored: null };
   }
 
   /** Deletes bad marks that no longer hold anything back. */
@@ -397,4 +407,9 @@ function renameCommittedStatus(versions: IDBObjectStore): void {
     if (row.status === 'ready') cursor.update({ ...row, status: 'committed' });
     cursor.continue();
   });
+}
+
+/** How often a mark says its version failed (0: no mark): marks are told apart by it, since a clock correction may move `at`. */
+function strikes(mark: BadVersion | null): number {
+  return mark ? (mark.strikes ?? 1) : 0;
 }

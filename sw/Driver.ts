@@ -114,6 +114,23 @@ export class Driver {
     await this.idle();
   }
 
+  /**
+   * Activation: this worker becomes the one that answers. The worker it replaces ran on while
+   * this one installed, and may have changed the persisted state since this one loaded it
+   * (committed a version, marked one bad, pinned page loads, credited healthy boots): the state
+   * is read again and the parts built anew over it, their staging and boot deadlines resumed.
+   */
+  async activate(): Promise<void> {
+    await this.idle();
+    const parts = this._parts;
+    if (!parts || !this.intercepting) return;
+    parts.modules.stop();
+    parts.fallback.stop();
+    await this._read(parts.db);
+    this._parts!.modules.kickAll();
+    await this._parts!.fallback.resume();
+  }
+
   /** Resolves once no background work (check, staging, clean-up) is running. */
   async idle(): Promise<void> {
     while (this._background.size) await Promise.allSettled([...this._background]);
@@ -332,12 +349,7 @@ export class Driver {
   private async _load(): Promise<void> {
     try {
       const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
-      const state = await db.load();
-      this._identity = state.identity ?? { anonymousId: await this._formerAnonymousId(), userId: null };
-      if (!state.identity) await db.setControl('identity', this._identity);
-      this._manifest = state.manifest;
-      this._status = state.status ?? this._status;
-      this._parts = this._build(db, state);
+      await this._read(db);
       this._telemetry?.attach(db, this._identity.anonymousId);
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
@@ -377,10 +389,20 @@ export class Driver {
     await this._replan(null);
   }
 
+  /** Reads the persisted state and builds the parts over it. */
+  private async _read(db: Database): Promise<void> {
+    const state = await db.load();
+    this._identity = state.identity ?? { anonymousId: await this._formerAnonymousId(), userId: null };
+    if (!state.identity) await db.setControl('identity', this._identity);
+    this._manifest = state.manifest;
+    this._status = state.status ?? this._status;
+    this._parts = this._build(db, state);
+  }
+
   /** Builds the parts over the loaded database, each given what it needs: marks, then modules, then fallback. */
   private _build(db: Database, state: StoredState): Loaded {
     const track = (work: Promise<unknown>) => this.track(work);
-    const emit = (event: BroadcastEvent) => this._emit(event);
+    const emit = (event: BroadcastEvent) => this.emit(event);
     const manifest = () => this._manifest?.manifest ?? null;
     const snapshots = new SnapshotBook(this._adapter, db, track);
     const overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
@@ -426,7 +448,7 @@ export class Driver {
     this._parts?.modules.cleanUpWhenIdle();
     if (check.kind === 'rejected') {
       await this._setStatus('STALE', `${check.reason}: ${check.message}`);
-      this._emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });
+      this.emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });
       return { outcome: 'rejected', sequence: sequence(), reason: check.reason, message: check.message };
     }
     if (this._status.condition === 'STALE') await this._setStatus('NORMAL', NOMINAL);
@@ -485,7 +507,7 @@ export class Driver {
    */
   private async _disable(): Promise<void> {
     await this._setStatus('DISABLED', 'the manifest kill switch is on');
-    this._emit({ type: 'WORKER_DISABLED' });
+    this.emit({ type: 'WORKER_DISABLED' });
     await this._parts?.modules.abort();
     this.close();
     // This app's storage only: another app on the origin has its own namespace.
@@ -495,8 +517,9 @@ export class Driver {
     await this._adapter.unregister();
   }
 
-  private _emit(event: BroadcastEvent): void {
-    this.track(this._events.emit(event));
+  /** Tells every page but `except` (a client id) and the hooks, in the background. */
+  emit(event: BroadcastEvent, except: string | null = null): void {
+    this.track(this._events.emit(event, except));
   }
 }
 

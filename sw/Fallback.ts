@@ -146,15 +146,19 @@ export class Fallback {
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;
     const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this._modules.isBad(module, v));
     const decided: { to: string | null } = { to: null };
-    this._modules.adopt(
-      await this._db.markBad(mark, (rows) => {
-        const row = rows.get(module);
-        if (!row) return;
-        const next = this._switch(row, version, choice?.version ?? null);
-        rows.set(module, next.row);
-        decided.to = next.to;
-      }),
-    );
+    const { rows, stored } = await this._db.markBad(mark, earlier, (rows) => {
+      const row = rows.get(module);
+      if (!row) return;
+      const next = this._switch(row, version, choice?.version ?? null);
+      rows.set(module, next.row);
+      decided.to = next.to;
+    });
+    this._modules.adopt(rows);
+    if (stored) {
+      // Another worker of this browser judged it first, and told the pages: its verdict stands.
+      this._marks.add(stored);
+      return;
+    }
     const { to } = decided;
     if (to !== null && !this._modules.servable(module, to)) this._recovering.add(module);
     this._host.emit({ type: 'ROLLED_BACK', module, version, reason, to });
@@ -182,6 +186,8 @@ export class Fallback {
     // Only a page still open failed to boot: a user who left before it was ready proves nothing.
     const open = (await this._adapter.clients()).some((client) => client.id === clientId && client.type === 'window');
     if (!open) return;
+    // Its READY may have reached another worker of this browser (the one this one took over from).
+    if (typeof (await this._db.client(clientId))?.ready === 'number') return;
     const failures = this._policy.judgeBoot(
       watch.page,
       this._adapter.now(),

@@ -43,12 +43,22 @@ export class Router {
     private readonly _driver: Driver,
   ) {
     this._shell =
-      _options.navigation && new Shell(_adapter, _options.navigation, _options.storage.shellCache, (work) => _driver.track(work));
+      _options.navigation &&
+      new Shell(
+        _adapter,
+        _options.navigation,
+        _options.storage.shellCache,
+        (work) => _driver.track(work),
+        (servedTo) => _driver.emit({ type: 'SHELL_UPDATED' }, servedTo),
+      );
   }
 
-  /** Install: refreshes the app's HTML copies, so this worker starts on the HTML of its own build. */
-  async prepare(): Promise<void> {
-    await this._shell?.refreshAll();
+  /**
+   * Install: refreshes the app's HTML copies, so this worker starts on the HTML of its own build.
+   * Resolves to true when the HTML changed: the pages this worker may take over run an older one.
+   */
+  async prepare(): Promise<boolean> {
+    return (await this._shell?.refreshAll()) ?? false;
   }
 
   /**
@@ -80,7 +90,7 @@ export class Router {
     const overrideErrors = query === null ? [] : await this._applyOverrides(query);
     this._driver.checkIfDue();
     await this._driver.settleRecovering(RECOVERY_STAGING_WAIT_MS);
-    const page = await this._shell!.fetch(request);
+    const page = await this._shell!.fetch(request, resultingClientId);
     if (!page) return Response.error();
     const fromNetwork = page instanceof Response;
     if (fromNetwork && !isInjectable(page)) return page;

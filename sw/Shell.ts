@@ -36,20 +36,24 @@ export class Shell {
 
   /**
    * `cacheName` is this app's cache of the last good HTML per navigation URL (or the one shell
-   * URL); `background` keeps the worker alive until the work it is given settles.
+   * URL); `background` keeps the worker alive until the work it is given settles. `changed` is
+   * told when a refreshed copy differs from the one pages were served, with the page that got
+   * the new HTML already (null: none did).
    */
   constructor(
     private readonly _adapter: Adapter,
     private readonly _nav: ResolvedNavigation,
     private readonly _cacheName: string,
     private readonly _background: (work: Promise<unknown>) => void,
+    private readonly _changed: (servedTo: string | null) => void,
   ) {}
 
   /**
-   * The HTML for navigation `request`: the copy itself when it answers (nothing to read), else
-   * the network's response (any response, HTML or not); null when neither has it.
+   * The HTML for navigation `request` of the page `clientId`: the copy itself when it answers
+   * (nothing to read), else the network's response (any response, HTML or not); null when
+   * neither has it.
    */
-  async fetch(request: Request): Promise<HtmlPage | Response | null> {
+  async fetch(request: Request, clientId: string): Promise<HtmlPage | Response | null> {
     const key = this._cacheKey(request.url);
     const copy = await this._copy(key);
     if (copy && this._nav.strategy === 'stale-while-revalidate') {
@@ -57,42 +61,65 @@ export class Shell {
       this._background(
         this._adapter
           .nextTask()
-          .then(() => this._refresh(request, key))
+          .then(() => this._announce(this._refresh(request, key), null))
           .catch(() => undefined),
       );
       return copy;
     }
     const network = this._refresh(request, key);
-    if (!copy) return network.catch(() => null);
+    const response = network.then(({ response }) => response);
+    if (!copy) return response.catch(() => null);
     let timer: unknown;
     const late = new Promise<null>((resolve) => (timer = this._adapter.setTimeout(() => resolve(null), this._nav.networkTimeoutMs)));
-    const first = await Promise.race([network.catch(() => null), late]);
+    const first = await Promise.race([response.catch(() => null), late]);
     this._adapter.clearTimeout(timer);
     // A 5xx during a deploy is no better than being offline: the last good page is.
-    return first && first.status < 500 ? first : copy;
+    const fresh = first && first.status < 500;
+    this._background(this._announce(network, fresh ? clientId : null).catch(() => undefined));
+    return fresh ? first : copy;
   }
 
   /**
    * Install: fetches the kept copies again, and the `shellUrl` even before any navigation kept
-   * one, so a first visit's next load starts offline (failures keep the old copy).
+   * one, so a first visit's next load starts offline (failures keep the old copy). True when one
+   * of them changed: the pages this worker takes over run an older HTML.
    */
-  async refreshAll(): Promise<void> {
+  async refreshAll(): Promise<boolean> {
     const keys = new Set((await (await this._open()).keys()).map((k) => k.url).slice(-KEPT_IN_MEMORY));
     if (this._nav.shellUrl !== null) keys.add(this._nav.shellUrl);
-    await Promise.all([...keys].map((key) => this._refresh(key, key).catch(() => undefined)));
+    const changed = await Promise.all(
+      [...keys].map((key) =>
+        this._refresh(key, key).then(
+          ({ changed }) => changed,
+          () => false,
+        ),
+      ),
+    );
+    return changed.includes(true);
   }
 
-  /** The network's answer for `request`; good HTML becomes the copy of `key` (in the background). */
-  private async _refresh(request: Request | string, key: string): Promise<Response> {
+  /**
+   * The network's answer for `request`; good HTML becomes the copy of `key` (in the background),
+   * and `changed` says whether it differs from the copy it replaces.
+   */
+  private async _refresh(request: Request | string, key: string): Promise<{ response: Response; changed: Promise<boolean> }> {
     const response = await this._fromNetwork(request);
-    if (isInjectable(response)) this._background(this._keep(key, response.clone()));
-    return response;
+    const changed = isInjectable(response) ? this._keep(key, response.clone()) : Promise.resolve(false);
+    this._background(changed);
+    return { response, changed };
   }
 
-  private async _keep(key: string, response: Response): Promise<void> {
-    this._remember(key, htmlPage(await response.clone().text(), response));
+  private async _announce(refresh: ReturnType<Shell['_refresh']>, servedTo: string | null): Promise<void> {
+    if (await (await refresh).changed) this._changed(servedTo);
+  }
+
+  private async _keep(key: string, response: Response): Promise<boolean> {
+    const body = await response.clone().text();
+    const before = this._copies.get(key)?.body ?? (await (await (await this._open()).match(key))?.text());
+    this._remember(key, htmlPage(body, response));
     // Failing to keep a copy on disk (quota) must not fail anything: the one in memory serves.
     await (await this._open()).put(key, response).catch(() => undefined);
+    return before !== undefined && withoutNonces(before) !== withoutNonces(body);
   }
 
   private async _copy(key: string): Promise<HtmlPage | null> {
@@ -118,8 +145,10 @@ export class Shell {
   }
 
   private _fromNetwork(request: Request | string): Promise<Response> {
-    if (this._nav.shellUrl) return this._adapter.fetch(this._nav.shellUrl, { credentials: 'same-origin' });
-    return typeof request === 'string' ? this._adapter.fetch(request, { credentials: 'same-origin' }) : this._adapter.fetch(request);
+    // Past the HTTP cache (revalidated): a copy the browser kept must not outlive a deploy.
+    const init: RequestInit = { credentials: 'same-origin', cache: 'no-cache' };
+    if (this._nav.shellUrl) return this._adapter.fetch(this._nav.shellUrl, init);
+    return typeof request === 'string' ? this._adapter.fetch(request, init) : this._adapter.fetch(request);
   }
 
   private _open(): Promise<BlobCache> {
@@ -134,4 +163,9 @@ export class Shell {
     parsed.hash = '';
     return parsed.href;
   }
+}
+
+/** The HTML without its CSP nonces, which a server may change on every response. */
+function withoutNonces(html: string): string {
+  return html.replace(/\snonce="[^"]*"/g, '');
 }

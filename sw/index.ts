@@ -67,8 +67,24 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   const driver = new Driver(resolved, adapter);
   const router = new Router(resolved, adapter, driver);
 
-  self.addEventListener('install', (event) => event.waitUntil(Promise.all([driver.prepare(), router.prepare()])));
-  self.addEventListener('activate', (event) => event.waitUntil(driver.idle()));
+  // With `takeOver`, a new version of this worker replaces the old one once installed: open
+  // pages keep their snapshots. Fetch events wait for the activation, which reads the state again.
+  let shellChanged = false;
+  self.addEventListener('install', (event) =>
+    event.waitUntil(
+      Promise.all([driver.prepare(), router.prepare()]).then(([, changed]) => {
+        shellChanged = changed;
+        return resolved.takeOver ? self.skipWaiting() : undefined;
+      }),
+    ),
+  );
+  self.addEventListener('activate', (event) => event.waitUntil(driver.activate().then(takeOver)));
+  /** Controls the open pages; those that run an older HTML than this worker's build are told. */
+  async function takeOver(): Promise<void> {
+    if (!resolved.takeOver) return;
+    await self.clients.claim();
+    if (shellChanged) driver.emit({ type: 'SHELL_UPDATED' });
+  }
   self.addEventListener('fetch', (event) => {
     const response = router.handle(event.request, event.clientId, event.resultingClientId);
     if (!response) return;

@@ -157,6 +157,16 @@ export interface TrancheWorkerOptions {
    */
   namespace?: string;
   /**
+   * How a new version of this worker (the app was redeployed and its worker script changed)
+   * takes over. `true`: as soon as it has installed (`skipWaiting()`), it controls every open
+   * page of its scope (`clients.claim()`, which also controls a first visit's page at once).
+   * Open pages keep the snapshot they were pinned to, so they keep working, and each page's
+   * `Tranche` dispatches `worker-updated`. `false`: the browser's default, the new worker waits
+   * until no page runs the old one (unless the app's own code calls `skipWaiting()`).
+   * @default true
+   */
+  takeOver?: boolean;
+  /**
    * Telemetry hook: called with every event pages are told about, plus one `SNAPSHOT_PINNED`
    * (exposure) per page load. Called synchronously; what it throws or rejects is ignored, so
    * it can never stall a fetch or the worker. Hand slow work (network) to a queue.
@@ -225,6 +235,7 @@ export interface ResolvedOptions {
   storage: StorageNames;
   maxManifestAgeMs: number;
   precache: readonly PrecacheEntry[];
+  takeOver: boolean;
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -281,7 +292,13 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     storage: storageNames(resolveNamespace(options.namespace, scope)),
     maxManifestAgeMs: duration(options, 'maxManifestAgeMs', 30 * 86_400_000),
     precache: resolvePrecache(options.precache),
+    takeOver: resolveTakeOver(options.takeOver),
   };
+}
+
+function resolveTakeOver(takeOver: TrancheWorkerOptions['takeOver']): boolean {
+  if (takeOver !== undefined && typeof takeOver !== 'boolean') invalid('takeOver', 'true or false', takeOver);
+  return takeOver ?? true;
 }
 
 function resolveNamespace(namespace: unknown, scope: string): string {

@@ -54,10 +54,13 @@ export class Tranche {
   private _ready: Promise<void> | null = null;
   private _pinned: Promise<Snapshot | null> | null = null;
   private _registration: ServiceWorkerRegistration | null = null;
-  /** Every worker that controlled this page: broadcasts are theirs (see `_isOurs`). */
+  /** The worker that controls this page, and every one that did: broadcasts are theirs (see `_isOurs`). */
+  private _controller: ServiceWorker | null = null;
   private readonly _controllers = new WeakSet<ServiceWorker>();
   /** Failed versions this page was told of: a rollback is dispatched once, whoever repeats it. */
   private readonly _rolledBack = new Set<string>();
+  /** Whether `shell-updated` was dispatched: once a page knows its HTML is old, again says nothing new. */
+  private _shellUpdated = false;
 
   /**
    * Starts capturing errors at once (create it early in the page's boot), and prepares the
@@ -130,8 +133,13 @@ export class Tranche {
     this._record({ error }, module, fatal);
   }
 
-  /** Asks the worker to fetch and verify the manifest now. */
+  /**
+   * Asks the worker to fetch and verify the manifest now, and the browser to look for a new
+   * version of the worker script (which takes over when found: `worker-updated`).
+   */
   checkForUpdate(): Promise<CheckResult> {
+    // A failed look (offline) changes nothing: the next navigation looks again.
+    this._registration?.update().catch(() => undefined);
     return this._ask<CheckResult>('checkForUpdate()', { type: 'CHECK_FOR_UPDATES' });
   }
 
@@ -238,7 +246,12 @@ export class Tranche {
 
   private readonly _onControllerChange = (): void => {
     const controller = navigator.serviceWorker.controller;
-    if (controller) this._controllers.add(controller);
+    if (!controller || controller === this._controller) return;
+    const replaced = this._controller !== null;
+    this._controller = controller;
+    this._controllers.add(controller);
+    // A first controller (a first visit, claimed) is no update; a new worker replacing one is.
+    if (replaced) this._dispatch('worker-updated', {});
   };
 
   private readonly _onMessage = ({ data, source }: MessageEvent): void => {
@@ -247,6 +260,8 @@ export class Tranche {
     if (data.type === 'ROLLED_BACK') {
       void this._onRolledBack(data);
     } else {
+      if (data.type === 'SHELL_UPDATED' && this._shellUpdated) return;
+      this._shellUpdated ||= data.type === 'SHELL_UPDATED';
       const { type, ...fields } = data;
       this._dispatch(EVENT_NAMES[type], fields as never);
     }

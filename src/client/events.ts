@@ -38,6 +38,16 @@ export interface TrancheEventMap {
   'rolled-back': Data<RolledBackEvent> & { affectsThisPage: boolean; willReload: boolean };
   /** The manifest's kill switch is on: the worker stopped intercepting and unregisters. */
   disabled: Record<string, never>;
+  /**
+   * A new version of the app's service worker (the app was redeployed) took over this page.
+   * The page keeps running its snapshot: its modules and their lazy chunks keep loading.
+   */
+  'worker-updated': Record<string, never>;
+  /**
+   * The app's HTML changed on the server since this page got it (found after a navigation, or by
+   * a new worker that took over): the next page load gets it. Prompt, or call `applyUpdate()`.
+   */
+  'shell-updated': Record<string, never>;
 }
 
 /** Which event each worker broadcast becomes. */
@@ -48,5 +58,6 @@ export const EVENT_NAMES: { readonly [T in WorkerEventType]: keyof TrancheEventM
   STAGING_FAILED: 'failed',
   VERSION_ACTIVATED: 'activated',
   MANIFEST_REJECTED: 'manifest-rejected',
+  SHELL_UPDATED: 'shell-updated',
   WORKER_DISABLED: 'disabled',
 };

@@ -147,6 +147,7 @@ export const broadcastSchemas = {
     reason: v.picklist(MANIFEST_REJECTION_REASONS),
     message: v.string(),
   }),
+  SHELL_UPDATED: v.object({ type: v.literal('SHELL_UPDATED') }),
   WORKER_DISABLED: v.object({ type: v.literal('WORKER_DISABLED') }),
   ROLLED_BACK: v.object({ type: v.literal('ROLLED_BACK'), ...ref, reason: v.picklist(FALLBACK_REASONS), to: v.nullable(version) }),
 } as const;

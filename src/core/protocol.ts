@@ -95,6 +95,14 @@ export interface WorkerDisabledEvent {
   type: 'WORKER_DISABLED';
 }
 
+/**
+ * The app's HTML changed on the server: a refreshed copy differs from the one pages were served
+ * (found after a navigation, or by a new worker that took over). The next page load gets it.
+ */
+export interface ShellUpdatedEvent {
+  type: 'SHELL_UPDATED';
+}
+
 /** Every event the worker broadcasts to pages. */
 export type WorkerEvent =
   | VersionDetectedEvent
@@ -103,6 +111,7 @@ export type WorkerEvent =
   | StagingFailedEvent
   | VersionActivatedEvent
   | ManifestRejectedEvent
+  | ShellUpdatedEvent
   | WorkerDisabledEvent;
 /** The tag of a worker event. */
 export type WorkerEventType = WorkerEvent['type'];

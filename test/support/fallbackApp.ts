@@ -22,12 +22,15 @@ const render = (version: string, extra = '') => `export function render(el) {
   el.dataset.cart = ${JSON.stringify(version)};
   el.append('cart@${version} ');${extra}
 }
+export async function lazy() { return (await import('./chunk.js')).value; }
 `;
 
 /** cart's versions: what each does is the name of the failure it stands for. */
 export const CART = {
   /** Good, until the test sets localStorage `break` (a backend change breaks it too). */
   good: '1.0.0',
+  /** Good too: what a healthy rollout moves to. */
+  next: '1.1.0',
   /** Throws while it is imported. */
   throwsOnImport: '2.0.0',
   /** Boots, then throws from the third click on #buy. */
@@ -42,6 +45,7 @@ export const CART = {
 
 const SOURCES: Record<string, string> = {
   [CART.good]: `if (localStorage.getItem('break')) throw new Error('cart@1.0.0 broke too');\n${render('1.0.0')}`,
+  [CART.next]: render('1.1.0'),
   [CART.throwsOnImport]: `throw new Error('cart@2.0.0 failed to boot');\n${render('2.0.0')}`,
   [CART.throwsFromThirdClick]: `let clicks = 0;\n${render(
     '2.1.0',
@@ -71,7 +75,8 @@ const CHUNKS: Record<string, Record<string, string>> = {
 /**
  * The app: the page client first, then each module of the snapshot, then `ready()`. `?prompt`
  * makes it prompt instead of reloading on a rollback. Each load counts itself, and
- * `rolled-back` events are kept, in sessionStorage (which outlives the reloads of a tab).
+ * `rolled-back`, `worker-updated` and `shell-updated` events are kept, in sessionStorage (which
+ * outlives the reloads of a tab).
  * `/shell.js` and the third-party script throw at boot and on demand when the URL has `?noise`.
  * `shellBuild` names the build of the shell the HTML belongs to.
  */
@@ -87,11 +92,11 @@ function appHtml(thirdParty: string, shellBuild: number): string {
   sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads')) + 1));
   const tranche = new Tranche('/sw.js', { reportIntervalMs: 50, reloadOnRollback: !location.search.includes('prompt') });
   window.tranche = tranche;
-  tranche.addEventListener('rolled-back', ({ module, version, reason, to, affectsThisPage, willReload }) => {
-    const events = JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]');
-    events.push({ module, version, reason, to, affectsThisPage, willReload });
-    sessionStorage.setItem('rolled-back', JSON.stringify(events));
-  });
+  const keep = (key, value) => sessionStorage.setItem(key, JSON.stringify([...JSON.parse(sessionStorage.getItem(key) ?? '[]'), value]));
+  tranche.addEventListener('rolled-back', ({ module, version, reason, to, affectsThisPage, willReload }) =>
+    keep('rolled-back', { module, version, reason, to, affectsThisPage, willReload }),
+  );
+  for (const type of ['worker-updated', 'shell-updated']) tranche.addEventListener(type, () => keep('updates', \`\${type} on build ${shellBuild}\`));
   document.getElementById('buy').addEventListener('click', () => (window.buys = (window.buys ?? 0) + 1));
   await tranche.register({ immediate: true });
   const element = document.getElementById('tranche-snapshot');
@@ -133,7 +138,12 @@ let client: Promise<string> | null = null;
 export async function fallbackWorld(): Promise<FallbackWorld> {
   client ??= bundle(build);
   const t = await createTestStore();
-  for (const [version, source] of Object.entries(SOURCES)) await t.release('cart', version, { 'index.js': source, ...CHUNKS[version] });
+  for (const [version, source] of Object.entries(SOURCES))
+    await t.release('cart', version, {
+      'index.js': source,
+      'chunk.js': `export const value = 'cart@${version} chunk';\n`,
+      ...CHUNKS[version],
+    });
   await t.store.promote('cart', CART.good);
   const server = await startSwServer(t.dir, {
     publicKeys: [t.publicKey],
@@ -238,13 +248,17 @@ export async function moveTo(world: FallbackWorld, page: Page, version: string):
   await waitForState(page, (state) => state.modules.cart?.current === version, `cart@${version} to be current`);
 }
 
-/** What this tab remembers across its reloads: how often it loaded, and its rolled-back events. */
-export async function tab(page: Page): Promise<{ loads: number; rolledBack: unknown[] }> {
+/**
+ * What this tab remembers across its reloads: how often it loaded, its rolled-back events, and
+ * its worker-updated and shell-updated events (`<type> on build <shell build of the page>`).
+ */
+export async function tab(page: Page): Promise<{ loads: number; rolledBack: unknown[]; updates: string[] }> {
   for (;;) {
     try {
       return await page.evaluate(() => ({
         loads: Number(sessionStorage.getItem('loads')),
         rolledBack: JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]'),
+        updates: JSON.parse(sessionStorage.getItem('updates') ?? '[]'),
       }));
     } catch {
       await page.waitForLoadState(); // the page was reloading: ask the next document

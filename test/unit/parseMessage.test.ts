@@ -103,6 +103,7 @@ describe('broadcasts and replies', () => {
     expect(isBroadcast({ type: 'VERSION_STAGED', module: 'cart', version: '2.0.0' })).toBe(true);
     expect(isBroadcast({ type: 'VERSION_STAGED', module: 'cart' })).toBe(false);
     expect(isBroadcast({ type: 'WORKER_DISABLED' })).toBe(true);
+    expect(isBroadcast({ type: 'SHELL_UPDATED' })).toBe(true);
     expect(isBroadcast({ type: 'GET_STATE' })).toBe(false);
   });
 

@@ -279,3 +279,46 @@ describe('Fallback: error reports', () => {
     driver.close();
   });
 });
+
+describe('Fallback: a new worker installed while the old one runs (both over one database)', () => {
+  /** The old worker on cart@2.0.0 with page-1 pinned to it, and the new worker started (installing) after that. */
+  async function twoWorkers(): Promise<{ old: Driver; fresh: Driver; page: { client: FakeClient | null; nonce: string } }> {
+    const old = await onNewVersion();
+    const page = await openPage(old, 'page-1');
+    await old.idle(); // its snapshot is stored: the new worker arms its boot deadline too
+    return { old, fresh: await startDriver(platform, t.publicKey), page };
+  }
+
+  it('activation reads what the old worker changed since: a version it failed is not served again', async () => {
+    const { old, fresh, page } = await twoWorkers();
+    await report(old, 'page-1', page.nonce, [entry('2.0.0', 'boot')]);
+    expect((await currentVersions(fresh)).cart).toBe('2.0.0'); // loaded before the failure
+    await fresh.activate();
+    expect((await currentVersions(fresh)).cart).toBe('1.0.0');
+    expect((await fresh.state('')).bad).toMatchObject([{ module: 'cart', version: '2.0.0', reason: 'boot-error' }]);
+    old.close();
+    fresh.close();
+  });
+
+  it('a failure both judge is told to pages once: the second verdict finds the first stored', async () => {
+    const { old, fresh, page } = await twoWorkers();
+    await report(old, 'page-1', page.nonce, [entry('2.0.0', 'boot')]);
+    platform.advance(BOOT_MS); // the new worker's deadline for page-1, which never called ready()
+    await fresh.idle();
+    expect(rolledBack(page.client)).toEqual([{ type: 'ROLLED_BACK', module: 'cart', version: '2.0.0', reason: 'boot-error', to: '1.0.0' }]);
+    expect((await fresh.state('')).bad).toMatchObject([{ version: '2.0.0', reason: 'boot-error' }]);
+    old.close();
+    fresh.close();
+  });
+
+  it('a page load that vouched for itself to the old worker is not judged by the new one', async () => {
+    const { old, fresh, page } = await twoWorkers();
+    expect(await ready(old, 'page-1', page.nonce)).toMatchObject({ ok: true });
+    platform.advance(BOOT_MS);
+    await fresh.idle();
+    expect((await fresh.state('')).bad).toEqual([]);
+    expect(rolledBack(page.client)).toEqual([]);
+    old.close();
+    fresh.close();
+  });
+});

@@ -7,7 +7,7 @@ import { resolveOptions, type NavigationOptions } from '../../sw/options.js';
 import { Router } from '../../sw/Router.js';
 import type { Driver } from '../../sw/Driver.js';
 import { FakePlatform, MANIFEST_URL, ORIGIN } from '../support/fakePlatform.js';
-import { startDriver } from '../support/swHarness.js';
+import { eventsOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -69,7 +69,7 @@ describe('navigations (stale-while-revalidate)', () => {
     driver.close();
   });
 
-  it('a new worker refreshes the copy while it installs, so it starts on the HTML of its build', async () => {
+  it('a new worker refreshes the copy while it installs, so it starts on the HTML of its build, and says whether it changed', async () => {
     const first = await startDriver(platform, t.publicKey);
     expect(await navigate(router(first))).toBe('build 1');
     await settle(first);
@@ -77,19 +77,46 @@ describe('navigations (stale-while-revalidate)', () => {
     html = html!.replace('build 1', 'build 2');
     const second = await startDriver(platform, t.publicKey);
     const r = router(second);
-    await r.prepare();
+    expect(await r.prepare()).toBe(true);
     await second.idle();
     expect(await navigate(r)).toBe('build 2');
+    expect(await r.prepare()).toBe(false); // the same build again
     second.close();
   });
 
+  it('pages are told SHELL_UPDATED when a refresh finds new HTML, once per change; a new CSP nonce is no change', async () => {
+    const open = platform.addClient('open-tab');
+    const driver = await startDriver(platform, t.publicKey);
+    const r = router(driver);
+    html = html!.replace('<head>', '<head><script nonce="a"></script>');
+    expect(await navigate(r)).toBe('build 1'); // no copy yet: nothing to compare
+    await settle(driver);
+    html = html!.replace('nonce="a"', 'nonce="b"');
+    await navigate(r);
+    await settle(driver);
+    expect(eventsOf(open, 'SHELL_UPDATED')).toEqual([]);
+    html = html!.replace('build 1', 'build 2');
+    expect(await navigate(r)).toBe('build 1'); // served the old copy: this page is told too
+    await settle(driver);
+    expect(eventsOf(open, 'SHELL_UPDATED')).toEqual([{ type: 'SHELL_UPDATED' }]);
+    expect(await navigate(r)).toBe('build 2');
+    await settle(driver);
+    expect(eventsOf(open, 'SHELL_UPDATED')).toHaveLength(1);
+    driver.close();
+  });
+
   it("with strategy 'network-first' every navigation asks the network, the copy serving only when it fails", async () => {
+    const open = platform.addClient('open-tab');
     const driver = await startDriver(platform, t.publicKey);
     const r = router(driver, { strategy: 'network-first' });
     expect(await navigate(r)).toBe('build 1');
+    const navigating = platform.addClient(`page-${pages + 1}`);
     html = html!.replace('build 1', 'build 2');
     expect(await navigate(r)).toBe('build 2');
     await driver.idle();
+    // The page that got the new HTML is not told it is out of date; the others are.
+    expect(eventsOf(open, 'SHELL_UPDATED')).toHaveLength(1);
+    expect(eventsOf(navigating, 'SHELL_UPDATED')).toEqual([]);
     html = null;
     expect(await navigate(r)).toBe('build 2');
     driver.close();
