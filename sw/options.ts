@@ -242,19 +242,34 @@ function invalid(option: string, expected: string, got: unknown): never {
   throw new TrancheError('invalid-option', { option, expected, got: JSON.stringify(got) ?? String(got) });
 }
 
-/**
- * `value` resolved against the scope, refused unless it is on the worker's own origin: the
- * store's bytes and the app's HTML are served as this origin's, so they must come from it.
- */
-function sameOrigin(option: string, value: string, scope: string): URL {
-  let url: URL;
+function resolveUrl(option: string, value: string, scope: string): URL {
   try {
-    url = new URL(value, scope);
+    return new URL(value, scope);
   } catch {
     invalid(option, 'a URL', value);
   }
+}
+
+/** `value` resolved against the scope, refused unless it is on the worker's own origin: the app's HTML is served as this origin's. */
+function sameOrigin(option: string, value: string, scope: string): URL {
+  const url = resolveUrl(option, value, scope);
   if (url.origin !== new URL(scope).origin) invalid(option, `a URL on the worker's origin ${new URL(scope).origin}`, value);
   return url;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * The manifest's URL: on the worker's origin, or on another one (a CDN or a bucket) over https
+ * (http only on loopback, for development). Another origin is safe because nothing it sends is
+ * served unchecked: the manifest must be signed by one of `publicKeys`, and every record and file
+ * must hash to what the signed manifest says. It needs CORS (docs/cli.md, "A store on another origin").
+ */
+function manifestLocation(value: string, scope: string): URL {
+  const url = resolveUrl('manifestUrl', value, scope);
+  if (url.origin === new URL(scope).origin || url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname)))
+    return url;
+  return invalid('manifestUrl', `a URL on the worker's origin ${new URL(scope).origin} or an https URL`, value);
 }
 
 function duration(options: TrancheWorkerOptions, key: keyof TrancheWorkerOptions, fallback: number): number {
@@ -272,7 +287,7 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
   const prefix = options.modulePrefix ?? '/modules/';
   if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/')
     invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
-  const manifestUrl = sameOrigin('manifestUrl', options.manifestUrl, scope);
+  const manifestUrl = manifestLocation(options.manifestUrl, scope);
   const moduleBase = new URL(prefix, scope).href;
   const storeBase = new URL('./', manifestUrl).href;
   return {

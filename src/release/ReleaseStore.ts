@@ -11,6 +11,8 @@ import * as changes from './manifestChanges.js';
 import { publish, readCurrentManifest, type Change, type PublishContext, type PublishResult } from './publish.js';
 import { releaseBuild, releasedVersions, type ReleaseOptions, type ReleaseResult } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
+import { S3Backend, isS3Url, type S3Options } from './S3Backend.js';
+import { copyRelease, publishStore, type TransferOptions, type TransferResult } from './transfer.js';
 import type { StoreBackend } from './StoreBackend.js';
 import { DEFAULT_THRESHOLDS, type AnalysisThresholds } from './analysis.js';
 import { decide, readPlans, writePlan, armOf, type Decision, type Plan } from './plans.js';
@@ -25,6 +27,14 @@ export interface StoreOptions {
   actor?: string;
   /** How long to wait for another command's lock before failing with `locked`. @default 30000 */
   lockTimeoutMs?: number;
+  /** How to reach `s3://` stores (this one, and targets of `publishTo` and `copyTo`). */
+  s3?: S3Options;
+}
+
+/** A directory, or `s3://bucket/prefix`, as a backend. */
+export function backendAt(where: string | StoreBackend, s3?: S3Options): StoreBackend {
+  if (typeof where !== 'string') return where;
+  return isS3Url(where) ? new S3Backend(where, s3) : new DirectoryBackend(where);
 }
 
 /** Options of every mutating verb. */
@@ -84,7 +94,7 @@ export class ReleaseStore {
 
   constructor(where: string | StoreBackend, options: StoreOptions = {}) {
     const { key, actor = currentActor(), lockTimeoutMs } = options;
-    this.backend = typeof where === 'string' ? new DirectoryBackend(where) : where;
+    this.backend = backendAt(where, options.s3);
     this._options = options;
     this._publisher = { backend: this.backend, actor, lockTimeoutMs, signingKey: () => loadKey(key) };
   }
@@ -274,6 +284,20 @@ export class ReleaseStore {
     }
   }
 
+  /**
+   * Publishes this store to `target` (a directory or `s3://bucket/prefix`): the records, files and
+   * keys it lacks, then the manifest, unless the target's is as new or newer, or signed by a key
+   * this store does not trust (docs/cli.md, "publish --to").
+   */
+  publishTo(target: string | StoreBackend, options?: TransferOptions): Promise<TransferResult> {
+    return publishStore(this.backend, backendAt(target, this._options.s3), options);
+  }
+
+  /** Copies the release module@version to `target`, same bytes and hashes; not live there until promoted. */
+  copyTo(target: string | StoreBackend, module: string, version: string, options?: TransferOptions): Promise<TransferResult> {
+    return copyRelease(this.backend, backendAt(target, this._options.s3), module, version, options);
+  }
+
   /** Checks signature, schema, records and file hashes; never throws for a problem it can report. */
   verify(options?: VerifyStoreOptions): Promise<VerifyReport> {
     return verifyStore(this.backend, options);
@@ -291,7 +315,7 @@ export class ReleaseStore {
   }
 }
 
-/** Opens the store in directory `dir` (created on first write), or in `backend`. */
+/** Opens the store in a directory (created on first write), at `s3://bucket/prefix`, or in `backend`. */
 export function openStore(where: string | StoreBackend, options?: StoreOptions): ReleaseStore {
   return new ReleaseStore(where, options);
 }

@@ -9,11 +9,14 @@ import { Argument, Command, CommanderError, Option } from 'commander';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
 import { MODULE_NAME } from '../core/manifest.js';
-import { formatDecision, formatHealth, formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
+import { formatBytes, formatDecision, formatHealth, formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
 import { fleetHealth } from './health.js';
 import { openMetricsSource, type MetricsSource } from './metricsSource.js';
 import { parseDuration, parseSteps, parseThresholds, type Decision } from './plans.js';
 import { readFile } from 'node:fs/promises';
+import type { ProgressListener } from './ingest.js';
+import type { S3Options } from './S3Backend.js';
+import type { TransferResult } from './transfer.js';
 import { progressBar } from './progress.js';
 import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
 import { keygen } from './keys.js';
@@ -30,9 +33,33 @@ function usage(reason: string): never {
   throw new TrancheError('usage', { reason });
 }
 
-function storeOf(cmd: Command): ReleaseStore {
-  const { store, key } = cmd.optsWithGlobals<{ store: string; key?: string }>();
-  return openStore(store, { key });
+interface GlobalOptions {
+  store: string;
+  key?: string;
+  endpoint?: string;
+  region?: string;
+}
+
+function s3Options(cmd: Command): S3Options {
+  const { endpoint, region } = cmd.optsWithGlobals<GlobalOptions>();
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint))
+    usage(`--endpoint ${endpoint}: expected an http(s) URL such as http://127.0.0.1:9000`);
+  return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
+}
+
+function storeOf(cmd: Command, where?: string): ReleaseStore {
+  const { store, key } = cmd.optsWithGlobals<GlobalOptions>();
+  return openStore(where ?? store, { key, s3: s3Options(cmd) });
+}
+
+/** Prints what a publish or copy did. */
+function reportTransfer(result: TransferResult): void {
+  console.log(`${result.note}: ${result.uploaded} objects uploaded (${formatBytes(result.bytes)}), ${result.present} already there`);
+}
+
+/** Progress of an upload: a bar on a terminal, a line per tenth in CI. */
+function uploadBar(label: string): { onProgress?: ProgressListener; done: () => void } {
+  return progressBar(label, { unit: 'objects', lines: true });
 }
 
 /** Splits `<module>@<version>`, naming the argument when it is not one. */
@@ -241,8 +268,14 @@ function addReadingCommands(program: Command): void {
     .command('verify')
     .description('check signature, schema, records and every stored file')
     .option('--public-key <file>', 'trust this public key (repeatable; default: every key in <store>/keys/)', collect, [])
-    .action(async (o: { publicKey: string[] }, cmd: Command) => {
-      const result = await storeOf(cmd).verify({ publicKeys: o.publicKey });
+    .option('--remote <store>', 'verify this store (s3://bucket/prefix or a directory) as a client reads it, trusting the keys of --store')
+    .action(async (o: { publicKey: string[]; remote?: string }, cmd: Command) => {
+      const local = storeOf(cmd);
+      const trustLocal = o.remote !== undefined && !o.publicKey.length && (await local.backend.list('keys/')).length > 0;
+      const result = await (o.remote === undefined ? local : storeOf(cmd, o.remote)).verify({
+        publicKeys: o.publicKey,
+        ...(trustLocal ? { keysFrom: local.backend } : {}),
+      });
       console.log(formatVerify(result));
       if (!result.ok) process.exitCode = EXIT_FAILED;
     });
@@ -334,13 +367,45 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+function addTransferCommands(program: Command): void {
+  program
+    .command('publish')
+    .description('upload the store to --to (s3://bucket/prefix or a directory): what it lacks, then the manifest last')
+    .requiredOption('--to <store>', 'the store clients read, e.g. s3://my-bucket/store')
+    .action(async (o: { to: string }, cmd: Command) => {
+      const bar = uploadBar(`publish to ${o.to}`);
+      const result = await storeOf(cmd)
+        .publishTo(o.to, bar.onProgress ? { onProgress: bar.onProgress } : {})
+        .finally(bar.done);
+      reportTransfer(result);
+    });
+  program
+    .command('copy')
+    .description('copy the release <module>@<version> between stores, same bytes and hashes (not live until promoted)')
+    .argument('<module@version>')
+    .option('--from <store>', 'the store to copy from (default: --store)')
+    .requiredOption('--to <store>', 'the store to copy to (s3://bucket/prefix or a directory)')
+    .action(async (spec: string, o: { from?: string; to: string }, cmd: Command) => {
+      const { module, version } = target(spec, '<module@version>');
+      const bar = uploadBar(`copy ${spec} to ${o.to}`);
+      const result = await storeOf(cmd, o.from)
+        .copyTo(o.to, module, version, bar.onProgress ? { onProgress: bar.onProgress } : {})
+        .finally(bar.done);
+      reportTransfer(result);
+    });
+}
+
 function buildProgram(): Command {
   const program = new Command('tranche')
     .description('release, roll out and verify independently versioned front-end modules')
     // Not commander's version(): a program-wide --version would swallow `release --version <semver>`.
     .addHelpText('after', '\n`tranche --version` (or -V) prints the version.')
-    .addOption(new Option('--store <dir>', 'the release store').env('TRANCHE_STORE').default('./tranche-store'))
+    .addOption(
+      new Option('--store <dir>', 'the release store: a directory or s3://bucket/prefix').env('TRANCHE_STORE').default('./tranche-store'),
+    )
     .addOption(new Option('--key <file>', 'private JWK that signs manifests').env('TRANCHE_KEY'))
+    .addOption(new Option('--endpoint <url>', 'S3-compatible endpoint for s3:// stores (default: AWS S3)').env('TRANCHE_S3_ENDPOINT'))
+    .addOption(new Option('--region <name>', 'region for s3:// stores (default: AWS_REGION, else us-east-1)'))
     .exitOverride()
     .configureOutput({ outputError: (text, out) => out(`tranche: ${text.replace(/^error: /, '')}`) })
     .configureHelp({ showGlobalOptions: true })
@@ -377,6 +442,7 @@ function buildProgram(): Command {
   addReadingCommands(program);
   addCollectCommand(program);
   addAdvanceCommand(program);
+  addTransferCommands(program);
   return program;
 }
 

@@ -8,7 +8,7 @@
  * await store.rollout('cart', '2.0.0', 5);
  * ```
  */
-export { openStore, ReleaseStore } from './ReleaseStore.js';
+export { backendAt, openStore, ReleaseStore } from './ReleaseStore.js';
 export type { ModuleSummary, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
 export { keygen } from './keys.js';
 export type { KeygenResult } from './keys.js';
@@ -18,6 +18,9 @@ export type { HistoryEntry, ModuleChange } from './history.js';
 export type { VerifyStoreOptions, VerifyReport } from './verifyStore.js';
 export type { ProgressListener } from './ingest.js';
 export { DirectoryBackend } from './DirectoryBackend.js';
+export { S3Backend } from './S3Backend.js';
+export type { S3Options } from './S3Backend.js';
+export type { TransferOptions, TransferResult } from './transfer.js';
 export type { PutOptions, StoreBackend } from './StoreBackend.js';
 export { storeHandler } from './storeHandler.js';
 export type { StoreHandler, StoreHandlerOptions } from './storeHandler.js';

@@ -21,6 +21,8 @@ const CONCURRENCY = 16;
 /** Which public keys to trust: files or JWKs. @default every key in the store's `keys/` */
 export interface VerifyStoreOptions {
   publicKeys?: ReadonlyArray<string | object>;
+  /** Without `publicKeys`, trust the keys in this store's `keys/` instead (the store a bucket is published from). */
+  keysFrom?: StoreBackend;
 }
 
 /** What `verify` found. */
@@ -43,9 +45,11 @@ interface Blob {
 }
 
 /** Verifies the store in `backend` (see the file comment). */
-export async function verifyStore(backend: StoreBackend, { publicKeys }: VerifyStoreOptions = {}): Promise<VerifyReport> {
+export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom }: VerifyStoreOptions = {}): Promise<VerifyReport> {
   const problems: string[] = [];
-  const { keys, trustedFrom } = await trusted(backend, publicKeys, problems);
+  const { keys, trustedFrom: found } = await trusted(keysFrom ?? backend, publicKeys, problems);
+  // Keys of another store are named by where they are.
+  const trustedFrom = keysFrom && !publicKeys?.length ? found.map((path) => keysFrom.where(path)) : found;
   const manifest = await checkManifest(backend, keys, problems);
   const blobs = new Map<string, Blob>();
   const records = await checkRecords(backend, manifest, blobs, problems);

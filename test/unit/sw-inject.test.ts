@@ -161,13 +161,15 @@ describe('options', () => {
     ).toThrow(/option navigation.strategy: expected 'stale-while-revalidate' or 'network-first', got "cache-only"/);
   });
 
-  it('refuses a store or an app shell on another origin', () => {
-    expect(() => resolveOptions({ manifestUrl: 'https://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/')).toThrow(
-      'tranche/sw option manifestUrl: expected a URL on the worker\'s origin https://app.test, got "https://cdn.example/store/manifest.json"',
+  it('takes a store on another origin over https (signed and hash-checked), but never the app shell', () => {
+    const cdn = resolveOptions({ manifestUrl: 'https://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/');
+    expect([cdn.manifestUrl, cdn.storeBase]).toEqual(['https://cdn.example/store/manifest.json', 'https://cdn.example/store/']);
+    expect(() => resolveOptions({ manifestUrl: 'http://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/')).toThrow(
+      'tranche/sw option manifestUrl: expected a URL on the worker\'s origin https://app.test or an https URL, got "http://cdn.example/store/manifest.json"',
     );
-    expect(() => resolveOptions({ manifestUrl: '//evil.example/m.json', publicKeys: [{}] }, 'https://app.test/')).toThrow(
-      /option manifestUrl: expected a URL on the worker's origin/,
-    );
+    expect(
+      resolveOptions({ manifestUrl: 'http://127.0.0.1:9000/b/manifest.json', publicKeys: [{}] }, 'http://127.0.0.1:8080/').storeBase,
+    ).toBe('http://127.0.0.1:9000/b/');
     expect(() =>
       resolveOptions({ manifestUrl: '/m', publicKeys: [{}], navigation: { shellUrl: 'http://app.test/' } }, 'https://app.test/'),
     ).toThrow(/option navigation.shellUrl: expected a URL on the worker's origin https:\/\/app.test/);
