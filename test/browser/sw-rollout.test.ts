@@ -5,7 +5,7 @@ import { loaded, openApp, workerState } from '../support/swPage.js';
 import { startSwServer, type SwTestServer } from '../support/swServer.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
-const CONTEXTS = 100;
+const CONTEXTS = 40;
 const PARALLEL = 3;
 
 let browser: Browser;
@@ -58,9 +58,9 @@ describe('tranche/sw rollout in Chromium', () => {
       expect(r.snapshot).toBe(r.assigned);
       expect(r.rendered).toBe(r.assigned);
     }
-    // Binomial(100, 0.3): mean 30, sd 4.6; 4 sd either side fails once in ~30,000 runs.
+    // Binomial(40, 0.3): mean 12, sd 2.9; 4 sd either side fails once in ~30,000 runs.
     const canary = results.filter((r) => r.assigned === '2.0.0').length;
-    expect(canary).toBeGreaterThanOrEqual(12);
-    expect(canary).toBeLessThanOrEqual(48);
+    expect(canary).toBeGreaterThanOrEqual(1);
+    expect(canary).toBeLessThanOrEqual(23);
   }, 240_000);
 });
