@@ -113,12 +113,17 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
     if (from === undefined) {
       throw new TrancheError('conflict', {
         what: `${moduleName}@${version}`,
-        reason: `no free run of ${percent}% of buckets is left beside the other rollouts`,
+        reason: `no free run of ${percent}% of buckets is left beside the other rollouts (${others.map((o) => `${o.version} at ${o.percent}%`).join(', ')}); make room first: tranche promote ${moduleName}@${largest(others).version} (ends its rollout) or tranche rollback ${moduleName} (ends them all)`,
       });
     }
   }
   const next = { version, percent, from };
   return existing ? mod.rollouts.map((r) => (r.version === version ? next : r)) : [...mod.rollouts, next];
+}
+
+/** The rollout holding the most buckets. */
+function largest(rollouts: readonly Rollout[]): Rollout {
+  return rollouts.reduce((a, b) => (b.percent > a.percent ? b : a));
 }
 
 /**

@@ -75,9 +75,24 @@ export function rollout(draft: ManifestDraft, module: string, version: string, p
   notPaused(module, mod);
   notBlocked(module, mod, version);
   if (mod.stable === version) throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'is already the stable version' });
+  const replaced = takeOverFullRollout(module, mod, version);
   mod.rollouts = placeRollout(module, mod, version, share);
-  const note = `${module}@${version} reaches ${share}% of clients`;
+  const note = `${replaced}${module}@${version} reaches ${share}% of clients`;
   return share === 100 ? `${note}, still as a rollout; tranche promote ${module}@${version} makes it stable` : note;
+}
+
+/**
+ * Another version at 100% runs on every client: it is the stable in all but name, and it holds
+ * every bucket, so a new rollout has nowhere to go. It becomes the stable (no client changes
+ * version) and the new rollout takes its place from there. Returns the note saying so, or ''.
+ */
+function takeOverFullRollout(module: string, mod: ModuleState, version: string): string {
+  const full = mod.rollouts.find((r) => r.percent === 100 && r.version !== version);
+  if (!full) return '';
+  const was = mod.stable;
+  mod.stable = full.version;
+  mod.rollouts = mod.rollouts.filter((r) => r !== full);
+  return `${module}@${full.version} was at 100% and is stable now (was ${was}); `;
 }
 
 /** Freezes the module's rollouts. */

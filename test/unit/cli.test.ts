@@ -153,6 +153,43 @@ describe('publishing verbs, status and history', () => {
   });
 });
 
+describe('a rollout beside one at 100%', () => {
+  it('takes the place of a version at 100% (which becomes stable); a partial one names the command that makes room', async () => {
+    // A store of its own: the tests below count the modules of the shared one.
+    const tranche = (args: string[]) => runCli(args, { cwd: root, env: { ...env, TRANCHE_STORE: join(root, 'store-counter') } });
+    for (const version of ['1.0.0', '2.0.0', '3.0.0', '4.0.0']) {
+      const build = await writeBuild(`counter-${version}`, moduleFiles('counter', version));
+      expect(tranche(['release', build, '--module', 'counter', '--version', version]).status).toBe(0);
+    }
+    expect(tranche(['promote', 'counter@1.0.0']).status).toBe(0);
+    expect(tranche(['rollout', 'counter@2.0.0', '--percent', '100']).status).toBe(0);
+    const next = tranche(['rollout', 'counter@3.0.0', '--percent', '100']);
+    expect([next.status, next.stdout]).toEqual([
+      0,
+      expect.stringMatching(
+        /^counter@2\.0\.0 was at 100% and is stable now \(was 1\.0\.0\); counter@3\.0\.0 reaches 100% of clients, still as a rollout; tranche promote counter@3\.0\.0 makes it stable \(manifest sequence \d+\)\n$/,
+      ),
+    ]);
+    expect(JSON.parse(tranche(['status', '--json']).stdout).modules.counter).toEqual({
+      stable: '2.0.0',
+      rollouts: [{ version: '3.0.0', percent: 100 }],
+      paused: false,
+      blocked: [],
+    });
+    // Rolling 3.0.0 back returns every client to 2.0.0, the version they ran before it.
+    expect(tranche(['rollback', 'counter']).stdout).toMatch(
+      /^counter rolled back: counter@2\.0\.0 stays stable; ended rollouts: 3\.0\.0 \(100%\)/,
+    );
+
+    expect(tranche(['rollout', 'counter@4.0.0', '--percent', '60']).status).toBe(0);
+    const full = tranche(['rollout', 'counter@1.0.0', '--percent', '50']);
+    expect([full.status, full.stderr]).toEqual([
+      1,
+      'tranche: counter@1.0.0: no free run of 50% of buckets is left beside the other rollouts (4.0.0 at 60%); make room first: tranche promote counter@4.0.0 (ends its rollout) or tranche rollback counter (ends them all)\n',
+    ]);
+  });
+});
+
 describe('resolve', () => {
   it('puts 30% of 10,000 stdin ids on the canary (within 3 sigma), exactly as core assign does', async () => {
     const key = JSON.parse(await readFile(join(root, 'keys/public.jwk'), 'utf8'));
