@@ -17,6 +17,7 @@ import type { StoreBackend } from './StoreBackend.js';
 import { DEFAULT_THRESHOLDS, type AnalysisThresholds } from './analysis.js';
 import { decide, readPlans, writePlan, armOf, type Decision, type Plan } from './plans.js';
 import type { MetricsSource } from './metricsSource.js';
+import { checkModule, checkVersion } from './releaseNames.js';
 import { verifyStore, type VerifyStoreOptions, type VerifyReport } from './verifyStore.js';
 
 /** How a store is opened. */
@@ -105,12 +106,14 @@ export class ReleaseStore {
   }
 
   /** Makes module@version stable for every client outside a rollout. */
-  promote(module: string, version: string, options?: PublishOptions): Promise<PublishResult> {
+  async promote(module: string, version: string, options?: PublishOptions): Promise<PublishResult> {
+    checkTarget('promote', module, version);
     return this._publish('promote', { module, version }, (d) => changes.promote(d, module, version), options);
   }
 
   /** Starts or changes the rollout of module@version to `percent` (0..100, steps of 0.01). */
-  rollout(module: string, version: string, percent: number, options?: PublishOptions): Promise<PublishResult> {
+  async rollout(module: string, version: string, percent: number, options?: PublishOptions): Promise<PublishResult> {
+    checkTarget('rollout', module, version);
     return this._publish('rollout', { module, version, percent }, (d) => changes.rollout(d, module, version, percent), options);
   }
 
@@ -120,6 +123,7 @@ export class ReleaseStore {
    * `advance` moves it on (docs/progressive-rollouts.md).
    */
   async rolloutPlan(module: string, version: string, { steps, stepMs, thresholds, ...options }: PlanOptions): Promise<PublishResult> {
+    checkTarget('rolloutPlan', module, version);
     return this.backend.exclusive(async () => {
       const now = Date.now();
       const plan: Plan = {
@@ -212,17 +216,21 @@ export class ReleaseStore {
   }
 
   /** Freezes a module's rollouts; `rollout` and `promote` refuse until `resume`. */
-  pause(module: string, options?: PublishOptions): Promise<PublishResult> {
+  async pause(module: string, options?: PublishOptions): Promise<PublishResult> {
+    checkModule(module, 'pause() module');
     return this._publish('pause', { module }, (d) => changes.pause(d, module), options);
   }
 
   /** Lifts `pause`. */
-  resume(module: string, options?: PublishOptions): Promise<PublishResult> {
+  async resume(module: string, options?: PublishOptions): Promise<PublishResult> {
+    checkModule(module, 'resume() module');
     return this._publish('resume', { module }, (d) => changes.resume(d, module), options);
   }
 
   /** Ends live rollouts or reverts the last promote, blocking what was abandoned (see docs/cli.md). */
-  rollback(module: string, options: PublishOptions & { to?: string } = {}): Promise<PublishResult> {
+  async rollback(module: string, options: PublishOptions & { to?: string } = {}): Promise<PublishResult> {
+    checkModule(module, 'rollback() module');
+    if (options.to !== undefined) checkVersion(options.to, 'rollback() to');
     return this._publish(
       'rollback',
       { module, ...(options.to ? { to: options.to } : {}) },
@@ -236,7 +244,8 @@ export class ReleaseStore {
   }
 
   /** Lifts the block a rollback put on module@version, so that it may go live again (recorded in history). */
-  unblock(module: string, version: string, options?: PublishOptions): Promise<PublishResult> {
+  async unblock(module: string, version: string, options?: PublishOptions): Promise<PublishResult> {
+    checkTarget('unblock', module, version);
     return this._publish('unblock', { module, version }, (d) => changes.unblock(d, module, version), options);
   }
 
@@ -269,6 +278,7 @@ export class ReleaseStore {
 
   /** Committed changes, oldest first: all, or those touching `module` (kill-switch changes touch every module). */
   async history(module?: string): Promise<HistoryEntry[]> {
+    if (module !== undefined) checkModule(module, 'history() module');
     const sequence = (await readCurrentManifest(this.backend))?.sequence ?? 0;
     const entries = await readHistory(this.backend, sequence);
     return module === undefined ? entries : entries.filter((e) => module in e.modules || e.killSwitch);
@@ -294,7 +304,8 @@ export class ReleaseStore {
   }
 
   /** Copies the release module@version to `target`, same bytes and hashes; not live there until promoted. */
-  copyTo(target: string | StoreBackend, module: string, version: string, options?: TransferOptions): Promise<TransferResult> {
+  async copyTo(target: string | StoreBackend, module: string, version: string, options?: TransferOptions): Promise<TransferResult> {
+    checkTarget('copyTo', module, version);
     return copyRelease(this.backend, backendAt(target, this._options.s3), module, version, options);
   }
 
@@ -326,6 +337,12 @@ async function loadKey(key: string | object | undefined): Promise<{ jwk: unknown
       reason: 'signing needs a private key: pass --key <file> or set TRANCHE_KEY (API: openStore(dir, { key }))',
     });
   return typeof key === 'string' ? { jwk: await readJwkFile(key, '--key'), where: `--key ${key}` } : { jwk: key, where: 'private key' };
+}
+
+/** Checks a method's module and version before anything is read (releaseNames.ts). */
+function checkTarget(method: string, module: string, version: string): void {
+  checkModule(module, `${method}() module`);
+  checkVersion(version, `${method}() version`);
 }
 
 function checkExpires(expires: string): string {

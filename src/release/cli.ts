@@ -6,9 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Argument, Command, CommanderError, Option } from 'commander';
-import semverValid from 'semver/functions/valid.js';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
-import { MODULE_NAME } from '../core/manifest.js';
+import { checkModule, checkVersion } from './releaseNames.js';
 import { formatBytes, formatDecision, formatHealth, formatHistoryEntry, formatRelease, formatStatus, formatVerify } from './cliFormat.js';
 import { fleetHealth } from './health.js';
 import { openMetricsSource, type MetricsSource } from './metricsSource.js';
@@ -65,15 +64,11 @@ function uploadBar(label: string): { onProgress?: ProgressListener; done: () => 
 /** Splits `<module>@<version>`, naming the argument when it is not one. */
 function target(text: string, what: string): { module: string; version: string } {
   const at = text.indexOf('@');
-  const [module, version] = at < 0 ? [text, ''] : [text.slice(0, at), text.slice(at + 1)];
-  if (!MODULE_NAME.test(module) || semverValid(version) !== version)
-    usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
-  return { module, version };
-}
-
-function moduleName(text: string, what: string): string {
-  if (!MODULE_NAME.test(text)) usage(`${what} ${JSON.stringify(text)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`);
-  return text;
+  if (at < 0) usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
+  return {
+    module: checkModule(text.slice(0, at), `${what} ${text}: module`),
+    version: checkVersion(text.slice(at + 1), `${what} ${text}: version`),
+  };
 }
 
 function requirements(specs: string[]): Record<string, string> {
@@ -182,7 +177,7 @@ function addPublishingCommands(program: Command): void {
       .argument('<module>')
       .addOption(expiresOption())
       .addOption(allowIncompatibleOption())
-      .action(async (name: string, o, cmd: Command) => report(await storeOf(cmd)[verb](moduleName(name, '<module>'), publishOptions(o))));
+      .action(async (name: string, o, cmd: Command) => report(await storeOf(cmd)[verb](checkModule(name, '<module>'), publishOptions(o))));
   }
   program
     .command('rollback')
@@ -191,8 +186,8 @@ function addPublishingCommands(program: Command): void {
     .option('--to <version>', 'the stable version to return to')
     .addOption(expiresOption())
     .action(async (name: string, o: { to?: string; expires?: string }, cmd: Command) => {
-      if (o.to !== undefined && semverValid(o.to) !== o.to) usage(`--to ${o.to}: expected a semver version such as 1.2.3`);
-      report(await storeOf(cmd).rollback(moduleName(name, '<module>'), { ...publishOptions(o), ...(o.to ? { to: o.to } : {}) }));
+      if (o.to !== undefined) checkVersion(o.to, '--to');
+      report(await storeOf(cmd).rollback(checkModule(name, '<module>'), { ...publishOptions(o), ...(o.to ? { to: o.to } : {}) }));
     });
   program
     .command('unblock')
@@ -243,7 +238,7 @@ function addReadingCommands(program: Command): void {
     .option('--json', 'one JSON object per line')
     .action(async (name: string, o: { json?: boolean }, cmd: Command) => {
       const store = storeOf(cmd);
-      const entries = await store.history(moduleName(name, '<module>'));
+      const entries = await store.history(checkModule(name, '<module>'));
       // Decisions that published are in their entries; the others (extend, held, stopped) come from the plan.
       const plan = (await store.plans()).find((p) => p.module === name);
       const quiet = (plan?.decisions ?? []).filter((d) => d.action === 'none' || d.action === 'extend');

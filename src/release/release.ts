@@ -11,6 +11,7 @@ import { FORMAT, MODULE_NAME, type ReleaseRecord } from '../core/manifest.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { listBuildFiles, type BuildFile } from './buildFiles.js';
 import { ingestFiles, restoreMissing, type ProgressListener } from './ingest.js';
+import { checkModule, checkVersion } from './releaseNames.js';
 import { readText, type StoreBackend } from './StoreBackend.js';
 import { RECORDS, recordPath } from './storeLayout.js';
 
@@ -81,12 +82,8 @@ export async function releaseBuild(
 }
 
 function checkNames(module: string, version: string, requires: Readonly<Record<string, string>>): void {
-  if (!MODULE_NAME.test(module))
-    throw new TrancheError('usage', {
-      reason: `--module ${JSON.stringify(module)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`,
-    });
-  if (semverValid(version) !== version)
-    throw new TrancheError('usage', { reason: `--version ${JSON.stringify(version)}: expected a semver version such as 1.2.3` });
+  checkModule(module, '--module');
+  checkVersion(version, '--version');
   for (const [name, range] of Object.entries(requires)) {
     const spec = `${name}@${range}`;
     if (!MODULE_NAME.test(name))
