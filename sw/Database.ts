@@ -9,7 +9,7 @@ import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type Stor
 import type { BadVersion } from '../src/core/clientMessages.js';
 import type { Manifest, ReleaseRecord, SignedEnvelope } from '../src/core/manifest.js';
 import type { Snapshot, StagingFailureReason, WorkerCondition } from '../src/core/protocol.js';
-import type { TelemetryBatch } from '../src/core/telemetry.js';
+import type { TelemetryBatch, TelemetryEvent } from '../src/core/telemetry.js';
 
 /** Who this browser is for bucketing: the app identity, when set, takes precedence. */
 export interface Identity {
@@ -115,6 +115,8 @@ interface TrancheDB extends DBSchema {
   clients: { key: string; value: ClientRow };
   bad: { key: [string, string]; value: BadVersion };
   telemetry: { key: string; value: TelemetryRow };
+  /** Telemetry events not yet in a batch, in the order they happened (auto-increment keys). */
+  events: { key: number; value: TelemetryEvent };
 }
 
 type Tx<S extends StoreNames<TrancheDB>[]> = IDBPTransaction<TrancheDB, S, 'readwrite'>;
@@ -122,8 +124,9 @@ type Tx<S extends StoreNames<TrancheDB>[]> = IDBPTransaction<TrancheDB, S, 'read
 /**
  * 1: control, modules, versions, clients. 2: bad marks and the telemetry queue. 3: a committed
  * version row's status is `committed` (it was `ready`, a word now kept for a page's healthy boot).
+ * 4: telemetry events are stored as they happen, before they are batched.
  */
-const DB_VERSION = 3;
+const DB_VERSION = 4;
 
 /** The row of a module this browser has not seen before. */
 export function emptyModule(module: string): ModuleRow {
@@ -156,6 +159,7 @@ export class Database {
         db.createObjectStore('telemetry', { keyPath: 'id' });
       }
       if (oldVersion >= 1 && oldVersion < 3) renameCommittedStatus(request.transaction!.objectStore('versions'));
+      if (oldVersion < 4) db.createObjectStore('events', { autoIncrement: true });
     });
     const db = (await wrap(request)) as unknown as IDBPDatabase<TrancheDB>;
     // A newer worker upgrading the schema, or a deletion, must not wait on us. A deletion (no new
@@ -315,19 +319,28 @@ export class Database {
    * what that changes in the module rows (the fallback). Returns every row after it, and the
    * mark stored before: when that is not `known` (the mark the caller knows of, null: none),
    * another worker of this browser judged the version first (an old worker and the new one
-   * installing run side by side) and nothing is changed.
+   * installing run side by side) and nothing is changed. The telemetry `events` (asked after
+   * `update`) are stored in the same transaction: a worker stopped right after the fallback
+   * still reports it.
    */
   async markBad(
     mark: BadVersion,
     known: BadVersion | null,
     update: (rows: Map<string, ModuleRow>) => void,
+    events: () => readonly TelemetryEvent[],
   ): Promise<{ rows: ModuleRow[]; stored: BadVersion | null }> {
-    const tx = this._db.transaction(['bad', 'modules'], 'readwrite');
+    const tx = this._db.transaction(['bad', 'modules', 'events'], 'readwrite');
     const bad = tx.objectStore('bad');
     const stored = (await bad.get([mark.module, mark.version])) ?? null;
     if (strikes(stored) !== strikes(known)) return { rows: await this._finishModules(tx, () => undefined), stored };
     await bad.put(mark);
-    return { rows: await this._finishModules(tx, update), stored: null };
+    const added: Promise<unknown>[] = [];
+    const rows = await this._finishModules(tx, (rows) => {
+      update(rows);
+      for (const event of events()) added.push(tx.objectStore('events').add(event));
+    });
+    await Promise.all(added);
+    return { rows, stored: null };
   }
 
   /** Deletes bad marks that no longer hold anything back. */
@@ -363,6 +376,38 @@ export class Database {
   /** Every telemetry batch waiting to be sent. */
   async telemetryRows(): Promise<TelemetryRow[]> {
     return this._db.getAll('telemetry');
+  }
+
+  /** Stores telemetry events (in this order) in one transaction. */
+  async addEvents(events: readonly TelemetryEvent[]): Promise<void> {
+    const tx = this._db.transaction('events', 'readwrite');
+    await Promise.all([...events.map((event) => tx.store.add(event)), tx.done]);
+  }
+
+  /**
+   * Turns every stored event into batches, in one transaction: `batch` makes the rows of the
+   * events (oldest first), which are stored while the events are deleted, and the oldest stored
+   * rows past `maxRows` are dropped. A stop at any moment leaves each event once, as an event
+   * or in a batch. Resolves to the number of events batched.
+   */
+  async batchEvents(batch: (events: TelemetryEvent[]) => TelemetryRow[], maxRows: number): Promise<number> {
+    const tx = this._db.transaction(['events', 'telemetry'], 'readwrite');
+    const events = tx.objectStore('events');
+    const [keys, pending, stored] = await Promise.all([events.getAllKeys(), events.getAll(), tx.objectStore('telemetry').getAll()]);
+    if (pending.length === 0) {
+      await tx.done;
+      return 0;
+    }
+    const rows = batch(pending);
+    const excess = stored.length + rows.length - maxRows;
+    const dropped = excess > 0 ? stored.sort((a, b) => a.created - b.created).slice(0, excess) : [];
+    await Promise.all([
+      ...keys.map((key) => events.delete(key)),
+      ...rows.map((row) => tx.objectStore('telemetry').put(row)),
+      ...dropped.map((row) => tx.objectStore('telemetry').delete(row.id)),
+      tx.done,
+    ]);
+    return pending.length;
   }
 
   /** Stores telemetry rows and deletes others, in one transaction. */

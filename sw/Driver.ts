@@ -69,7 +69,8 @@ export class Driver {
   ) {
     this._files = new FileStore(_adapter, _options.storeBase, _options.storage.filesCache);
     this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, (work) => this.track(work));
-    this._events = new Broadcaster(_adapter, [_options.onEvent, this._telemetry?.observe ?? null]);
+    const telemetry = this._telemetry;
+    this._events = new Broadcaster(_adapter, [_options.onEvent], telemetry && ((event) => telemetry.record(event)));
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
     this._trusted.catch(() => undefined); // reported by each manifest check instead
     this.loaded = this._load();
@@ -162,7 +163,8 @@ export class Driver {
     const { snapshots, modules, fallback } = await this._loadedParts();
     const snapshot = await snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules.currentVersions(), overrideErrors);
     fallback.watch(clientId, snapshot, this._adapter.now());
-    this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot });
+    // Stored in the background, as the snapshot itself is (sw/SnapshotBook.ts): not in the navigation's path.
+    this.track(this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot }));
     return snapshot;
   }
 
@@ -420,6 +422,7 @@ export class Driver {
       emit,
       track,
       notify: (event) => this._events.notify(event),
+      telemetryOf: (event) => this._telemetry?.eventsOf(event) ?? [],
     });
     return { db, marks, snapshots, modules, fallback, overrides };
   }

@@ -5,10 +5,11 @@
  * clock, persists what it decides and tells every page.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
-import type { BadVersion, ErrorEntry, ReportErrorsMessage } from '../src/core/clientMessages.js';
+import type { BadVersion, ErrorEntry, ReportErrorsMessage, RolledBackEvent } from '../src/core/clientMessages.js';
 import { chooseFallback, type Failure, type FallbackPolicy, type PageLoad } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { Snapshot } from '../src/core/protocol.js';
+import type { TelemetryEvent } from '../src/core/telemetry.js';
 import type { Adapter } from './Adapter.js';
 import type { BadMarks } from './BadMarks.js';
 import { unskewed } from './clock.js';
@@ -22,8 +23,10 @@ export interface FallbackHost {
   manifest(): Manifest | null;
   /** Tells every page and the hooks. */
   emit(event: BroadcastEvent): void;
-  /** Tells the hooks only. */
-  notify(event: WorkerHookEvent): void;
+  /** Tells the hooks only; resolves once telemetry stored it. */
+  notify(event: WorkerHookEvent): Promise<void>;
+  /** The telemetry events of `event`, stored by the caller (sw/Telemetry.ts `eventsOf`). */
+  telemetryOf(event: WorkerHookEvent): TelemetryEvent[];
   /** Keeps the worker alive until `work` settles; logs what it throws. */
   track(work: Promise<unknown>): void;
 }
@@ -114,7 +117,8 @@ export class Fallback {
       .map(([m, v]) => releaseKey(m, v));
     await this._db.markReady(clientId, now, keys);
     this._modules.credit(keys, now);
-    this._host.notify({ type: 'PAGE_READY', clientId, snapshot });
+    // READY is answered once its healthy boot is stored.
+    await this._host.notify({ type: 'PAGE_READY', clientId, snapshot });
   }
 
   /**
@@ -123,11 +127,11 @@ export class Fallback {
    */
   async report(clientId: string, { nonce, entries, dropped }: ReportErrorsMessage): Promise<void> {
     const snapshot = await this._snapshotOf(clientId, nonce);
-    this._host.notify({ type: 'ERRORS_REPORTED', clientId, counts: countErrors(snapshot, entries, dropped) });
-    if (!snapshot) return;
+    const recorded = this._host.notify({ type: 'ERRORS_REPORTED', clientId, counts: countErrors(snapshot, entries, dropped) });
+    if (!snapshot) return recorded;
     const page: PageLoad = { nonce: snapshot.id, modules: snapshot.modules, started: Date.parse(snapshot.created), ready: null };
     const failures = this._policy.judgeReports(page, entries, this._adapter.now(), (ref) => this._modules.isBad(ref.module, ref.version));
-    await Promise.all(failures.map((failure) => this.fail(failure)));
+    await Promise.all([recorded, ...failures.map((failure) => this.fail(failure))]);
   }
 
   /**
@@ -146,22 +150,27 @@ export class Fallback {
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;
     const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this._modules.isBad(module, v));
     const decided: { to: string | null } = { to: null };
-    const { rows, stored } = await this._db.markBad(mark, earlier, (rows) => {
-      const row = rows.get(module);
-      if (!row) return;
-      const next = this._switch(row, version, choice?.version ?? null);
-      rows.set(module, next.row);
-      decided.to = next.to;
-    });
+    const rolledBack = (): RolledBackEvent => ({ type: 'ROLLED_BACK', module, version, reason, to: decided.to });
+    const { rows, stored } = await this._db.markBad(
+      mark,
+      earlier,
+      (rows) => {
+        const row = rows.get(module);
+        if (!row) return;
+        const next = this._switch(row, version, choice?.version ?? null);
+        rows.set(module, next.row);
+        decided.to = next.to;
+      },
+      () => this._host.telemetryOf(rolledBack()),
+    );
     this._modules.adopt(rows);
     if (stored) {
       // Another worker of this browser judged it first, and told the pages: its verdict stands.
       this._marks.add(stored);
       return;
     }
-    const { to } = decided;
-    if (to !== null && !this._modules.servable(module, to)) this._recovering.add(module);
-    this._host.emit({ type: 'ROLLED_BACK', module, version, reason, to });
+    if (decided.to !== null && !this._modules.servable(module, decided.to)) this._recovering.add(module);
+    this._host.emit(rolledBack());
     this._modules.announceAndStage();
   }
 

@@ -1,18 +1,22 @@
 /**
- * The telemetry hook (`telemetry` option): turns worker events into the batches of
- * src/core/telemetry.ts and sends them to the collector. Events are collected in memory (error
- * counts summed per module@version, never one write per error), written to IndexedDB as
- * batches every `batchIntervalMs`, then sent from there. A batch that could not be sent waits
- * in IndexedDB with its event ids unchanged (so the collector can drop duplicates) and is
- * retried with exponential back-off, at later flushes and at worker starts. None of this runs
- * in a fetch's response path: `observe` only appends to memory.
+ * Telemetry (`telemetry` option): turns worker events into the batches of src/core/telemetry.ts
+ * and sends them to the collector. Every event is stored in IndexedDB before the work that
+ * produced it is acknowledged: a rollback in the same transaction as its bad mark
+ * (`eventsOf`, called by sw/Fallback.ts), a healthy boot before `READY` is answered, a page's
+ * error counts (one event per report, never one per error) before the report's handling ends,
+ * an exposure with its page load's snapshot. Browsers stop workers whenever they like; an event
+ * kept in memory until the next batch was lost with the worker. Every `batchIntervalMs` the
+ * stored events become batches in one transaction (error counts summed per module@version),
+ * which are then sent. A batch that could not be sent waits in IndexedDB with its event ids
+ * unchanged (so the collector can drop duplicates) and is retried with exponential back-off, at
+ * later flushes and at worker starts.
  */
 import { releaseKey } from '../src/core/manifest.js';
 import { MAX_EVENT_COUNT, type TelemetryBatch, type TelemetryEvent } from '../src/core/telemetry.js';
 import type { Adapter } from './Adapter.js';
 import { unskewed } from './clock.js';
 import type { Database, TelemetryRow } from './Database.js';
-import type { ErrorCount, ResolvedTelemetry, WorkerHookEvent } from './options.js';
+import type { ResolvedTelemetry, WorkerHookEvent } from './options.js';
 
 /** Batches kept while the collector is unreachable; the oldest are dropped past it. */
 export const MAX_STORED_BATCHES = 100;
@@ -21,12 +25,14 @@ const MAX_RETRY_DELAY_MS = 60 * 60_000;
 
 type Draft = Omit<TelemetryEvent, 'id'>;
 
-/** Collects, stores and sends telemetry batches. */
+/** Stores, batches and sends telemetry. */
 export class Telemetry {
   private _db: Database | null = null;
   private _client = '';
-  private _drafts: Draft[] = [];
-  private readonly _errors = new Map<string, ErrorCount>();
+  /** Events waiting for the next write (one transaction for all that arrive while one runs). */
+  private _queue: TelemetryEvent[] = [];
+  private _writes: Promise<void> = Promise.resolve();
+  private _nextWrite: Promise<void> | null = null;
   private _flushTimer: unknown = null;
   private _flushed: Promise<void> | null = null;
   private _endFlush: (() => void) | null = null;
@@ -40,34 +46,30 @@ export class Telemetry {
     private readonly _track: (work: Promise<unknown>) => void,
   ) {}
 
-  /** Starts sending, as the anonymous client `clientId`; sends what an earlier worker left. */
+  /** Starts storing and sending, as the anonymous client `clientId`; batches and sends what an earlier worker left. */
   attach(db: Database, clientId: string): void {
     this._db = db;
     this._client = clientId;
-    this._track(this._send());
+    this._track(this._write().then(() => this._flush()));
   }
 
-  /** The event hook (sw/Broadcaster.ts): records what telemetry reports of `event`. */
-  readonly observe = (event: WorkerHookEvent): void => {
+  /** The telemetry events of `event` (none for events telemetry does not report), with new ids. */
+  eventsOf(event: WorkerHookEvent): TelemetryEvent[] {
     const time = this._adapter.now();
+    const drafts: Draft[] = [];
     switch (event.type) {
       case 'SNAPSHOT_PINNED':
       case 'PAGE_READY': {
         const type = event.type === 'SNAPSHOT_PINNED' ? 'exposure' : 'healthy-boot';
-        for (const [module, version] of Object.entries(event.snapshot.modules)) this._add({ type, time, module, version });
+        for (const [module, version] of Object.entries(event.snapshot.modules)) drafts.push({ type, time, module, version });
         break;
       }
       case 'ERRORS_REPORTED':
-        for (const { module, version, count } of event.counts) {
-          const key = module === null ? '' : releaseKey(module, version!);
-          const known = this._errors.get(key);
-          if (known) known.count += count;
-          else this._errors.set(key, { module, version, count });
-        }
-        this._schedule();
+        for (const { module, version, count } of event.counts)
+          drafts.push({ type: 'errors', time, count, ...(module !== null && { module, version: version! }) });
         break;
       case 'ROLLED_BACK':
-        this._add({
+        drafts.push({
           type: 'rollback',
           time,
           module: event.module,
@@ -77,15 +79,36 @@ export class Telemetry {
         });
         break;
       case 'STAGING_FAILED':
-        this._add({ type: 'staging-failed', time, module: event.module, version: event.version, reason: event.reason });
+        drafts.push({ type: 'staging-failed', time, module: event.module, version: event.version, reason: event.reason });
         break;
       case 'MANIFEST_REJECTED':
-        this._add({ type: 'manifest-rejected', time, reason: event.reason });
+        drafts.push({ type: 'manifest-rejected', time, reason: event.reason });
         break;
     }
-  };
+    return drafts.map((draft) => ({ id: this._adapter.randomId(), ...draft }));
+  }
 
-  /** Resolves once the events collected so far are stored and a send was tried. */
+  /**
+   * Stores what telemetry reports of `event`; resolves once it is in IndexedDB. A rollback is
+   * not stored here: sw/Fallback.ts stores it with its bad mark.
+   */
+  record(event: WorkerHookEvent): Promise<void> {
+    if (event.type === 'ROLLED_BACK') {
+      this._schedule();
+      return Promise.resolve();
+    }
+    const events = this.eventsOf(event);
+    if (events.length === 0) return Promise.resolve();
+    // Without storage nothing is ever sent: keep memory bounded all the same.
+    const room = MAX_STORED_BATCHES * this._options.maxBatchEvents;
+    this._queue.push(...events);
+    if (this._queue.length > room) this._queue.splice(0, this._queue.length - room);
+    if (!this._db) return Promise.resolve();
+    this._schedule();
+    return this._write();
+  }
+
+  /** Resolves once the events stored so far are batched and a send was tried. */
   keepAlive(): Promise<void> {
     return this._flushed ?? Promise.resolve();
   }
@@ -98,48 +121,64 @@ export class Telemetry {
     this._endFlush?.();
   }
 
-  private _add(draft: Draft): void {
-    // Without storage nothing is ever sent: keep memory bounded all the same.
-    if (this._drafts.length >= MAX_STORED_BATCHES * this._options.maxBatchEvents) this._drafts.shift();
-    this._drafts.push(draft);
-    this._schedule();
+  /** The write that will store the queued events: one at a time, each taking all queued when it starts. */
+  private _write(): Promise<void> {
+    this._nextWrite ??= this._writes = this._writes
+      .catch(() => undefined)
+      .then(() => {
+        this._nextWrite = null;
+        const events = this._queue.splice(0);
+        return events.length ? this._db!.addEvents(events) : undefined;
+      });
+    return this._nextWrite;
   }
 
+  /** Schedules the next flush (stored events become batches and are sent). */
   private _schedule(): void {
     if (this._flushTimer !== null || this._stopped) return;
     this._flushed = new Promise((resolve) => (this._endFlush = resolve));
     this._flushTimer = this._adapter.setTimeout(() => {
       this._flushTimer = null;
       const end = this._endFlush!;
-      this._track(this._flush().finally(end));
+      // After the writes already started: what they store goes in this flush's batches.
+      this._track(
+        this._write()
+          .then(() => this._flush())
+          .finally(end),
+      );
     }, this._options.batchIntervalMs);
   }
 
-  /** Turns what was collected into stored batches, then sends. */
+  /** Turns the stored events into stored batches, then sends. */
   private async _flush(): Promise<void> {
-    const db = this._db;
-    if (!db) return this._schedule(); // storage not open yet: keep collecting
+    const db = this._db!;
+    await db.batchEvents((events) => this._batches(events), MAX_STORED_BATCHES);
+    await this._send();
+  }
+
+  /** The batches of `events`: error counts summed per module@version, after the other events. */
+  private _batches(stored: readonly TelemetryEvent[]): TelemetryRow[] {
     const now = this._adapter.now();
-    const errors = [...this._errors.values()].map(({ module, version, count }): Draft => ({
-      type: 'errors',
-      time: now,
+    const errors = new Map<string, TelemetryEvent>();
+    const events: TelemetryEvent[] = [];
+    for (const event of stored) {
+      if (event.type !== 'errors') {
+        events.push(event);
+        continue;
+      }
+      const key = event.module === undefined ? '' : releaseKey(event.module, event.version!);
+      const known = errors.get(key);
       // A page reporting more than a collector accepts in one event is broken anyway: clamp.
-      count: Math.min(count, MAX_EVENT_COUNT),
-      ...(module !== null && { module, version: version! }),
-    }));
-    const events = [...this._drafts, ...errors].map((draft): TelemetryEvent => ({ id: this._adapter.randomId(), ...draft }));
-    this._drafts = [];
-    this._errors.clear();
-    if (events.length === 0) return this._send();
+      if (known) known.count = Math.min(known.count! + event.count!, MAX_EVENT_COUNT);
+      else errors.set(key, { ...event, count: Math.min(event.count!, MAX_EVENT_COUNT) });
+    }
+    events.push(...errors.values());
     const rows: TelemetryRow[] = [];
     for (let i = 0; i < events.length; i += this._options.maxBatchEvents) {
       const batch: TelemetryBatch = { format: 1, client: this._client, events: events.slice(i, i + this._options.maxBatchEvents) };
       rows.push({ id: this._adapter.randomId(), created: now + rows.length / 1000, batch, attempts: 0, retryAt: now });
     }
-    const stored = sortByAge(await db.telemetryRows());
-    const excess = stored.length + rows.length - MAX_STORED_BATCHES;
-    await db.updateTelemetry(rows, excess > 0 ? stored.slice(0, excess).map((row) => row.id) : []);
-    await this._send();
+    return rows;
   }
 
   /** Sends every stored batch that is due, oldest first; one send at a time. */

@@ -46,7 +46,7 @@ export interface TelemetryOptions {
   /** The collector endpoint batches are POSTed to as JSON, resolved against the worker's location. */
   url: string;
   /**
-   * How long events are collected before they are sent as one batch; also the first retry delay
+   * How long stored events wait before they are sent as batches; also the first retry delay
    * of a batch that could not be sent (doubling with each failure, up to one hour).
    * @default 10000 (10 seconds)
    */

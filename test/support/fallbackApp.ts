@@ -134,8 +134,8 @@ export interface FallbackWorld {
 
 let client: Promise<string> | null = null;
 
-/** Builds the world; the page client is bundled once per test file. */
-export async function fallbackWorld(): Promise<FallbackWorld> {
+/** Builds the world, its worker configured with `worker` merged in; the page client is bundled once per test file. */
+export async function fallbackWorld(worker: Partial<SwTestConfig> = {}): Promise<FallbackWorld> {
   client ??= bundle(build);
   const t = await createTestStore();
   for (const [version, source] of Object.entries(SOURCES))
@@ -151,6 +151,7 @@ export async function fallbackWorld(): Promise<FallbackWorld> {
     navigationCheckThrottleMs: 0,
     fallback: { bootTimeoutMs: BOOT_TIMEOUT_MS },
     telemetry: { url: '/telemetry', batchIntervalMs: 200 },
+    ...worker,
   });
   const world: FallbackWorld = {
     t,
@@ -224,9 +225,9 @@ export interface FallbackTest {
   page: Page;
 }
 
-/** Registers the vitest hooks (call at the top of a test file); the fields are each test's. */
-export function fallbackTest(): FallbackTest {
-  const fixture = browserFixture(fallbackWorld);
+/** Registers the vitest hooks (call at the top of a test file); the fields are each test's. `worker`: see `fallbackWorld`. */
+export function fallbackTest(worker: Partial<SwTestConfig> = {}): FallbackTest {
+  const fixture = browserFixture(() => fallbackWorld(worker));
   const test = {} as FallbackTest;
   beforeEach(async () => {
     [test.world, test.context] = [fixture.world(), fixture.context()];

@@ -274,7 +274,7 @@ describe('Fallback: error reports', () => {
     }
     const writes = transaction.mock.calls.filter(([, mode]) => mode === 'readwrite');
     transaction.mockRestore();
-    expect(writes.map(([stores]) => stores)).toEqual([['bad', 'modules']]);
+    expect(writes.map(([stores]) => stores)).toEqual([['bad', 'modules', 'events']]);
     expect(rolledBack(page.client)).toHaveLength(1);
     driver.close();
   });

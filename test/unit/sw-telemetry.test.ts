@@ -126,6 +126,21 @@ describe('Telemetry', () => {
     again.close();
   });
 
+  it('a worker stopped before its batch interval: the next one sends the rollback, boot and errors the first stored', async () => {
+    const driver = await startDriver(platform, t.publicKey, telemetry);
+    platform.addClient('page-1');
+    const { id: nonce } = await driver.pinSnapshot('page-1');
+    expect(await answer(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
+    const boot = { module: 'cart', version: '1.0.0', kind: 'boot' as const, count: 1, samples: [] };
+    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [boot], dropped: 0 }, 'page-1');
+    driver.close(); // stopped: no timer fired, nothing was sent
+    expect(received).toHaveLength(0);
+    const again = await startDriver(platform, t.publicKey, telemetry);
+    await again.idle();
+    expect(summary()).toEqual(['exposure cart@1.0.0', 'healthy-boot cart@1.0.0', 'rollback cart@1.0.0 boot-error', 'errors cart@1.0.0 1']);
+    again.close();
+  });
+
   it('drops a batch the collector refuses as malformed instead of retrying it forever', async () => {
     collector = () => new Response('{"error":"bad"}', { status: 400 });
     const driver = await startDriver(platform, t.publicKey, telemetry);
