@@ -158,10 +158,10 @@ export class Driver {
     if (since < 0 || since >= this._options.navigationCheckThrottleMs) this.track(this.checkForUpdates());
   }
 
-  /** Pins the current versions to a new page (or worker) and returns the snapshot; its boot is watched. */
+  /** Pins the served versions (each range met) to a new page (or worker) and returns the snapshot; its boot is watched. */
   async pinSnapshot(clientId: string, overrideErrors: readonly string[] = []): Promise<Snapshot> {
     const { snapshots, modules, fallback } = await this._loadedParts();
-    const snapshot = await snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules.currentVersions(), overrideErrors);
+    const snapshot = await snapshots.pin(clientId, this._manifest?.manifest.sequence ?? 0, modules.servedVersions(), overrideErrors);
     fallback.watch(clientId, snapshot, this._adapter.now());
     // Stored in the background, as the snapshot itself is (sw/SnapshotBook.ts): not in the navigation's path.
     this.track(this._events.notify({ type: 'SNAPSHOT_PINNED', clientId, snapshot }));
@@ -252,11 +252,15 @@ export class Driver {
     await this._parts?.modules.settle(modules, ms);
   }
 
-  /** Waits (at most `ms`) for the fallbacks still being staged (their module has no current version meanwhile). */
+  /**
+   * Waits (at most `ms`) for the fallbacks still being staged (their module has no current
+   * version meanwhile), and for modules a range keeps out of page loads until the version that
+   * meets it is staged (a fallback of a module they require).
+   */
   async settleRecovering(ms: number): Promise<void> {
     const parts = this._parts;
-    const recovering = parts?.fallback.recovering() ?? [];
-    if (parts && recovering.length) await parts.modules.settle(recovering, ms);
+    const waiting = parts ? [...parts.fallback.recovering(), ...parts.modules.leftOut()] : [];
+    if (parts && waiting.length) await parts.modules.settle(waiting, ms);
   }
 
   /** Sets or clears the app identity; assignments follow it. */

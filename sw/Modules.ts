@@ -5,12 +5,13 @@
  * failed here. Both change module rows only through this class. Built by the Driver once the
  * persisted state is loaded, with everything it needs.
  */
+import type { Requirements } from '../src/core/compatibility.js';
 import type { CachedVersion } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { WorkerModuleState, WorkerEvent } from '../src/core/protocol.js';
 import type { Adapter } from './Adapter.js';
 import type { BadMarks } from './BadMarks.js';
-import { desiredVersion, planModules, type ForcedMove } from './assignment.js';
+import { compatibleTargets, desiredVersion, planModules, servedVersions, type ForcedMove } from './assignment.js';
 import { cleanUp } from './cleanUp.js';
 import type { Database, ModuleRow, Overrides, StoredState, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
@@ -42,6 +43,8 @@ export class Modules {
   private readonly _announced = new Map<string, string>();
   private readonly _queue: StagingQueue;
   private readonly _stager: Stager;
+  /** The modules some range names (requiring or required), for the manifest it was computed under; null: compute again. */
+  private _ranged: { manifest: Manifest; modules: Set<string> } | null = null;
 
   /** Starts from the persisted rows (`stored`). */
   constructor(
@@ -82,12 +85,28 @@ export class Modules {
     this._rows = new Map(rows.map((row) => [row.module, row]));
   }
 
-  /** Module -> current version: what a new page load gets. */
-  currentVersions(): Record<string, string> {
-    const modules: Record<string, string> = {};
-    for (const row of this._rows.values()) if (row.current) modules[row.module] = row.current;
-    return modules;
+  /** Module -> version a new page load gets: the current versions, each range met (assignment.ts `servedVersions`). */
+  servedVersions(): Record<string, string> {
+    return servedVersions(this.rows, (m, v) => this.isBad(m, v), this._requirementsOf);
   }
+
+  /** Modules whose current version a range keeps out of new page loads while they move to one that meets it. */
+  leftOut(): string[] {
+    const served = this.servedVersions();
+    const out = this.rows.filter((r) => r.current !== null && !(r.module in served)).map((r) => r.module);
+    if (!out.length) return out; // the usual case, without choosing every target
+    const targets = this.targets();
+    return out.filter((module) => targets.has(module));
+  }
+
+  /**
+   * What module@version requires: its record's ranges when this browser has it (immutable and
+   * hash-checked), else the copy the signed manifest carries for a version not staged yet.
+   */
+  private readonly _requirementsOf = (module: string, version: string): Requirements | undefined => {
+    const key = releaseKey(module, version);
+    return this._versions.get(key)?.record.requires ?? this._host.manifest()?.releases[key]?.requires;
+  };
 
   /** The row of module@version when it is committed (servable), else null. */
   servable(module: string, version: string): VersionRow | null {
@@ -139,38 +158,66 @@ export class Modules {
     for (const f of moves) this._host.emit({ type: 'VERSION_ACTIVATED', module: f.module, version: f.to, previous: f.from });
   }
 
-  /** The version `module` is moving to (wanted but not current), if any. */
+  /**
+   * The version `module` is moving to (wanted but not current), if any. Only the modules some
+   * range names are chosen together; any other module's target is its own affair (staging n
+   * modules asks this n times: choosing all n each time was n² work).
+   */
   targetOf(module: string): string | undefined {
     const manifest = this._host.manifest();
     const row = this._rows.get(module);
     if (!manifest || !row) return undefined;
-    const version = this._target(manifest, row);
-    return version && version !== row.current ? version : undefined;
+    const ranged = this._rangedModules(manifest);
+    const rows = ranged.has(module) ? this.rows.filter((r) => ranged.has(r.module)) : [row];
+    return this._targets(manifest, rows).get(module);
   }
 
   /** The version each module is moving to (wanted but not current). */
   targets(): Map<string, string> {
     const manifest = this._host.manifest();
+    return manifest ? this._targets(manifest, this.rows) : new Map();
+  }
+
+  /**
+   * What `rows` should run (assignment.ts `compatibleTargets`): each one's override or
+   * assignment unless that failed here or breaks a range, else its current, stable or a previous
+   * version; only those that differ from the current version.
+   */
+  private _targets(manifest: Manifest, rows: readonly ModuleRow[]): Map<string, string> {
+    const now = this._adapter.now();
+    const overrides = this._host.overrides();
+    const chosen = compatibleTargets(
+      manifest,
+      rows,
+      (row) => desiredVersion(manifest, row, overrides, now),
+      (m, v) => this.isBad(m, v),
+      this._requirementsOf,
+    );
     const targets = new Map<string, string>();
-    if (!manifest) return targets;
-    for (const row of this._rows.values()) {
-      const version = this._target(manifest, row);
+    for (const row of rows) {
+      const version = chosen.get(row.module);
       if (version && version !== row.current) targets.set(row.module, version);
     }
     return targets;
   }
 
   /**
-   * What `row` should run: its override or assignment, unless that failed on this client; then
-   * a good current version stays, else the manifest's stable version (when good) is staged.
+   * The modules some range names, as requiring or as required, in the manifest's copies or the
+   * stored records. A superset is harmless (those modules are merely chosen together), so it is
+   * computed again only for a new manifest or a newly staged record.
    */
-  private _target(manifest: Manifest, row: ModuleRow): string | null {
-    const desired = desiredVersion(manifest, row, this._host.overrides(), this._adapter.now());
-    const bad = (version: string) => this.isBad(row.module, version);
-    if (desired === null || !bad(desired)) return desired;
-    if (row.current !== null && !bad(row.current)) return row.current;
-    const stable = manifest.modules[row.module]?.stable ?? null;
-    return stable !== null && !bad(stable) ? stable : null;
+  private _rangedModules(manifest: Manifest): Set<string> {
+    if (this._ranged?.manifest === manifest) return this._ranged.modules;
+    const modules = new Set<string>();
+    const add = (module: string, requires: Requirements | undefined) => {
+      if (!requires || !Object.keys(requires).length) return;
+      modules.add(module);
+      for (const name of Object.keys(requires)) modules.add(name);
+    };
+    for (const [key, ref] of Object.entries(manifest.releases)) add(key.slice(0, key.lastIndexOf('@')), ref.requires);
+    for (const row of this._versions.values()) add(row.module, row.record.requires);
+    this._ranged = { manifest, modules };
+    return modules;
   }
 
   /** Tells pages about new targets once each, and stages them. */
@@ -213,16 +260,19 @@ export class Modules {
   private async _stage(module: string, signal: AbortSignal): Promise<number | null> {
     // One module's target: computing every module's for each of n modules was n² work.
     const version = this.targetOf(module);
-    const ref = version && this._host.manifest()?.releases[releaseKey(module, version)];
-    if (!version || !ref || !this._host.intercepting()) return null;
-    const failure = this._rows.get(module)?.failure;
-    const now = this._adapter.now();
-    // A retry time further ahead than the longest back-off was set under a clock that ran ahead: retry now.
-    if (failure?.version === version && unskewed(failure.retryAt, now, MAX_RETRY_DELAY_MS) > now) return failure.retryAt;
+    if (!version || !this._host.intercepting()) return null;
+    // A version committed here needs no release in the manifest: a range may send a module back to a previous one.
     if (!this.servable(module, version)) {
+      const ref = this._host.manifest()?.releases[releaseKey(module, version)];
+      if (!ref) return null;
+      const failure = this._rows.get(module)?.failure;
+      const now = this._adapter.now();
+      // A retry time further ahead than the longest back-off was set under a clock that ran ahead: retry now.
+      if (failure?.version === version && unskewed(failure.retryAt, now, MAX_RETRY_DELAY_MS) > now) return failure.retryAt;
       try {
         const row = await this._stager.stage({ module, version, ref }, signal, (event) => this._host.emit(event));
         this._versions.set(row.key, row);
+        this._ranged = null; // its record's ranges may name modules no other range does
       } catch (err) {
         if (signal.aborted) return null;
         return this._recordFailure(module, version, err);

@@ -1,9 +1,11 @@
 /**
  * Which version of each module this browser should run, decided from the accepted manifest,
- * the identity, what was assigned before and any QA override. Pure functions over module
- * rows, so the rules (stickiness, pause, block, override) are unit-tested without a worker.
+ * the identity, what was assigned before, any QA override and the versions' compatibility
+ * ranges. Pure functions over module rows, so the rules (stickiness, pause, block, override,
+ * ranges) are unit-tested without a worker.
  */
 import { bucketOf, moduleSeed, versionForBucket } from '../src/core/bucketing.js';
+import { chooseCompatible, type RequirementsOf } from '../src/core/compatibility.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import { emptyModule, type Assignment, type Identity, type ModuleRow, type Overrides } from './Database.js';
 
@@ -107,4 +109,50 @@ export function planModules(
     rows.delete(name);
   }
   return moves;
+}
+
+/** Whether module@version failed on this client and is not offered again yet. */
+export type IsBad = (module: string, version: string) => boolean;
+
+/**
+ * The version each module of `rows` should move to: one combination in which every `requires`
+ * range holds (docs/manifest.md, "Compatibility ranges"). A module's candidates, most preferred
+ * first, leaving out any that failed here: what it should run (`wanted`: its override or
+ * assignment), its current version, the manifest's stable version, its previous versions. An
+ * unmet range moves the module that requires to its next candidate, so it falls back alone;
+ * when it has none left, the required module moves instead (src/core/compatibility.ts). A
+ * module with no candidate that can be met gets null.
+ */
+export function compatibleTargets(
+  manifest: Manifest,
+  rows: readonly ModuleRow[],
+  wanted: (row: ModuleRow) => string | null,
+  bad: IsBad,
+  requirementsOf: RequirementsOf,
+): Map<string, string | null> {
+  const candidates: Record<string, string[]> = {};
+  for (const row of rows) {
+    const stable = manifest.modules[row.module]?.stable ?? null;
+    candidates[row.module] = distinct([wanted(row), row.current, stable, ...row.previous]).filter((v) => !bad(row.module, v));
+  }
+  const { chosen } = chooseCompatible(candidates, requirementsOf);
+  return new Map(rows.map((row) => [row.module, chosen[row.module] ?? null]));
+}
+
+/**
+ * What a new page load gets: every module's current version, unless that breaks a range (a
+ * module committed before the version it requires is, or a fallback left another module on a
+ * version that requires the one that failed); then the offending module's newest previous
+ * version (not failed here) that meets it, else nothing until staging has caught up.
+ */
+export function servedVersions(rows: readonly ModuleRow[], bad: IsBad, requirementsOf: RequirementsOf): Record<string, string> {
+  const candidates: Record<string, string[]> = {};
+  for (const row of rows) {
+    if (row.current !== null) candidates[row.module] = distinct([row.current, ...row.previous.filter((v) => !bad(row.module, v))]);
+  }
+  return chooseCompatible(candidates, requirementsOf).chosen;
+}
+
+function distinct(versions: readonly (string | null)[]): string[] {
+  return [...new Set(versions.filter((v): v is string => v !== null))];
 }

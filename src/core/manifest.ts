@@ -51,20 +51,23 @@ export const fileEntrySchema = v.object({
   type: v.pipe(v.string('expected a string'), v.regex(CONTENT_TYPE, 'expected a content type such as text/javascript')),
 });
 
+/** What a version requires: module name -> semver range (docs/manifest.md, "Compatibility ranges"). */
+const requires = v.record(
+  moduleName,
+  v.pipe(
+    v.string('expected a semver range'),
+    v.minLength(1, 'expected a semver range'),
+    v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'),
+  ),
+);
+
 export const releaseRecordSchema = v.object({
   format,
   module: moduleName,
   version,
   entry: safePath,
   files: v.pipe(v.array(fileEntrySchema, 'expected an array of files'), v.minLength(1, 'expected at least one file')),
-  requires: v.record(
-    moduleName,
-    v.pipe(
-      v.string('expected a semver range'),
-      v.minLength(1, 'expected a semver range'),
-      v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'),
-    ),
-  ),
+  requires,
   runtime: v.optional(v.pipe(v.string('expected a string'), v.maxLength(200, 'expected at most 200 characters'))),
   created: isoTime,
 });
@@ -90,7 +93,9 @@ export const moduleStateSchema = v.object({
   blocked: v.array(version, 'expected an array of versions'),
 });
 
-export const releaseRefSchema = v.object({ record: safePath, sha256 });
+// `requires`: the record's own, copied so that a worker knows a version's ranges before it stages it
+// (absent when empty, and in manifests written before it existed).
+export const releaseRefSchema = v.object({ record: safePath, sha256, requires: v.optional(requires) });
 
 export const manifestSchema = v.object({
   format,
@@ -118,7 +123,7 @@ export type ReleaseRecord = v.InferOutput<typeof releaseRecordSchema>;
 export type Rollout = v.InferOutput<typeof rolloutSchema>;
 /** What the manifest says about one module. */
 export type ModuleState = v.InferOutput<typeof moduleStateSchema>;
-/** Where a release record is (relative to the manifest) and what it must hash to. */
+/** Where a release record is (relative to the manifest), what it must hash to, and what the version requires. */
 export type ReleaseRef = v.InferOutput<typeof releaseRefSchema>;
 /** The signed root manifest's payload. */
 export type Manifest = v.InferOutput<typeof manifestSchema>;

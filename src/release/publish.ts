@@ -6,7 +6,6 @@
  * manifest in place, so a crash anywhere leaves a store that `verify` accepts.
  */
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
-import type { Requirements } from '../core/compatibility.js';
 import { sha256Hex } from '../core/integrity.js';
 import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/manifest.js';
 import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
@@ -93,8 +92,8 @@ export async function publish(
     ) {
       return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
     }
-    const { refs, requirements } = await releaseRefs(backend, draft);
-    const requirementsOf = (module: string, version: string) => requirements.get(releaseKey(module, version));
+    const refs = await releaseRefs(backend, draft);
+    const requirementsOf = (module: string, version: string) => refs[releaseKey(module, version)]?.requires;
     // Only what this change breaks: a store published with --allow-incompatible must not block every later change.
     const before = new Set(current ? unmeetableRequirements(current.modules, requirementsOf) : []);
     const broken = unmeetableRequirements(draft.modules, requirementsOf).filter((line) => !before.has(line));
@@ -137,13 +136,9 @@ function keptExpiry(current: Manifest | null): string | undefined {
   return expires;
 }
 
-/** `releases` for every live version, each record read, validated and hashed as stored, and what each requires. */
-async function releaseRefs(
-  backend: StoreBackend,
-  draft: ManifestDraft,
-): Promise<{ refs: Record<string, ReleaseRef>; requirements: Map<string, Requirements> }> {
+/** `releases` for every live version, each record read, validated and hashed as stored, with what it requires. */
+async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise<Record<string, ReleaseRef>> {
   const refs: Record<string, ReleaseRef> = {};
-  const requirements = new Map<string, Requirements>();
   for (const [module, mod] of Object.entries(draft.modules)) {
     for (const version of [mod.stable, ...mod.rollouts.map((r) => r.version)]) {
       const record = recordPath(module, version);
@@ -156,11 +151,12 @@ async function releaseRefs(
           reason: `describes ${parsed.module}@${parsed.version}, not ${module}@${version}`,
         });
       }
-      refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes) };
-      requirements.set(releaseKey(module, version), parsed.requires);
+      const requires = Object.keys(parsed.requires).length ? { requires: parsed.requires } : {};
+      // The ranges ride along in the signed root: a worker must know them before staging the version.
+      refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes), ...requires };
     }
   }
-  return { refs, requirements };
+  return refs;
 }
 
 function historyEntry(
