@@ -222,6 +222,19 @@ function batchOf(t: ClientTick, ids: string[], time: number): string {
   return JSON.stringify({ format: 1, client: ids[t.client], sent: time, events });
 }
 
+/**
+ * One tick of a scenario's traffic with the canary at `percent`: each active client's telemetry
+ * batch (events at `time`), with the client's id, so a caller can split the fleet between
+ * collectors by client.
+ */
+export function tickBatches(scenario: FleetScenario, percent: number, time: number): Array<{ client: string; body: string }> {
+  const s = withDefaults(scenario);
+  const random = rng(s.seed);
+  const place = Array.from({ length: s.clients }, () => random());
+  const ids = Array.from({ length: s.clients }, (_, i) => `sim-${s.seed}-${i}`);
+  return trafficOf(s, random, place, percent).map((c) => ({ client: ids[c.client]!, body: batchOf(c, ids, time) }));
+}
+
 /** Runs a scenario end to end: real batches over HTTP to a real collector, the real store's `advance`. */
 export async function runHttp(scenario: FleetScenario): Promise<FleetRun> {
   const s = withDefaults(scenario);
@@ -268,13 +281,15 @@ export async function runHttp(scenario: FleetScenario): Promise<FleetRun> {
   }
 }
 
-/** Posts every body, 16 at a time; any answer but 200 is a failure of the run. */
-async function postAll(url: string, bodies: string[]): Promise<void> {
+/** Posts every body to `url`'s /api/telemetry, 16 at a time; any answer but 200 (or a second network failure) fails the run. */
+export async function postAll(url: string, bodies: string[]): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < bodies.length) {
       const body = bodies[next++]!;
-      const res = await fetch(`${url}api/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const post = () => fetch(`${url}api/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      // A kept-alive connection the server closed meanwhile: sent again, as a worker would (event ids de-duplicate it).
+      const res = await post().catch(post);
       if (res.status !== 200) throw new Error(`collector answered ${res.status}: ${await res.text()}`);
     }
   };
