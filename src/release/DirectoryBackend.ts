@@ -11,7 +11,14 @@ import { TrancheError } from '../core/TrancheError.js';
 import { fsyncDir, isTempName, removeStaleTemps, writeBlobSync, writeFileAtomic } from './atomicWrite.js';
 import { isMissing, unlessMissing } from './missing.js';
 import type { PutOptions, StoreBackend } from './StoreBackend.js';
+import { FILES, KEYS } from './storeLayout.js';
 import { withLock } from './storeLock.js';
+
+/**
+ * Where the next lock holder removes temp files of dead writers: the store's top level, the blobs
+ * and the keys. A record's directory is cleaned when a record is created there (`create`).
+ */
+const STALE_TEMP_DIRS = ['', FILES, KEYS];
 
 /** How far back to look for the last line break in one read. */
 const TAIL_CHUNK = 64 * 1024;
@@ -114,7 +121,8 @@ export class DirectoryBackend implements StoreBackend {
     return withLock(
       join(this.root, '.tranche.lock'),
       async () => {
-        await removeStaleTemps(this.root);
+        // Blobs are written outside the lock (ingest.ts), so a killed release leaves its temps in files/.
+        for (const dir of STALE_TEMP_DIRS) await removeStaleTemps(this.where(dir));
         return fn();
       },
       timeoutMs,

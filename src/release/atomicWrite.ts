@@ -13,6 +13,11 @@ import { processAlive } from './processAlive.js';
 
 const TEMP_NAME = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
+// Test hook (test/unit/release-security.test.ts): the n-th blob write stops for good with its temp
+// file written, where the test kills the process with SIGKILL, as a user's kill -9 would.
+const STALL_AT = Number(/^stall-blob-(\d+)$/.exec(process.env.TRANCHE_FAULT ?? '')?.[1] ?? 0);
+let blobWrites = 0;
+
 /** True for the name of a temp file `writeFileAtomic` creates (readers skip these). */
 export function isTempName(name: string): boolean {
   return TEMP_NAME.test(name);
@@ -66,6 +71,7 @@ export function writeBlobSync(target: string, data: Uint8Array): void {
   } finally {
     closeSync(fd);
   }
+  if (STALL_AT && ++blobWrites === STALL_AT) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
   try {
     renameSync(temp, target);
   } catch (err) {

@@ -10,7 +10,7 @@ import { TrancheError } from '../core/TrancheError.js';
 import type { ModuleState } from '../core/manifest.js';
 import { parseJson } from '../core/validate.js';
 import { readText, type StoreBackend } from './StoreBackend.js';
-import { HISTORY } from './storeLayout.js';
+import { HISTORY, PUBLISHED } from './storeLayout.js';
 
 /** One module's state before and after a change (`null`: not in the manifest). */
 export interface ModuleChange {
@@ -72,4 +72,29 @@ export async function readHistory(backend: StoreBackend, sequence: number): Prom
     if (entry.sequence <= sequence) bySequence.set(entry.sequence, entry as HistoryEntry);
   });
   return [...bySequence.values()].sort((a, b) => a.sequence - b.sequence);
+}
+
+/**
+ * The highest sequence this store ever published, from `published.json` (0 when it has none).
+ * History alone cannot say it: a crash may leave a line whose manifest never appeared. The mark
+ * is written only after its manifest, so it never claims one that was not published (a crash in
+ * between leaves it one behind, which the manifest's own sequence covers). A `manifest.json`
+ * copied back from a backup or a stale checkout is then seen for what it is: older than the mark.
+ */
+export async function readPublishedSequence(backend: StoreBackend): Promise<number> {
+  const text = await readText(backend, PUBLISHED);
+  if (text === null) return 0;
+  const mark = parseJson(text, PUBLISHED) as { sequence?: unknown } | null;
+  const sequence = mark?.sequence;
+  if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 0)
+    throw new TrancheError('invalid-document', {
+      what: PUBLISHED,
+      problems: ['sequence: expected the highest published sequence, a whole number'],
+    });
+  return sequence;
+}
+
+/** Records that the manifest of `sequence` is published (after it is in place). */
+export async function recordPublished(backend: StoreBackend, sequence: number): Promise<void> {
+  await backend.put(PUBLISHED, `${JSON.stringify({ format: 1, sequence })}\n`);
 }

@@ -11,7 +11,7 @@ import { FORMAT, releaseKey, type Manifest, type ReleaseRef } from '../core/mani
 import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { writeStableImportMap, writeStableTrees } from './firstVisit.js';
-import { appendHistory, readHistory, type HistoryEntry, type ModuleChange } from './history.js';
+import { appendHistory, readHistory, readPublishedSequence, recordPublished, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveSignerKey, storeKeys } from './keys.js';
 import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
@@ -103,10 +103,15 @@ export async function publish(
         reason: `${broken.join('; ')}: its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible`,
       });
     if (broken.length) note += `; warning: ${broken.join('; ')} (its clients fall back)`;
+    // Never at or below a sequence published before: clients that accepted it would reject this one.
+    const published = await readPublishedSequence(backend);
+    const sequence = Math.max(current?.sequence ?? 0, published) + 1;
+    if (current && current.sequence < published)
+      note += `; manifest.json was sequence ${current.sequence}, older than the ${published} this store published (a restored copy?), so this is ${sequence}`;
     // keyId is filled in by signManifest from the key that actually signs.
     const next: Manifest = {
       format: FORMAT,
-      sequence: (current?.sequence ?? 0) + 1,
+      sequence,
       published: new Date().toISOString(),
       ...(expires === undefined ? {} : { expires }),
       keyId: '',
@@ -121,6 +126,7 @@ export async function publish(
     await writeStableTrees(backend, next);
     // Last, and only over the manifest read above: a backend without a lock still never loses a change.
     await backend.put(MANIFEST, `${JSON.stringify(envelope, null, 2)}\n`, { replaces: stored?.bytes ?? null });
+    await recordPublished(backend, sequence);
     await writeStableImportMap(backend, next);
     return { changed: true, sequence: next.sequence, note };
   }, ctx.lockTimeoutMs);

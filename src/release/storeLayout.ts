@@ -7,6 +7,8 @@
 
 export const MANIFEST = 'manifest.json';
 export const HISTORY = 'history.jsonl';
+/** The highest sequence this store ever published (history.ts): no publish goes at or below it. */
+export const PUBLISHED = 'published.json';
 export const RECORDS = 'records/';
 export const FILES = 'files/';
 export const KEYS = 'keys/';
@@ -47,6 +49,7 @@ export const DOCUMENTS: readonly DocumentKind[] = [
   { name: 'file', pattern: /^files\/[0-9a-f]{64}$/, immutable: true, served: true, type: 'application/octet-stream' },
   { name: 'key', pattern: /^keys\/[^/]+\.jwk$/, immutable: true, served: true, type: 'application/json' },
   { name: 'history', pattern: /^history\.jsonl$/, immutable: false, served: false, type: 'application/x-ndjson' },
+  { name: 'published sequence', pattern: /^published\.json$/, immutable: false, served: false, type: 'application/json' },
   { name: 'plan', pattern: /^plans\/[^/]+\.json$/, immutable: false, served: false, type: 'application/json' },
   // What a page no worker serves loads (firstVisit.ts): both derived from the manifest and the records.
   { name: 'stable import map', pattern: /^importmap\.js$/, immutable: false, served: true, type: 'text/javascript; charset=utf-8' },

@@ -10,7 +10,7 @@ import { sha256Hex } from '../core/integrity.js';
 import type { Manifest } from '../core/manifest.js';
 import { trustKeys, verifyManifest, type TrustedKeys } from '../core/signature.js';
 import { parseEnvelope, parseJson, parseManifest, parseReleaseRecord } from '../core/validate.js';
-import { readHistory } from './history.js';
+import { readHistory, readPublishedSequence } from './history.js';
 import { readJwkFile, storeKeys } from './keys.js';
 import { mapConcurrent } from './mapConcurrent.js';
 import { readText, utf8, type StoreBackend } from './StoreBackend.js';
@@ -58,7 +58,14 @@ export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom 
     bytes += blob.size;
     problems.push(...(await blobProblems(backend, sha256, blob)));
   });
-  if (manifest) await readHistory(backend, manifest.sequence).catch((err: Error) => problems.push(err.message));
+  if (manifest) {
+    await readHistory(backend, manifest.sequence).catch((err: Error) => problems.push(err.message));
+    const published = await readPublishedSequence(backend).catch((err: Error) => (problems.push(err.message), 0));
+    if (manifest.sequence < published)
+      problems.push(
+        `manifest.json: sequence ${manifest.sequence} is older than sequence ${published}, which this store published before (a restored backup or a stale copy; clients that saw ${published} reject it): publish any change to supersede it (it gets ${published + 1})`,
+      );
+  }
   return { ok: !problems.length, problems, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
 }
 

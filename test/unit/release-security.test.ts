@@ -2,10 +2,12 @@
  * What an adversarial review of the release side tried (issue 13), each as a user meets it:
  * through `tranche/node` or the real `tranche` CLI.
  */
-import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { CLI, runCli } from '../support/cli.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -100,4 +102,58 @@ describe('sizes a store cannot hold', () => {
     const longest = `1.0.0-${'a'.repeat(194)}`;
     expect(runCli(['release', build, '--module', 'cart', '--version', longest, '--store', t.dir]).status).toBe(0);
   });
+});
+
+describe('the highest sequence a store published', () => {
+  it('is never published again after an older manifest.json is copied over the current one, and verify says so', async () => {
+    const cli = (...args: string[]) => runCli([...args, '--store', t.dir, '--key', join(t.root, 'keys', 'private.jwk')]);
+    await t.release('cart', '1.1.0');
+    expect(cli('rollout', 'cart@1.1.0', '--percent', '10').status).toBe(0); // sequence 2
+    await copyFile(join(t.dir, 'manifest.json'), join(t.root, 'backup.json'));
+    expect(cli('rollout', 'cart@1.1.0', '--percent', '50').status).toBe(0); // 3
+    expect(cli('pause', 'cart').status).toBe(0); // 4
+    await copyFile(join(t.root, 'backup.json'), join(t.dir, 'manifest.json'));
+
+    const verify = cli('verify');
+    expect(verify.status).toBe(1);
+    expect(verify.stdout.split('\n')[0]).toBe(
+      'manifest.json: sequence 2 is older than sequence 4, which this store published before (a restored backup or a stale copy; clients that saw 4 reject it): publish any change to supersede it (it gets 5)',
+    );
+    expect(verify.stdout).toMatch(/^1 problem found/m);
+
+    // An emergency rollback reaches the clients that saw 3 and 4.
+    const rollback = cli('rollback', 'cart');
+    expect(rollback.status).toBe(0);
+    expect(rollback.stdout).toMatch(/older than the 4 this store published \(a restored copy\?\), so this is 5 \(manifest sequence 5\)\n$/);
+    const sequences = cli('history', 'cart', '--json')
+      .stdout.trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { sequence: number }).sequence);
+    expect(sequences).toEqual([1, 2, 3, 4, 5]);
+    expect(cli('verify').status).toBe(0);
+  });
+});
+
+describe('kill -9 during a release', () => {
+  it('leaves a temp file in files/ that the next command removes', async () => {
+    const build = join(t.root, 'many');
+    await mkdir(build);
+    for (let i = 0; i < 3000; i++) await writeFile(join(build, `f${i}.js`), `export const n = ${i};\n`);
+    await writeFile(join(build, 'index.js'), 'export {};\n');
+    const args = [CLI, 'release', build, '--module', 'many', '--version', '1.0.0', '--store', t.dir];
+    // The 1,500th blob write stops with its temp file written (src/release/atomicWrite.ts), and is killed there.
+    const child = spawn(process.execPath, args, { env: { ...process.env, TRANCHE_FAULT: 'stall-blob-1500' }, stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    const temps = async () => (await readdir(join(t.dir, 'files'))).filter((name) => name.endsWith('.tmp'));
+    while (!(await temps()).length) await sleep(20);
+    child.kill('SIGKILL');
+    expect(await ended).toBe('SIGKILL');
+    expect(await temps()).toHaveLength(1);
+
+    expect(runCli(args.slice(1)).status).toBe(0);
+    expect(await temps()).toEqual([]);
+    const verify = runCli(['verify', '--store', t.dir]);
+    expect(verify.stdout).toMatch(/^OK: /);
+    expect(verify.status).toBe(0);
+  }, 60_000);
 });
