@@ -4,9 +4,9 @@
  * lock file `.tranche.lock` (storeLock.ts), a dot file static servers do not serve. Temp files
  * of a killed writer are never listed, and are removed by the next writer.
  */
-import { statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { lstatSync, realpathSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, realpath, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { TrancheError } from '../core/TrancheError.js';
 import { fsyncDir, isTempName, removeStaleTemps, writeBlobSync, writeFileAtomic } from './atomicWrite.js';
 import { isMissing, unlessMissing } from './missing.js';
@@ -26,6 +26,7 @@ const TAIL_CHUNK = 64 * 1024;
 export class DirectoryBackend implements StoreBackend {
   /** The store's absolute directory. */
   readonly root: string;
+  private _realRoot: string | undefined;
 
   constructor(dir: string) {
     this.root = resolve(dir);
@@ -42,16 +43,42 @@ export class DirectoryBackend implements StoreBackend {
 
   async read(path: string): Promise<Uint8Array | null> {
     // EISDIR too: a directory where a document should be is no document.
-    return readFile(this.where(path)).catch((err: NodeJS.ErrnoException) => {
+    const notThere = (err: NodeJS.ErrnoException) => {
       if (isMissing(err) || err.code === 'EISDIR') return null;
       throw err;
-    });
+    };
+    // A symbolic link (files/<sha> -> /etc/passwd) must never make the store serve what is outside it.
+    const real = await realpath(this.where(path)).catch(notThere);
+    if (real === null) return null;
+    if (!this._holds(real))
+      throw new TrancheError('unsafe-path', {
+        path,
+        reason: `is a symbolic link out of the store (to ${real}); tranche never follows one`,
+      });
+    return readFile(real).catch(notThere);
+  }
+
+  async unsafeEntries(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (relative: string): Promise<void> => {
+      for (const entry of await unlessMissing(readdir(this.where(relative), { withFileTypes: true }), [])) {
+        const path = `${relative}${entry.name}`;
+        if (entry.isDirectory()) await walk(`${path}/`);
+        if (!entry.isSymbolicLink()) continue;
+        const real = await realpath(this.where(path)).catch(() => null);
+        if (real === null || !this._holds(real))
+          found.push(`${path}: a symbolic link out of the store (to ${real ?? 'nothing'}); tranche never follows it: remove it`);
+      }
+    };
+    await walk('');
+    return found;
   }
 
   async size(path: string): Promise<number | null> {
     // Synchronous: ingest asks once per file of a build, and each fs/promises call costs thread-pool round trips.
+    // lstat: a symbolic link where a blob should be is the wrong size, so the next release replaces it with the blob.
     try {
-      return statSync(this.where(path)).size;
+      return lstatSync(this.where(path)).size;
     } catch (err) {
       if (isMissing(err)) return null;
       throw err;
@@ -127,6 +154,13 @@ export class DirectoryBackend implements StoreBackend {
       },
       timeoutMs,
     );
+  }
+
+  /** True when the real path `real` lies in the store (whose own directory may be reached through a link). */
+  private _holds(real: string): boolean {
+    this._realRoot ??= realpathSync(this.root);
+    const rel = relative(this._realRoot, real);
+    return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !rel.startsWith(sep);
   }
 
   private async _checkUnchanged(path: string, expected: Uint8Array | null): Promise<void> {

@@ -6,9 +6,10 @@ import { assign } from '../core/bucketing.js';
 import { TrancheError } from '../core/TrancheError.js';
 import type { Rollout } from '../core/manifest.js';
 import { currentActor, readHistory, type HistoryEntry } from './history.js';
-import { readJwkFile } from './keys.js';
+import { readJwkFile, storeKeys } from './keys.js';
+import { keyIdOf, trustKeys, type Ed25519Jwk } from '../core/signature.js';
 import * as changes from './manifestChanges.js';
-import { publish, readCurrentManifest, type Change, type PublishContext, type PublishResult } from './publish.js';
+import { publish, readCurrentManifest, type Change, type PublishContext, type PublishHow, type PublishResult } from './publish.js';
 import { releaseBuild, releasedVersions, type ReleaseOptions, type ReleaseResult } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
 import { S3Backend, isS3Url, type S3Options } from './S3Backend.js';
@@ -254,6 +255,28 @@ export class ReleaseStore {
     return this._publish('kill-switch', { on }, (d) => changes.setKillSwitch(d, on), options);
   }
 
+  /**
+   * Key rotation: makes the store trust `publicKey` (a JWK, or the path of a JWK file) to sign its
+   * manifests from now on, besides the keys it trusts already. Published as a manifest signed
+   * with this store's `key`, which must be trusted, and recorded in history as `keys-add`.
+   */
+  async trustKey(publicKey: string | object, options?: PublishOptions): Promise<PublishResult> {
+    const where = typeof publicKey === 'string' ? `keys add ${publicKey}` : 'trustKey() publicKey';
+    const jwk = typeof publicKey === 'string' ? await readJwkFile(publicKey, 'keys add') : publicKey;
+    if (typeof jwk === 'object' && jwk !== null && 'd' in jwk)
+      throw new TrancheError('usage', {
+        reason: `${where}: is a private key (it has "d"); give its public part (public.jwk): a store's keys are served to anyone`,
+      });
+    await trustKeys([jwk], where);
+    const keyId = await keyIdOf(jwk as Ed25519Jwk);
+    if ((await storeKeys(this.backend)).keys.has(keyId)) {
+      const { sequence } = await this.status();
+      return { changed: false, sequence, note: `key ${keyId} is already trusted; nothing changed` };
+    }
+    const note = `key ${keyId} is trusted from now on; list it in the workers' publicKeys before publishing with it`;
+    return this._publish('keys-add', { keyId }, () => note, options, { jwk: jwk as Ed25519Jwk, keyId });
+  }
+
   /** The current manifest, summarised. */
   async status(): Promise<StoreStatus> {
     const manifest = await readCurrentManifest(this.backend);
@@ -276,12 +299,13 @@ export class ReleaseStore {
     return releasedVersions(this.backend);
   }
 
-  /** Committed changes, oldest first: all, or those touching `module` (kill-switch changes touch every module). */
+  /** Committed changes, oldest first: all, or those touching `module` (store-wide ones such as the kill switch or keys touch every module). */
   async history(module?: string): Promise<HistoryEntry[]> {
     if (module !== undefined) checkModule(module, 'history() module');
     const sequence = (await readCurrentManifest(this.backend))?.sequence ?? 0;
     const entries = await readHistory(this.backend, sequence);
-    return module === undefined ? entries : entries.filter((e) => module in e.modules || e.killSwitch);
+    // Store-wide changes (kill switch, keys, expiry) touch every module.
+    return module === undefined ? entries : entries.filter((e) => module in e.modules || e.killSwitch || !Object.keys(e.modules).length);
   }
 
   /** The version of every module each client gets under the current manifest, streamed in order. */
@@ -319,10 +343,14 @@ export class ReleaseStore {
     args: Record<string, unknown>,
     change: Change,
     { expires, allowIncompatible = false, because }: PublishOptions = {},
+    trust?: PublishHow['trust'],
   ): Promise<PublishResult> {
-    const checked = expires === undefined ? undefined : checkExpires(expires);
     const recorded = because === undefined ? args : { ...args, because };
-    return publish(this._publisher, verb, recorded, change, checked, allowIncompatible ? 'warn' : 'refuse');
+    return publish(this._publisher, verb, recorded, change, {
+      ...(expires === undefined ? {} : { expires: checkExpires(expires) }),
+      incompatible: allowIncompatible ? 'warn' : 'refuse',
+      ...(trust ? { trust } : {}),
+    });
   }
 }
 

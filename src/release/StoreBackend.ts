@@ -12,6 +12,8 @@
  * - `create` writes a document only if there is none, durably; false when one was there.
  * - `append` adds a line durably, after cutting a torn last line left by a crash.
  * - `list` names only complete documents (never a temp file of a killed writer).
+ * - `read` never follows a link out of the store: it fails with `unsafe-path` (storeHandler
+ *   answers 404, `verify` reports it).
  * - `exclusive` runs its function as the store's only writer; under it, the mutating verbs write
  *   history, then keys and records, then the manifest last, so a crash anywhere leaves a store
  *   `verify` accepts.
@@ -43,6 +45,11 @@ export interface StoreBackend {
   create(path: string, data: string | Uint8Array): Promise<boolean>;
   append(path: string, line: string): Promise<void>;
   exclusive<T>(fn: () => Promise<T>, timeoutMs?: number): Promise<T>;
+  /**
+   * What `read` refuses to follow, one line each naming its path (a directory's symbolic links
+   * that lead out of the store), for `verify`. A bucket has none and leaves it out.
+   */
+  unsafeEntries?(): Promise<string[]>;
 }
 
 /** `bytes` decoded as UTF-8. */

@@ -414,6 +414,14 @@ function buildProgram(): Command {
       console.log(`key id ${keyId}\nprivate key: ${privateKeyPath} (keep it secret)\npublic key: ${publicKeyPath}`);
     });
   program
+    .command('keys')
+    .description('the keys a store trusts to sign its manifests (key rotation)')
+    .command('add')
+    .description('trust another signing key from now on: published with --key, a key the store trusts, and recorded in history')
+    .argument('<public.jwk>')
+    .addOption(expiresOption())
+    .action(async (file: string, o: { expires?: string }, cmd: Command) => report(await storeOf(cmd).trustKey(file, publishOptions(o))));
+  program
     .command('release')
     .description('ingest a build directory as <module>@<version> (not live until promote or rollout)')
     .argument('<build-dir>')

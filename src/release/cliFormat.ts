@@ -65,8 +65,8 @@ function describeState(state: ModuleState | null): string {
 }
 
 function describeVerb(e: HistoryEntry): string {
-  const a = e.args as { module?: string; version?: string; percent?: number; to?: string; on?: boolean };
-  const target = a.version ? `${a.module}@${a.version}` : (a.module ?? '');
+  const a = e.args as { module?: string; version?: string; percent?: number; to?: string; on?: boolean; keyId?: string };
+  const target = a.version ? `${a.module}@${a.version}` : (a.module ?? a.keyId ?? '');
   const extra = [a.percent === undefined ? '' : `${a.percent}%`, a.to ? `--to ${a.to}` : '', a.on === undefined ? '' : a.on ? 'on' : 'off'];
   return [e.verb, target, ...extra].filter(Boolean).join(' ');
 }
@@ -87,10 +87,11 @@ export function formatHistoryEntry(e: HistoryEntry, module?: string): string {
 /** What `verify` prints: each problem, or a one-line OK. */
 export function formatVerify(r: VerifyReport): string {
   const keys = r.trustedFrom.length ? r.trustedFrom.join(', ') : 'no keys';
+  const warnings = r.warnings.map((line) => `${line}\n`).join('');
   if (!r.ok)
-    return `${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
+    return `${warnings}${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
   const manifest = r.sequence === null ? 'no manifest yet' : `manifest sequence ${r.sequence} signature valid (checked with ${keys})`;
-  return `OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
+  return `${warnings}OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
 }
 
 const pct = (r: number | null) => (r === null ? '-' : `${(100 * r).toFixed(2)}%`);

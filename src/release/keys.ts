@@ -1,6 +1,8 @@
 /**
- * Signing keys: generating a pair, reading a JWK file, and the store's `keys/`
- * of public keys that signed its manifests (what `verify` trusts when given no key).
+ * Signing keys: generating a pair, reading a JWK file, and the store's `keys/`: the public keys
+ * it trusts to sign its manifests. The first publish trusts its signer; another key is trusted
+ * only by `tranche keys add` (ReleaseStore.trustKey), signed by a key already trusted and recorded
+ * in history, so a mistyped `--key` is refused instead of publishing what every worker rejects.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +10,7 @@ import { TrancheError } from '../core/TrancheError.js';
 import { generateKeyPair, trustKeys, type Ed25519Jwk, type TrustedKeys } from '../core/signature.js';
 import { parseJson } from '../core/validate.js';
 import { unlessMissing } from './missing.js';
-import { readText, type StoreBackend } from './StoreBackend.js';
+import { utf8, type StoreBackend } from './StoreBackend.js';
 import { KEYS, documentKind, keyPath } from './storeLayout.js';
 
 /** Where `keygen` wrote the pair, and its key id. */
@@ -52,25 +54,55 @@ export async function readJwkFile(path: string, what: string): Promise<unknown> 
   return parseJson(text, `${what} file ${path}`);
 }
 
-/** The store's public keys; a file that is not a usable key is reported, not trusted. */
-export async function storeKeys(backend: StoreBackend): Promise<{ keys: TrustedKeys; files: string[]; problems: string[] }> {
-  const keys = new Map<string, CryptoKey>();
-  const files: string[] = [];
-  const problems: string[] = [];
-  for (const where of (await backend.list(KEYS)).filter((path) => documentKind(path)?.name === 'key')) {
-    try {
-      const trusted = await trustKeys([parseJson((await readText(backend, where)) ?? '', where)], where);
-      for (const [id, key] of trusted) keys.set(id, key);
-      files.push(where);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  return { keys, files, problems };
+/** What a store's `keys/` holds. */
+export interface StoreKeys {
+  /** The keys it trusts to sign its manifests, by key id. */
+  keys: TrustedKeys;
+  /** Their files, e.g. `keys/<keyId>.jwk`. */
+  files: string[];
+  /** Files that are not usable public keys, one line each. */
+  problems: string[];
+  /** Private keys (a JWK with "d") found there: never trusted, served nor copied. */
+  exposed: string[];
 }
 
-/** Adds the signer's public key to `keys/` (before the manifest it signed becomes visible). */
-export async function saveSignerKey(backend: StoreBackend, privateJwk: Ed25519Jwk, keyId: string): Promise<void> {
-  const publicJwk: Ed25519Jwk = { kty: 'OKP', crv: 'Ed25519', x: privateJwk.x, kid: keyId };
+/** True when `bytes` are a JWK holding a private part ("d"), which must never leave its owner's machine. */
+export function isPrivateJwk(bytes: Uint8Array): boolean {
+  try {
+    const jwk = JSON.parse(utf8(bytes)) as unknown;
+    return typeof jwk === 'object' && jwk !== null && 'd' in jwk;
+  } catch {
+    return false;
+  }
+}
+
+/** The keys a store trusts: the public keys in `keys/`. A file that is not one is reported, not trusted. */
+export async function storeKeys(backend: StoreBackend): Promise<StoreKeys> {
+  const keys = new Map<string, CryptoKey>();
+  const found: StoreKeys = { keys, files: [], problems: [], exposed: [] };
+  for (const where of (await backend.list(KEYS)).filter((path) => documentKind(path)?.name === 'key')) {
+    try {
+      const bytes = (await backend.read(where)) ?? new Uint8Array();
+      if (isPrivateJwk(bytes)) {
+        found.exposed.push(where);
+        continue;
+      }
+      for (const [id, key] of await trustKeys([parseJson(utf8(bytes), where)], where)) keys.set(id, key);
+      found.files.push(where);
+    } catch (err) {
+      found.problems.push((err as Error).message);
+    }
+  }
+  return found;
+}
+
+/** The line `verify` prints for a private key found in `keys/`. */
+export function exposedKeyWarning(where: string): string {
+  return `warning: ${where} is a private key (it has "d"): remove it from the store now; tranche never trusts, serves nor copies it, but anyone who read it can sign manifests (rotate to a new key if it was ever public)`;
+}
+
+/** Writes the public part of `jwk` to `keys/<keyId>.jwk`: from then on the store trusts it. */
+export async function saveTrustedKey(backend: StoreBackend, jwk: Ed25519Jwk, keyId: string): Promise<void> {
+  const publicJwk: Ed25519Jwk = { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: keyId };
   await backend.create(keyPath(keyId), `${JSON.stringify(publicJwk, null, 2)}\n`);
 }

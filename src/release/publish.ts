@@ -12,7 +12,7 @@ import { signManifest, verifyManifest, type Ed25519Jwk } from '../core/signature
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { writeStableImportMap, writeStableTrees } from './firstVisit.js';
 import { appendHistory, readHistory, readPublishedSequence, recordPublished, type HistoryEntry, type ModuleChange } from './history.js';
-import { saveSignerKey, storeKeys } from './keys.js';
+import { saveTrustedKey, storeKeys } from './keys.js';
 import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, recordPath } from './storeLayout.js';
@@ -64,18 +64,26 @@ async function readManifestBytes(backend: StoreBackend): Promise<{ manifest: Man
   }
 }
 
+/** How {@link publish} publishes. */
+export interface PublishHow {
+  /** An ISO time, `'never'` (no expiry), or undefined to keep the store's expiry (refused once passed). */
+  expires?: string;
+  /** What to do when the change leaves a live version's requirement unmet. @default 'refuse' */
+  incompatible?: 'refuse' | 'warn';
+  /** A public key the store trusts from this publish on (`tranche keys add`); publishes even if nothing else changes. */
+  trust?: { jwk: Ed25519Jwk; keyId: string };
+}
+
 /**
- * Applies `change` as verb `verb` and publishes the result (see the file comment). `expires`:
- * an ISO time, `'never'` (no expiry), or undefined to keep the store's expiry, the current
- * manifest's (refused once it has passed: the operator must choose a new one).
+ * Applies `change` as verb `verb` and publishes the result (see the file comment), signed with a
+ * key the store trusts (any key for its first manifest, which makes that key the trusted one).
  */
 export async function publish(
   ctx: PublishContext,
   verb: string,
   args: Record<string, unknown>,
   change: Change,
-  requested?: string,
-  incompatible: 'refuse' | 'warn' = 'refuse',
+  { expires: requested, incompatible = 'refuse', trust }: PublishHow = {},
 ): Promise<PublishResult> {
   const { jwk, where } = await ctx.signingKey();
   const { backend } = ctx;
@@ -87,6 +95,7 @@ export async function publish(
     let note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
     if (
       current &&
+      !trust &&
       current.expires === expires &&
       JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })
     ) {
@@ -120,7 +129,14 @@ export async function publish(
       releases: refs,
     };
     const envelope = await signManifest(next, jwk, where);
-    await saveSignerKey(backend, jwk as Ed25519Jwk, envelope.keyId);
+    const { keys: trusted } = await storeKeys(backend);
+    if (trusted.size && !trusted.has(envelope.keyId))
+      throw new TrancheError('rejected', {
+        what: where,
+        reason: `key ${envelope.keyId} is not one this store trusts (keys/: ${[...trusted.keys()].join(', ')}); to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key (docs/cli.md, "Key rotation")`,
+      });
+    if (!trusted.size) await saveTrustedKey(backend, jwk as Ed25519Jwk, envelope.keyId);
+    if (trust) await saveTrustedKey(backend, trust.jwk, trust.keyId);
     await appendHistory(backend, historyEntry(ctx.actor, verb, args, envelope.keyId, next, current));
     // The stable versions' files by name exist before a manifest makes them stable (firstVisit.ts).
     await writeStableTrees(backend, next);

@@ -27,7 +27,8 @@ import { assertSha256 } from '../core/integrity.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
 import { unsafePathReason } from '../core/paths.js';
-import { TrancheError } from '../core/TrancheError.js';
+import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import { isPrivateJwk } from './keys.js';
 import { readCurrentManifest } from './publish.js';
 import { readRecord } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
@@ -110,13 +111,16 @@ export function storeHandler(
         else if (inStore) await serveStorePath(req, res, backend, pathname.slice(mount.length));
         else notFound(req, res, `${pathname} is not a module URL (${modulePrefix}<module>/<version>/<path>)`);
       } catch (err) {
-        send(
-          req,
-          res,
-          500,
-          { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-          `tranche store: ${(err as Error).message}`,
-        );
+        // A symbolic link out of the store is not in it (DirectoryBackend.read).
+        if (isTrancheError(err, 'unsafe-path')) notFound(req, res, err.message);
+        else
+          send(
+            req,
+            res,
+            500,
+            { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+            `tranche store: ${(err as Error).message}`,
+          );
       }
       return true;
     },
@@ -142,6 +146,8 @@ async function serveStorePath(req: IncomingMessage, res: ServerResponse, backend
     );
   const body = await backend.read(relative);
   if (!body) return notFound(req, res, `${relative} is not in the store`);
+  if (kind.name === 'key' && isPrivateJwk(body))
+    return notFound(req, res, `${relative} is not served: it is a private key (tranche verify says to remove it)`);
   // The worker fetches the manifest past the HTTP cache anyway; no-cache keeps other readers current.
   send(req, res, 200, { 'content-type': kind.type, 'cache-control': cacheControlOf(kind) }, body);
 }

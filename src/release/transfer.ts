@@ -102,7 +102,7 @@ export async function publishStore(
   const manifest = await readCurrentManifest(source);
   if (!manifest || !manifestBytes)
     throw new TrancheError('rejected', { what: source.location, reason: 'has no manifest to publish; promote a release first' });
-  const { keys } = await storeKeys(source);
+  const { keys, files: keyFiles } = await storeKeys(source);
   const ahead = await targetState(target, keys, manifestBytes, manifest.sequence);
   const all = await records(source);
   const have = new Set([...(await target.list(FILES)), ...(await target.list(RECORDS)), ...(await target.list(KEYS))]);
@@ -114,7 +114,8 @@ export async function publishStore(
   const missing = (uploads: Upload[]) => uploads.filter((u) => !have.has(u.path));
   const files = [...blobsOf(all.values())].map(([path, type]) => ({ path, type }));
   const recordPaths = [...all.keys()].map((path) => ({ path }));
-  const keyPaths = (await source.list(KEYS)).filter((p) => documentKind(p)?.name === 'key').map((path) => ({ path }));
+  // The trusted public keys only: a private key left in keys/ is never copied to where clients read.
+  const keyPaths = keyFiles.map((path) => ({ path }));
   const groups = [missing(files), missing(recordPaths), missing(keyPaths)];
   const present = files.length + recordPaths.length + keyPaths.length - groups.reduce((n, g) => n + g.length, 0);
   const manifestNeeded = ahead === 'behind';

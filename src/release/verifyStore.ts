@@ -11,7 +11,7 @@ import type { Manifest } from '../core/manifest.js';
 import { trustKeys, verifyManifest, type TrustedKeys } from '../core/signature.js';
 import { parseEnvelope, parseJson, parseManifest, parseReleaseRecord } from '../core/validate.js';
 import { readHistory, readPublishedSequence } from './history.js';
-import { readJwkFile, storeKeys } from './keys.js';
+import { exposedKeyWarning, readJwkFile, storeKeys } from './keys.js';
 import { mapConcurrent } from './mapConcurrent.js';
 import { readText, utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, RECORDS, blobPath, documentKind, recordPath } from './storeLayout.js';
@@ -30,6 +30,8 @@ export interface VerifyReport {
   ok: boolean;
   /** One line per problem, each naming its file. */
   problems: string[];
+  /** Lines about what does not make the store fail but must be fixed: a private key in `keys/`. */
+  warnings: string[];
   /** Where the trusted keys came from, e.g. `keys/abc.jwk` or `--public-key ./public.jwk`. */
   trustedFrom: string[];
   /** The manifest's sequence, or null when the store has no manifest. */
@@ -50,6 +52,8 @@ export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom 
   const { keys, trustedFrom: found } = await trusted(keysFrom ?? backend, publicKeys, problems);
   // Keys of another store are named by where they are.
   const trustedFrom = keysFrom && !publicKeys?.length ? found.map((path) => keysFrom.where(path)) : found;
+  const warnings = (await storeKeys(backend)).exposed.map(exposedKeyWarning);
+  problems.push(...((await backend.unsafeEntries?.()) ?? []));
   const manifest = await checkManifest(backend, keys, problems);
   const blobs = new Map<string, Blob>();
   const records = await checkRecords(backend, manifest, blobs, problems);
@@ -66,7 +70,7 @@ export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom 
         `manifest.json: sequence ${manifest.sequence} is older than sequence ${published}, which this store published before (a restored backup or a stale copy; clients that saw ${published} reject it): publish any change to supersede it (it gets ${published + 1})`,
       );
   }
-  return { ok: !problems.length, problems, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
+  return { ok: !problems.length, problems, warnings, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
 }
 
 async function trusted(
@@ -119,7 +123,11 @@ async function checkRecords(
   const paths = [...new Set([...listed, ...expected.keys()])];
   for (const path of paths) {
     const ref = expected.get(path);
-    const bytes = await backend.read(path).catch(() => null);
+    const bytes = await backend.read(path).catch((err: Error) => {
+      problems.push(err.message);
+      return undefined;
+    });
+    if (bytes === undefined) continue;
     if (!bytes) {
       problems.push(`${path}: missing, but manifest.json releases["${ref?.key}"] references it`);
       continue;
@@ -153,7 +161,8 @@ async function checkRecords(
 
 async function blobProblems(backend: StoreBackend, sha256: string, blob: Blob): Promise<string[]> {
   const where = `${blobPath(sha256)} (${blob.usedBy})`;
-  const bytes = await backend.read(blobPath(sha256));
+  const bytes = await backend.read(blobPath(sha256)).catch((err: Error) => err);
+  if (bytes instanceof Error) return [`${where}: ${bytes.message}`];
   if (!bytes) return [`${where}: missing`];
   if (bytes.length !== blob.size) return [`${where}: size ${bytes.length}, expected ${blob.size}`];
   const actual = await sha256Hex(bytes);

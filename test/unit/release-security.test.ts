@@ -2,12 +2,16 @@
  * What an adversarial review of the release side tried (issue 13), each as a user meets it:
  * through `tranche/node` or the real `tranche` CLI.
  */
-import { copyFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../support/cli.js';
+import { generateKeyPair, signManifest } from '../../src/core/signature.js';
+import { storeHandler } from '../../src/release/index.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -156,4 +160,111 @@ describe('kill -9 during a release', () => {
     expect(verify.stdout).toMatch(/^OK: /);
     expect(verify.status).toBe(0);
   }, 60_000);
+});
+
+describe('the keys a store trusts', () => {
+  it('refuses a key it does not trust, naming it and the rotation command, until keys add trusts it', async () => {
+    const trusted = join(t.root, 'keys', 'private.jwk');
+    const cli = (key: string, ...args: string[]) => runCli([...args, '--store', t.dir, '--key', key]);
+    expect(runCli(['keygen', '--out', join(t.root, 'other')]).status).toBe(0);
+    const other = join(t.root, 'other', 'private.jwk');
+    const otherId = (JSON.parse(await readFile(other, 'utf8')) as { kid: string }).kid;
+    const trustedId = (t.publicKey as { kid: string }).kid;
+    await t.release('cart', '1.1.0');
+
+    const wrong = cli(other, 'rollout', 'cart@1.1.0', '--percent', '10');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toBe(
+      `tranche: --key ${other}: key ${otherId} is not one this store trusts (keys/: ${trustedId}); to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key (docs/cli.md, "Key rotation")\n`,
+    );
+    expect(await readdir(join(t.dir, 'keys'))).toEqual([`${trustedId}.jwk`]);
+    expect((await t.store.status()).sequence).toBe(1);
+
+    // Rotation: only a trusted key may add one, and only a public one.
+    expect(cli(trusted, 'keys', 'add', other).stderr).toMatch(
+      /^tranche: keys add \S+: is a private key \(it has "d"\); give its public part/,
+    );
+    expect(cli(other, 'keys', 'add', join(t.root, 'other', 'public.jwk')).stderr).toContain(`key ${otherId} is not one this store trusts`);
+    const added = cli(trusted, 'keys', 'add', join(t.root, 'other', 'public.jwk'));
+    expect(added.stdout).toBe(
+      `key ${otherId} is trusted from now on; list it in the workers' publicKeys before publishing with it (manifest sequence 2)\n`,
+    );
+    expect(cli(other, 'rollout', 'cart@1.1.0', '--percent', '10').status).toBe(0);
+    expect(cli(other, 'history', 'cart').stdout).toMatch(new RegExp(`^#2 .* keys-add ${otherId}$`, 'm'));
+    const verify = cli(other, 'verify');
+    expect(verify.status).toBe(0);
+    expect(verify.stdout).toMatch(/^OK: manifest sequence 3 signature valid \(checked with keys\/\S+\.jwk, keys\/\S+\.jwk\)/);
+
+    // A manifest signed by a key the store does not trust fails plain verify.
+    const stranger = await generateKeyPair();
+    const payload = JSON.parse((JSON.parse(await t.manifestText()) as { payload: string }).payload);
+    await writeFile(join(t.dir, 'manifest.json'), JSON.stringify(await signManifest({ ...payload, sequence: 4 }, stranger.privateJwk)));
+    const untrusted = cli(other, 'verify');
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stdout).toContain(`manifest.json: manifest is signed with key ${stranger.keyId}, which is not trusted`);
+  });
+});
+
+describe('what a store never serves nor trusts', () => {
+  async function serve(path: string): Promise<{ status: number; body: string }> {
+    const handler = storeHandler(t.dir, { mount: '/store/' });
+    const server = createServer((req, res) => void handler.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      return await new Promise((resolve, reject) => {
+        const { port } = server.address() as AddressInfo;
+        request({ host: '127.0.0.1', port, path }, (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (c: string) => (body += c))
+            .on('end', () => resolve({ status: res.statusCode!, body }));
+        })
+          .on('error', reject)
+          .end();
+      });
+    } finally {
+      server.close();
+    }
+  }
+
+  it('follows no symbolic link out of the store: 404, and verify names it', async () => {
+    const secret = join(t.root, 'secret.txt');
+    await writeFile(secret, 'root:x:0:0');
+    const record = JSON.parse(await readFile(join(t.dir, 'records/cart/1.0.0.json'), 'utf8')) as {
+      files: Array<{ path: string; sha256: string }>;
+    };
+    const index = record.files.find((f) => f.path === 'index.js')!.sha256;
+    await rm(join(t.dir, 'files', index));
+    await symlink(secret, join(t.dir, 'files', index));
+    const stray = 'a'.repeat(64);
+    await symlink(secret, join(t.dir, 'files', stray));
+    for (const path of [`/store/files/${index}`, `/store/files/${stray}`, '/modules/cart/1.0.0/index.js']) {
+      const got = await serve(path);
+      expect(got.status, path).toBe(404);
+      expect(got.body, path).not.toContain('root:x');
+    }
+    const verify = runCli(['verify', '--store', t.dir]);
+    expect(verify.status).toBe(1);
+    expect(verify.stdout).toContain(`files/${stray}: a symbolic link out of the store (to ${secret}); tranche never follows it: remove it`);
+    expect(verify.stdout).toContain(`files/${index} (cart@1.0.0 index.js): path "files/${index}" is a symbolic link out of the store`);
+    // Releasing the same build again puts the real bytes back in its place.
+    await t.release('cart', '1.0.0');
+    expect((await serve('/modules/cart/1.0.0/index.js')).status).toBe(200);
+  });
+
+  it('never serves, trusts nor copies a private key left in keys/, and verify warns to remove it', async () => {
+    await copyFile(join(t.root, 'keys', 'private.jwk'), join(t.dir, 'keys', 'private.jwk'));
+    const got = await serve('/store/keys/private.jwk');
+    expect(got.status).toBe(404);
+    expect(got.body).not.toContain('"d"');
+    const verify = runCli(['verify', '--store', t.dir]);
+    expect(verify.stdout.split('\n')[0]).toBe(
+      'warning: keys/private.jwk is a private key (it has "d"): remove it from the store now; tranche never trusts, serves nor copies it, but anyone who read it can sign manifests (rotate to a new key if it was ever public)',
+    );
+    expect(verify.stdout).not.toContain('keys/private.jwk,');
+    expect(verify.stdout).toMatch(/^OK: manifest sequence 1 signature valid \(checked with keys\/\S+\.jwk\)/m);
+    await t.store.publishTo(join(t.root, 'public'));
+    expect(await readdir(join(t.root, 'public', 'keys'))).toEqual([`${(t.publicKey as { kid: string }).kid}.jwk`]);
+  });
 });
