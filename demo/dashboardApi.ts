@@ -8,6 +8,7 @@ import { MODULE_NAME } from '../src/core/names.js';
 import { parseDocument, parseJson } from '../src/core/validate.js';
 import { isTrancheError, type PublishResult, type ReleaseStore } from '../src/release/index.js';
 import type { Collector } from '../src/collector/index.js';
+import { fleetHealth } from '../src/release/health.js';
 import type { ActionResult, DashboardAction, DashboardState } from './dashboard/api.js';
 
 const moduleName = v.pipe(v.string('expected a module name'), v.regex(MODULE_NAME, 'expected a module name'));
@@ -35,15 +36,19 @@ export async function dashboardState(store: ReleaseStore, collector: Collector):
   // Windows end at the next bucket's start, so the bucket in progress is included.
   const to = now - (now % CHART_BUCKET_MS) + CHART_BUCKET_MS;
   const chart = { from: to - CHART_WINDOW_MS, to };
+  const window = { from: to - FIGURES_WINDOW_MS, to };
+  const [status, plans] = await Promise.all([store.status(), store.plans()]);
+  const stats = collector.figures(window);
   return {
-    status: await store.status(),
+    status,
     released: Object.fromEntries(Object.entries(await store.releases()).map(([module, versions]) => [module, versions.reverse()])),
-    stats: collector.figures({ from: to - FIGURES_WINDOW_MS, to }),
+    stats,
+    health: fleetHealth(status, stats, window, plans),
     timeline: collector.timeline(chart, CHART_BUCKET_MS),
     chart: { ...chart, bucketMs: CHART_BUCKET_MS },
     figuresWindowMs: FIGURES_WINDOW_MS,
     rejections: collector.rejections({ from: to - FIGURES_WINDOW_MS, to }),
-    plans: await store.plans(),
+    plans,
   };
 }
 

@@ -3,6 +3,7 @@
  * shared by the server and the dashboard page so both ends agree on every field.
  */
 import type { PublishResult, StoreStatus } from '../../src/release/index.js';
+import type { FleetHealth } from '../../src/release/health.js';
 import type { Plan } from '../../src/release/plans.js';
 import type { TimelinePoint, VersionFigures } from '../../src/collector/index.js';
 
@@ -14,6 +15,8 @@ export interface DashboardState {
   released: Record<string, string[]>;
   /** The collector's figures per module@version over the last `figuresWindowMs`. */
   stats: VersionFigures[];
+  /** What `tranche status --health --json` prints over the same window: each version beside the stable. */
+  health: FleetHealth;
   figuresWindowMs: number;
   /** Events per `chart.bucketMs`, type and module@version from `chart.from` to `chart.to` (epoch ms), for the charts. */
   timeline: TimelinePoint[];

@@ -3,6 +3,7 @@
  * buttons. The card is built once and updated in place on every refresh, so a version being
  * chosen or a percentage being typed survives the refresh.
  */
+import { HEALTH_ROWS, columnHeading, healthColumns, planLine } from '../../src/release/healthTable.js';
 import type { DashboardAction, DashboardState } from './api.js';
 import { el } from './dom.js';
 import { VersionChart } from './versionChart.js';
@@ -17,6 +18,7 @@ export class ModuleCard {
   private readonly _tags = el('p', { className: 'tags' });
   private readonly _plan = el('p', { className: 'plan' });
   private readonly _table = el('div');
+  private readonly _health = el('div');
   private readonly _chart: VersionChart;
   private readonly _version = el('select', { name: 'version' });
   private readonly _percent = el('input', { name: 'percent', type: 'number', min: '0', max: '100', step: '0.01', value: '50' });
@@ -56,6 +58,7 @@ export class ModuleCard {
       this._tags,
       this._plan,
       this._table,
+      this._health,
       this._chart.root,
       controls,
     );
@@ -71,8 +74,10 @@ export class ModuleCard {
       ...(mod.paused ? [tag('paused', 'paused')] : []),
       ...mod.blocked.map((v) => tag('blocked', `${v} blocked`)),
     );
-    this._plan.textContent = planLine(state.plans.find((p) => p.module === this._name));
+    const health = state.health.modules[this._name];
+    this._plan.textContent = health ? planLine(health) : '';
     this._table.replaceChildren(versionTable(this._name, state));
+    this._health.replaceChildren(...(health ? [healthTable(this._name, health)] : []));
     this._chart.update(state);
     this._paused = mod.paused;
     this._pause.textContent = mod.paused ? 'resume' : 'pause';
@@ -87,12 +92,25 @@ export class ModuleCard {
   }
 }
 
-/** The module's ramp plan and its last decision, as `tranche status --health` shows them. */
-function planLine(plan: DashboardState['plans'][number] | undefined): string {
-  if (!plan) return '';
-  const last = plan.decisions.at(-1);
-  const where = `plan ${plan.version} ${plan.steps.join(',')}%: ${plan.state} at ${plan.steps[plan.step]}%`;
-  return last ? `${where}; last decision ${last.outcome} (${last.action}): ${last.reason}` : where;
+/**
+ * Each version's figures beside the stable's over the same window, as `tranche status --health`
+ * prints them: a row per figure, a column per version (`td[data-version][data-row]`).
+ */
+function healthTable(name: string, health: NonNullable<DashboardState['health']['modules'][string]>): HTMLTableElement {
+  const columns = healthColumns(health);
+  const head = el('tr', {}, el('th', {}, 'over the last hour'), ...columns.map((v) => el('th', {}, columnHeading(v))));
+  const rows = HEALTH_ROWS.map(({ label, cell }) => {
+    const cells = columns.map((v) => {
+      const td = el('td', {}, cell(v));
+      td.dataset.version = v.version;
+      td.dataset.row = label;
+      return td;
+    });
+    return el('tr', {}, el('th', {}, label), ...cells);
+  });
+  const table = el('table', { className: 'health' }, el('thead', {}, head), el('tbody', {}, ...rows));
+  table.dataset.health = name;
+  return table;
 }
 
 function tag(kind: string, text: string): HTMLElement {

@@ -3,6 +3,7 @@
  * for people at a terminal.
  */
 import type { FleetHealth } from './health.js';
+import { HEALTH_ROWS, columnHeading, healthColumns, planLine } from './healthTable.js';
 import type { Decision } from './plans.js';
 import type { ModuleState } from '../core/manifest.js';
 import type { HistoryEntry } from './history.js';
@@ -94,10 +95,7 @@ export function formatVerify(r: VerifyReport): string {
   return `${warnings}OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
 }
 
-const pct = (r: number | null) => (r === null ? '-' : `${(100 * r).toFixed(2)}%`);
-const per = (r: number | null) => (r === null ? '-' : r.toFixed(3));
-
-/** What `status --health` prints: per module, each live version beside the stable's figures. */
+/** What `status --health` prints: per module, a table with each version's figures beside the stable's, and its plan. */
 export function formatHealth(h: FleetHealth): string {
   const minutes = Math.round((h.window.to - h.window.from) / 60_000);
   const lines = [
@@ -105,20 +103,11 @@ export function formatHealth(h: FleetHealth): string {
   ];
   for (const [name, m] of Object.entries(h.modules)) {
     lines.push(`${name}${m.paused ? ' (paused)' : ''}`);
-    for (const v of m.versions) {
-      const reasons = v.topReasons.map(([r, n]) => `${r} ${n}`).join(', ');
-      lines.push(
-        `  ${v.version.padEnd(10)} ${v.role.padEnd(13)} clients ${v.activeClients}  loads ${v.pageLoads}  healthy ${pct(v.healthyBootRate)}  ` +
-          `boot errors ${v.bootErrors}  errors/load ${per(v.errorsPerPageLoad)}  fallbacks ${pct(v.fallbackRate)}${reasons ? ` (${reasons})` : ''}  staging failures ${v.stagingFailures}`,
-      );
-    }
-    if (m.plan) {
-      const d = m.plan.lastDecision;
-      lines.push(
-        `  plan ${m.plan.version} ${m.plan.steps.join(',')}%: ${m.plan.state} at step ${m.plan.step + 1} (${m.plan.steps[m.plan.step]}%)` +
-          (d ? `; last decision ${d.time} ${d.outcome} (${d.action}): ${d.reason}` : ''),
-      );
-    }
+    const columns = healthColumns(m);
+    const table = [['', ...columns.map(columnHeading)], ...HEALTH_ROWS.map(({ label, cell }) => [label, ...columns.map(cell)])];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table) lines.push(`  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd());
+    if (m.plan) lines.push(`  ${planLine(m)}`);
   }
   return lines.join('\n');
 }

@@ -9,7 +9,7 @@ import type { StoreStatus } from './ReleaseStore.js';
 
 /** One version's figures and the rates a release engineer decides on. */
 export interface VersionHealth extends VersionFigures {
-  /** `stable`, or `rollout <p>%`. */
+  /** `stable`, `rollout <p>%`, or for a plan's version no longer live `rolled back` (blocked) or `plan <state>`. */
   role: string;
   /** Healthy boots per page load. */
   healthyBootRate: number | null;
@@ -21,7 +21,7 @@ export interface VersionHealth extends VersionFigures {
   topReasons: Array<[string, number]>;
 }
 
-/** A module's live versions (stable first) and its plan, if it has one. */
+/** A module's live versions (stable first, then rollouts, then a plan's version no longer live) and its plan, if it has one. */
 export interface ModuleHealth {
   stable: string;
   paused: boolean;
@@ -61,6 +61,10 @@ export function fleetHealth(status: StoreStatus, figures: VersionFigures[], wind
       versions: [
         versionHealth(of(mod.stable), 'stable'),
         ...mod.rollouts.map((r) => versionHealth(of(r.version), `rollout ${r.percent}%`)),
+        // A plan's version that is no longer live (rolled back): its figures say why.
+        ...(plan && plan.version !== mod.stable && !mod.rollouts.some((r) => r.version === plan.version)
+          ? [versionHealth(of(plan.version), mod.blocked.includes(plan.version) ? 'rolled back' : `plan ${plan.state}`)]
+          : []),
       ],
       ...(plan
         ? {

@@ -12,7 +12,7 @@ import { runDemo } from '../../demo/main.js';
 import type { DashboardState } from '../../demo/dashboard/api.js';
 import { emptyFigures } from '../../src/collector/Collector.js';
 import type { TrancheState } from '../../src/client/index.js';
-import { runCli } from './cli.js';
+import { runCli, runCliAsync, type CliRun } from './cli.js';
 import { DEMO_BUILD_DIR, DEMO_KEYS_DIR } from './demoBuild.js';
 
 /** A running demo with its own store and collector. */
@@ -22,6 +22,8 @@ export interface TestDemo {
   storeDir: string;
   /** Runs `tranche <args> --store <store> --key <keys>/private.jwk`; fails the test unless it exits 0. */
   tranche(...args: string[]): string;
+  /** The same without blocking this process, so the demo can answer the command meanwhile (`--metrics <demo url>`). */
+  trancheAsync(...args: string[]): Promise<string>;
   /** GET /api/state */
   state(): Promise<DashboardState>;
   stop(): Promise<void>;
@@ -31,6 +33,7 @@ export interface TestDemo {
 export async function startTestDemo(): Promise<TestDemo> {
   const root = await mkdtemp(path.join(tmpdir(), 'tranche-demo-'));
   const storeDir = path.join(root, 'store');
+  const withStore = (args: string[]) => [...args, '--store', storeDir, '--key', path.join(DEMO_KEYS_DIR, 'private.jwk')];
   const { server, stop } = await runDemo(
     { port: 0, store: storeDir, keys: DEMO_KEYS_DIR, data: path.join(root, 'data'), buildDir: DEMO_BUILD_DIR, build: false },
     () => undefined,
@@ -38,17 +41,20 @@ export async function startTestDemo(): Promise<TestDemo> {
   return {
     url: server.url,
     storeDir,
-    tranche(...args) {
-      const run = runCli([...args, '--store', storeDir, '--key', path.join(DEMO_KEYS_DIR, 'private.jwk')]);
-      expect(run.status, `tranche ${args.join(' ')}: ${run.stderr}`).toBe(0);
-      return run.stdout;
-    },
+    tranche: (...args) => succeeded(args, runCli(withStore(args))),
+    trancheAsync: async (...args) => succeeded(args, await runCliAsync(withStore(args))),
     state: async () => (await (await fetch(`${server.url}api/state`)).json()) as DashboardState,
     async stop() {
       await stop();
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** The output of `tranche <args>`; fails the test unless it exited 0. */
+function succeeded(args: string[], run: CliRun): string {
+  expect(run.status, `tranche ${args.join(' ')}: ${run.stderr}`).toBe(0);
+  return run.stdout;
 }
 
 /** Module name -> the version whose code rendered it (its root's data-version), for the modules that rendered. */
