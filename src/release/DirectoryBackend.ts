@@ -99,6 +99,15 @@ export class DirectoryBackend implements StoreBackend {
     return out.sort();
   }
 
+  async sizes(prefix: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const path of await this.list(prefix)) {
+      const size = await this.size(path);
+      if (size !== null) out.set(path, size);
+    }
+    return out;
+  }
+
   async put(path: string, data: string | Uint8Array, { durable = true, replaces }: PutOptions = {}): Promise<void> {
     const file = this.where(path);
     if (replaces !== undefined) await this._checkUnchanged(path, replaces);

@@ -41,6 +41,8 @@ export interface StoreBackend {
   size(path: string): Promise<number | null>;
   /** The paths of every document under `prefix` (e.g. `records/`), sorted. */
   list(prefix: string): Promise<string[]>;
+  /** The size of every document under `prefix`, by path: one listing where a bucket's gives sizes. */
+  sizes(prefix: string): Promise<Map<string, number>>;
   put(path: string, data: string | Uint8Array, options?: PutOptions): Promise<void>;
   create(path: string, data: string | Uint8Array): Promise<boolean>;
   append(path: string, line: string): Promise<void>;

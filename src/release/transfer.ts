@@ -81,11 +81,20 @@ async function records(store: StoreBackend): Promise<Map<string, ReleaseRecord>>
   return out;
 }
 
-/** Each file of `records` once, with the Content-Type its first record gives it. */
-function blobsOf(records: Iterable<ReleaseRecord>): Map<string, string> {
-  const types = new Map<string, string>();
-  for (const record of records) for (const file of record.files) if (!types.has(file.sha256)) types.set(blobPath(file.sha256), file.type);
-  return types;
+/** Each file of `records` once, by path, with its size and the Content-Type its first record gives it. */
+function blobsOf(records: Iterable<ReleaseRecord>): Map<string, { size: number; type: string }> {
+  const blobs = new Map<string, { size: number; type: string }>();
+  for (const record of records)
+    for (const { sha256, size, type } of record.files) if (!blobs.has(blobPath(sha256))) blobs.set(blobPath(sha256), { size, type });
+  return blobs;
+}
+
+/**
+ * The files of `blobs` the target lacks: absent, or of another size, torn by a writer killed
+ * mid-write on a server that keeps what it received (s3rver does; S3 drops a PUT cut short).
+ */
+function missingFiles(blobs: Map<string, { size: number; type: string }>, sizes: Map<string, number>): Upload[] {
+  return [...blobs].filter(([path, { size }]) => sizes.get(path) !== size).map(([path, { type }]) => ({ path, type }));
 }
 
 /**
@@ -105,19 +114,19 @@ export async function publishStore(
   const { keys, files: keyFiles } = await storeKeys(source);
   const ahead = await targetState(target, keys, manifestBytes, manifest.sequence);
   const all = await records(source);
-  const have = new Set([...(await target.list(FILES)), ...(await target.list(RECORDS)), ...(await target.list(KEYS))]);
+  const have = new Set([...(await target.list(RECORDS)), ...(await target.list(KEYS))]);
   await sameRecords(
     source,
     target,
     [...all.keys()].filter((path) => have.has(path)),
   );
   const missing = (uploads: Upload[]) => uploads.filter((u) => !have.has(u.path));
-  const files = [...blobsOf(all.values())].map(([path, type]) => ({ path, type }));
+  const blobs = blobsOf(all.values());
   const recordPaths = [...all.keys()].map((path) => ({ path }));
   // The trusted public keys only: a private key left in keys/ is never copied to where clients read.
   const keyPaths = keyFiles.map((path) => ({ path }));
-  const groups = [missing(files), missing(recordPaths), missing(keyPaths)];
-  const present = files.length + recordPaths.length + keyPaths.length - groups.reduce((n, g) => n + g.length, 0);
+  const groups = [missingFiles(blobs, await target.sizes(FILES)), missing(recordPaths), missing(keyPaths)];
+  const present = blobs.size + recordPaths.length + keyPaths.length - groups.reduce((n, g) => n + g.length, 0);
   const manifestNeeded = ahead === 'behind';
   const total = groups.reduce((n, g) => n + g.length, 0) + (manifestNeeded ? 1 : 0);
   const progress = onProgress && ((done: number) => onProgress(done, total));
@@ -216,14 +225,14 @@ export async function copyRelease(
   const record = parseReleaseRecord(parseJson(utf8(recordBytes), source.where(path)), source.where(path));
   const theirs = await target.read(path);
   if (theirs && Buffer.compare(theirs, recordBytes) !== 0) throw differentRecord(target, path);
-  const files = [...blobsOf([record])].map(([blob, type]) => ({ path: blob, type }));
-  const sizes = await mapConcurrent(files, CONCURRENCY, ({ path: blob }) => target.size(blob));
-  const expected = new Map(record.files.map((f) => [blobPath(f.sha256), f.size]));
-  const missingFiles = files.filter((f, i) => sizes[i] !== expected.get(f.path));
-  const objects = await upload(source, target, [missingFiles, theirs ? [] : [{ path }]], onProgress);
+  const blobs = blobsOf([record]);
+  const paths = [...blobs.keys()];
+  const sizes = await mapConcurrent(paths, CONCURRENCY, async (blob) => [blob, await target.size(blob)] as const);
+  const had = new Map(sizes.flatMap(([blob, size]) => (size === null ? [] : [[blob, size] as const])));
+  const objects = await upload(source, target, [missingFiles(blobs, had), theirs ? [] : [{ path }]], onProgress);
   return {
     ...objects,
-    present: files.length + 1 - objects.uploaded,
+    present: blobs.size + 1 - objects.uploaded,
     sequence: (await readCurrentManifest(target))?.sequence ?? null,
     note:
       theirs && !objects.uploaded

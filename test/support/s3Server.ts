@@ -29,6 +29,8 @@ export interface S3TestServer {
   options: S3Options;
   /** The environment the CLI needs (credentials, endpoint). */
   env: Record<string, string>;
+  /** The key of every object written (PUT or POST) since the server started, in the order the server stored them. */
+  written: string[];
   /** The public URL of an object, as a browser fetches it (path-style). */
   url(key: string): string;
   close(): Promise<void>;
@@ -43,6 +45,10 @@ export async function startS3Server(bucket = 'tranche-test', origins: readonly s
     silent: true,
     directory,
     configureBuckets: [{ name: bucket, configs: [corsRules(origins)] }],
+  });
+  const written: string[] = [];
+  server.on('event', (event) => {
+    for (const record of event.Records) if (record.eventName.startsWith('ObjectCreated:')) written.push(record.s3.object.key);
   });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -59,6 +65,7 @@ export async function startS3Server(bucket = 'tranche-test', origins: readonly s
       // The SDK warns on stderr that it will need Node 22 from 2027; the tests compare stderr.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    written,
     url: (key) => `${endpoint}/${bucket}/${key}`,
     close: async () => {
       await server.close();

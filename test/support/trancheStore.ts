@@ -41,6 +41,18 @@ export function moduleFiles(module: string, version: string): Record<string, str
   };
 }
 
+/**
+ * A large build: `index.js`, which names `version`, and `count - 1` small files under `assets/`,
+ * the first `changed` of which name `version` too, the rest identical in every version. Two
+ * versions of it differ in `changed + 1` files.
+ */
+export function manyFiles(count: number, version: string, changed: number): Record<string, string> {
+  const files: Record<string, string> = { 'index.js': `export const version = ${JSON.stringify(version)};\n` };
+  for (let i = 0; i < count - 1; i++)
+    files[`assets/f${i}.js`] = `export const f${i} = ${JSON.stringify(i < changed ? version : 'same')};\n`;
+  return files;
+}
+
 /** Creates an empty store with a fresh key pair. */
 export async function createTestStore(): Promise<TestStore> {
   const root = await mkdtemp(join(tmpdir(), 'tranche-sw-'));

@@ -10,7 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { openStore, S3Backend } from '../../src/release/index.js';
 import { CLI, runCliAsync } from '../support/cli.js';
 import { startS3Server, type S3TestServer } from '../support/s3Server.js';
-import { createTestStore, type TestStore } from '../support/trancheStore.js';
+import { createTestStore, manyFiles, type TestStore } from '../support/trancheStore.js';
 
 let s3: S3TestServer;
 let t: TestStore;
@@ -38,14 +38,6 @@ afterEach(async () => {
 const local = () => openStore(t.dir, { s3: s3.options });
 const bucketStore = () => new S3Backend(bucketUrl, s3.options);
 const objectUrl = (path: string) => s3.url(`store-${prefix}/${path}`);
-
-/** A build of `count` files, `changed` of which differ in `version`. */
-function bigBuild(count: number, version: string, changed: number): Record<string, string> {
-  const files: Record<string, string> = { 'index.js': `export const version = ${JSON.stringify(version)};\n` };
-  for (let i = 0; i < count - 1; i++)
-    files[`assets/f${i}.js`] = `export const f${i} = ${JSON.stringify(i < changed ? version : 'same')};\n`;
-  return files;
-}
 
 describe('publish --to s3://', () => {
   it('uploads a fresh store with the cache headers and content types a CDN needs, and verify --remote passes', async () => {
@@ -86,20 +78,33 @@ describe('publish --to s3://', () => {
     expect(verify.stdout).toContain(`(checked with ${t.dir}/keys/`);
   });
 
-  it('after a release that changed 10 of 900 files, uploads exactly those 10, the record and the manifest (s3rver 3.7 fails LIST past 1,000 keys)', async () => {
-    await t.release('cart', '1.0.0', bigBuild(900, '1.0.0', 9));
+  it('after a release that changed 10 of 5,000 files, uploads exactly those 10, the record and the manifest', async () => {
+    await t.release('cart', '1.0.0', manyFiles(5000, '1.0.0', 9));
     await t.store.promote('cart', '1.0.0');
-    expect(await local().publishTo(bucketUrl)).toMatchObject({ uploaded: 900 + 1 + 1 + 1 });
-    await t.release('cart', '1.1.0', bigBuild(900, '1.1.0', 9));
+    expect(await local().publishTo(bucketUrl)).toMatchObject({ uploaded: 5000 + 1 + 1 + 1 });
+    await t.release('cart', '1.1.0', manyFiles(5000, '1.1.0', 9));
     await t.store.rollout('cart', '1.1.0', 5);
+    const before = s3.written.length;
     const result = await local().publishTo(bucketUrl);
     // The changed files include index.js, whose bytes name the version.
-    expect(result).toMatchObject({ uploaded: 12, present: 900 + 1 + 1 + 1 - 1, sequence: 2 });
-    expect((await bucketStore().read('manifest.json'))!.length).toBe(Buffer.byteLength(await t.manifestText()));
-  }, 120_000);
+    expect(result).toMatchObject({ uploaded: 12, present: 5000 + 1 + 1 + 1 - 1, sequence: 2 });
+    const record = JSON.parse(Buffer.from((await t.store.backend.read('records/cart/1.1.0.json'))!).toString()) as {
+      files: { path: string; sha256: string }[];
+    };
+    const changed = record.files.filter((f) => f.path === 'index.js' || /^assets\/f[0-8]\.js$/.test(f.path));
+    expect(changed).toHaveLength(10);
+    // What the server stored: those objects, the publish's lock, nothing else.
+    expect(s3.written.slice(before).sort()).toEqual(
+      [...changed.map((f) => `files/${f.sha256}`), 'records/cart/1.1.0.json', 'manifest.json', '.tranche.lock']
+        .map((path) => `store-${prefix}/${path}`)
+        .sort(),
+    );
+    // Listing pages past s3rver's 1,000 keys a page.
+    expect((await bucketStore().list('files/')).length).toBe(5000 + 10);
+  }, 240_000);
 
   it('killed halfway, run again: uploads only what is missing, and verify --remote passes', async () => {
-    await t.release('cart', '1.0.0', bigBuild(600, '1.0.0', 0));
+    await t.release('cart', '1.0.0', manyFiles(600, '1.0.0', 0));
     await t.store.promote('cart', '1.0.0');
     const child = spawn(process.execPath, [CLI, 'publish', '--to', bucketUrl], {
       env: { ...process.env, ...env },
@@ -109,15 +114,18 @@ describe('publish --to s3://', () => {
     await new Promise<void>((resolve) => child.stderr.on('data', (line: Buffer) => String(line).includes(' objects') && resolve()));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.on('close', resolve));
-    const partial = await bucketStore().list('');
-    expect(partial.length).toBeGreaterThan(0);
-    expect(partial).not.toContain('manifest.json');
+    const partial = await bucketStore().sizes('');
+    expect(partial.size).toBeGreaterThan(0);
+    expect(partial.has('manifest.json')).toBe(false);
+    // s3rver keeps what it received of a PUT cut short (S3 would not): those count as missing.
+    const ours = await t.store.backend.sizes('');
+    const complete = [...partial].filter(([path, size]) => ours.get(path) === size).length;
     expect((await runCliAsync(['verify', '--remote', bucketUrl], { env })).stdout).toMatch(/^OK: no manifest/);
 
     const rerun = await local().publishTo(bucketUrl);
     // 600 files, the record, the key, the manifest.
     expect(rerun.uploaded + rerun.present).toBe(603);
-    expect(rerun.uploaded).toBe(603 - partial.length);
+    expect(rerun.uploaded).toBe(603 - complete);
     const verify = await runCliAsync(['verify', '--remote', bucketUrl], { env });
     expect([verify.status, verify.stdout]).toEqual([
       0,
