@@ -18,10 +18,21 @@ import { assignment } from './measures/assignment.js';
 import { ingest } from './measures/ingest.js';
 import { workerStart } from './measures/workerStart.js';
 import { rampPlans } from './measures/rampPlans.js';
+import { s3Publish } from './measures/s3Publish.js';
 import { bundleWorkers } from './origins.js';
 
 /** Every measure, in the order they run. */
-const MEASURES: readonly Measure[] = [moduleFetch, navigation, updateBytes, fallback, assignment, ingest, workerStart, rampPlans];
+const MEASURES: readonly Measure[] = [
+  moduleFetch,
+  navigation,
+  updateBytes,
+  fallback,
+  assignment,
+  ingest,
+  workerStart,
+  rampPlans,
+  s3Publish,
+];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
