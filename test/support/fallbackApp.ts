@@ -9,10 +9,12 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { build } from 'vite';
 import { beforeEach, expect } from 'vitest';
 import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
+import { openStore } from '../../src/release/index.js';
 import { browserFixture } from './browserFixture.js';
 import { bundle } from './clientPages.js';
 import { askWorker, loaded, openApp, waitForState } from './swPage.js';
 import { startSwServer, type SwTestConfig, type SwTestServer } from './swServer.js';
+import type { S3TestServer } from './s3Server.js';
 import { createTestStore, type TestStore } from './trancheStore.js';
 
 /** Boot timeout of the test worker: configuration, long enough for a loaded CI machine. */
@@ -129,13 +131,24 @@ export interface FallbackWorld {
   collectorDown: boolean;
   /** The build of the app shell the server deploys (its HTML and worker); see `redeployShell`. */
   shellBuild: number;
+  /**
+   * Makes the store's latest manifest the one workers read: nothing to do where the app server
+   * serves the store, a publish where the store lives in a bucket.
+   */
+  publish(): Promise<void>;
   close(): Promise<void>;
 }
 
+let buckets = 0;
+
 let client: Promise<string> | null = null;
 
-/** Builds the world, its worker configured with `worker` merged in; the page client is bundled once per test file. */
-export async function fallbackWorld(worker: Partial<SwTestConfig> = {}): Promise<FallbackWorld> {
+/**
+ * Builds the world, its worker configured with `worker` merged in; the page client is bundled
+ * once per test file. With `s3`, the store the worker reads is a bucket of its own there (another
+ * origin), which lets the app's origin read it (CORS) and gets the store published on every change.
+ */
+export async function fallbackWorld(worker: Partial<SwTestConfig> = {}, s3?: S3TestServer): Promise<FallbackWorld> {
   client ??= bundle(build);
   const t = await createTestStore();
   for (const [version, source] of Object.entries(SOURCES))
@@ -160,11 +173,19 @@ export async function fallbackWorld(worker: Partial<SwTestConfig> = {}): Promise
     refused: [],
     collectorDown: false,
     shellBuild: 1,
+    publish: async () => {},
     close: async () => {
       await server.close();
       await t.remove();
     },
   };
+  if (s3) {
+    const bucket = `app-${++buckets}`;
+    await s3.createBucket(bucket, [server.origin]);
+    world.publish = async () => void (await openStore(t.dir, { s3: s3.options }).publishTo(`s3://${bucket}/store`));
+    await world.publish();
+    server.config.manifestUrl = s3.url('store/manifest.json', bucket);
+  }
   const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
   const files: Record<string, [string, string]> = {
     '/tranche.js': ['text/javascript', await client],
@@ -225,9 +246,12 @@ export interface FallbackTest {
   page: Page;
 }
 
-/** Registers the vitest hooks (call at the top of a test file); the fields are each test's. `worker`: see `fallbackWorld`. */
-export function fallbackTest(worker: Partial<SwTestConfig> = {}): FallbackTest {
-  const fixture = browserFixture(() => fallbackWorld(worker));
+/**
+ * Registers the vitest hooks (call at the top of a test file); the fields are each test's.
+ * `worker` and the S3 server `s3()` (started by the test file): see `fallbackWorld`.
+ */
+export function fallbackTest(worker: Partial<SwTestConfig> = {}, s3?: () => S3TestServer): FallbackTest {
+  const fixture = browserFixture(() => fallbackWorld(worker, s3?.()));
   const test = {} as FallbackTest;
   beforeEach(async () => {
     [test.world, test.context] = [fixture.world(), fixture.context()];
@@ -245,6 +269,7 @@ export function poll<T>(fn: () => T | Promise<T>): ReturnType<typeof expect.poll
 /** Rolls cart `version` out to everyone and waits until new page loads get it. */
 export async function moveTo(world: FallbackWorld, page: Page, version: string): Promise<void> {
   await world.t.store.rollout('cart', version, 100);
+  await world.publish();
   await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
   await waitForState(page, (state) => state.modules.cart?.current === version, `cart@${version} to be current`);
 }

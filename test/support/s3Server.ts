@@ -32,7 +32,12 @@ export interface S3TestServer {
   /** The key of every object written (PUT or POST) since the server started, in the order the server stored them. */
   written: string[];
   /** The public URL of an object, as a browser fetches it (path-style). */
-  url(key: string): string;
+  url(key: string, bucket?: string): string;
+  /**
+   * Creates the bucket `name` whose CORS rules let `origins` read it, set through the S3 API as
+   * docs/cli.md tells users to (put-bucket-cors).
+   */
+  createBucket(name: string, origins: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -66,7 +71,18 @@ export async function startS3Server(bucket = 'tranche-test', origins: readonly s
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
     written,
-    url: (key) => `${endpoint}/${bucket}/${key}`,
+    url: (key, inBucket = bucket) => `${endpoint}/${inBucket}/${key}`,
+    createBucket: async (name, origins) => {
+      const { S3Client, CreateBucketCommand, PutBucketCorsCommand } = await import('@aws-sdk/client-s3');
+      const client = new S3Client({ endpoint, region: 'us-east-1', credentials, forcePathStyle: true });
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: name }));
+        const rules = [{ AllowedOrigins: [...origins], AllowedMethods: ['GET', 'HEAD'], MaxAgeSeconds: 3600 }];
+        await client.send(new PutBucketCorsCommand({ Bucket: name, CORSConfiguration: { CORSRules: rules } }));
+      } finally {
+        client.destroy();
+      }
+    },
     close: async () => {
       await server.close();
       await rm(directory, { recursive: true, force: true });

@@ -30,6 +30,8 @@ export interface SwTestConfig {
   shellBuild?: number;
   /** The app's path on the origin: its store is at `<base>store/`, its modules at `<base>modules/`, its shell at `<base>`. (Default: `/`.) */
   base?: string;
+  /** The manifest's URL when the store lives on another origin (a bucket). (Default: `<base>store/manifest.json`.) */
+  manifestUrl?: string;
 }
 
 /** A test's hand on one request: return true when it answered it. */
