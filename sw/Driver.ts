@@ -16,7 +16,7 @@ import type { Adapter } from './Adapter.js';
 import { identityKey, overrideProblem } from './assignment.js';
 import { BadMarks } from './BadMarks.js';
 import { Broadcaster } from './Broadcaster.js';
-import { checkManifest } from './checkManifest.js';
+import { checkManifest, type ManifestCheck } from './checkManifest.js';
 import { Database, type AcceptedManifest, type Identity, type StatusRow, type StoredState, type VersionRow } from './Database.js';
 import { Fallback } from './Fallback.js';
 import { FileStore } from './FileStore.js';
@@ -94,10 +94,16 @@ export class Driver {
     return now - unskewed(confirmed, now, 0) <= this._options.maxManifestAgeMs;
   }
 
-  /** Starts the work a worker does on each start: a manifest check, resuming staging and boot deadlines, the interval. */
+  /**
+   * Starts the work a worker does on each start: a manifest check, resuming staging and boot
+   * deadlines, the interval. A task after the state is loaded: a worker started for a request
+   * answers it first (choosing every module's target and reading the pinned clients is work
+   * the answer does not need).
+   */
   start(): void {
     this.track(
-      this.loaded.then(() => {
+      this.loaded.then(async () => {
+        await this._adapter.nextTask();
         if (!this.intercepting || !this._parts) return;
         this._schedulePoll();
         this.track(this.checkForUpdates());
@@ -451,8 +457,17 @@ export class Driver {
     if (!this.intercepting) return { outcome: 'unchanged', sequence: sequence() };
     this._lastCheck = this._adapter.now();
     const check = await checkManifest(this._adapter, this._options.manifestUrl, this._trusted, this._manifest);
-    // Pages come and go between checks: their snapshots' versions may be free to delete now.
-    this._parts?.modules.cleanUpWhenIdle();
+    try {
+      return await this._applyCheck(check, sequence);
+    } finally {
+      // Pages come and go between checks: their snapshots' versions may be free to delete now.
+      // After the outcome: a new manifest's staging (and its re-plan, which waits for a clean-up
+      // to end) goes first, and the clean-up runs once the last staging ends.
+      this._parts?.modules.cleanUpWhenIdle();
+    }
+  }
+
+  private async _applyCheck(check: ManifestCheck, sequence: () => number): Promise<CheckResult> {
     if (check.kind === 'rejected') {
       await this._setStatus('STALE', `${check.reason}: ${check.message}`);
       this.emit({ type: 'MANIFEST_REJECTED', reason: check.reason, message: check.message });

@@ -23,6 +23,8 @@ export class FileStore {
   private readonly _recent = new RecentBlobs(RECENT_BYTES);
   /** Reads in flight, so that a burst of requests for one file reads it once. */
   private readonly _reading = new Map<string, Promise<Blob>>();
+  /** The listing of stored blobs in flight (`stored`), or null. */
+  private _listing: Promise<Set<string>> | null = null;
 
   /** `cacheName`: this app's files cache (sw/storageNames.ts). */
   constructor(
@@ -36,8 +38,17 @@ export class FileStore {
     return `${this._storeBase}files/${sha256}`;
   }
 
-  /** Hashes of every stored blob. */
-  async stored(): Promise<Set<string>> {
+  /**
+   * Hashes of every stored blob. Callers while a listing is under way share it (modules staged
+   * together list the cache once, not once each): a blob stored since it started is missing
+   * from it, so at worst downloaded again or kept until the next clean-up.
+   */
+  stored(): Promise<Set<string>> {
+    this._listing ??= this._list().finally(() => (this._listing = null));
+    return this._listing;
+  }
+
+  private async _list(): Promise<Set<string>> {
     const prefix = `${this._storeBase}files/`;
     const keys = await (await this._open()).keys();
     return new Set(
