@@ -1,0 +1,74 @@
+/**
+ * A guide of docs/ as a test follows it: its fenced blocks, in order, each under its section.
+ * A block tagged `file=<path>` is a file to write as is; `diff file=<path>` is a change to make
+ * to that file (lines starting with `-` are replaced by those starting with `+`, the others are
+ * context); a `sh` block is commands to run. Any other block is refused, so nothing the guide
+ * asks of a reader goes untested.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** One fenced block of a guide. */
+export interface GuideBlock {
+  /** The heading of the `##` section the block is in, e.g. `6. Release 1.0.0 and deploy`. */
+  section: string;
+  kind: 'sh' | 'file' | 'diff';
+  /** The file a `file` or `diff` block writes, relative to the app. */
+  file?: string;
+  body: string;
+}
+
+/** The fenced blocks of `markdown`, in order; throws naming a block the reader could not follow as written. */
+export function guideBlocks(markdown: string): GuideBlock[] {
+  const blocks: GuideBlock[] = [];
+  let section = '';
+  const lines = markdown.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.startsWith('## ')) section = line.slice(3).trim();
+    const fence = /^```(.*)$/.exec(line);
+    if (!fence) continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end < 0) throw new Error(`line ${i + 1}: a fenced block that never closes`);
+    const body = lines.slice(i + 1, end).join('\n');
+    const info = fence[1]!.trim();
+    const file = /(?:^|\s)file=(\S+)/.exec(info)?.[1];
+    if (info === 'sh') blocks.push({ section, kind: 'sh', body });
+    else if (file) blocks.push({ section, kind: /^diff\b/.test(info) ? 'diff' : 'file', file, body });
+    else throw new Error(`line ${i + 1}: a \`\`\`${info} block is neither sh nor tagged file=…: a test cannot follow it`);
+    i = end;
+  }
+  return blocks;
+}
+
+/** The commands of a `sh` block: its lines, without blank ones and comments. */
+export function commandsOf(block: GuideBlock): string[] {
+  return block.body.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+}
+
+/** Writes a `file` block, or makes a `diff` block's change, in the app at `dir`; throws when a diff's lines are not in the file. */
+export function applyBlock(dir: string, block: GuideBlock): void {
+  const file = path.join(dir, block.file!);
+  if (block.kind === 'file') {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, `${block.body}\n`);
+    return;
+  }
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const line of block.body.split('\n')) {
+    const text = line.slice(1);
+    if (line[0] !== '+') before.push(text);
+    if (line[0] !== '-') after.push(text);
+  }
+  const current = readFileSync(file, 'utf8');
+  const old = before.join('\n');
+  if (!current.includes(old)) throw new Error(`${block.file} (section "${block.section}"): the diff's lines are not in the file:\n${old}`);
+  writeFileSync(file, current.replace(old, after.join('\n')));
+}
+
+/** The lines a `file` or `diff` block has the reader write (a diff's `+` lines). */
+export function linesWritten(block: GuideBlock): number {
+  const lines = block.body.split('\n');
+  return block.kind === 'diff' ? lines.filter((l) => l.startsWith('+')).length : lines.length;
+}
