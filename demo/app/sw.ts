@@ -4,7 +4,6 @@
  */
 import { installTranche } from '../../sw/index.js';
 
-declare const self: ServiceWorkerGlobalScope;
 /** The demo's public key (JWK), put in at build time: the worker trusts manifests it signed. */
 declare const __DEMO_PUBLIC_KEY__: JsonWebKey;
 
@@ -20,7 +19,3 @@ installTranche({
   // Every 2 s rather than 10: the dashboard is watched while things happen.
   telemetry: { url: '/api/telemetry', batchIntervalMs: 2000 },
 });
-
-// A demo wants the newest worker at once, and the first page controlled without a reload.
-self.addEventListener('install', () => void self.skipWaiting());
-self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
