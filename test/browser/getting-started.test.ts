@@ -6,7 +6,7 @@
  * server listen on free ports of 127.0.0.1 (the static server is test/support/freshApp.ts's,
  * which, like python's, knows nothing of tranche).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
@@ -225,6 +225,35 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
       await stopIdleWorker();
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');
+    },
+    3 * MINUTE,
+  );
+
+  it(
+    'a first visit on the static host refuses a tampered module script: importmap.js carries its SHA-256',
+    async () => {
+      const script = path.join(app, 'dist/tranche/modules/counter/2.0.0/index.js');
+      const original = readFileSync(script, 'utf8');
+      /** A browser's first visit, and the first console line of it matching `pattern`. */
+      const firstVisit = async (pattern?: RegExp): Promise<{ visitor: Page; line?: Promise<string> }> => {
+        const visitor = await (await browser.newContext()).newPage();
+        const line = pattern && visitor.waitForEvent('console', (m) => pattern.test(m.text())).then((m) => m.text());
+        await visitor.goto(site!.origin);
+        return { visitor, line };
+      };
+      writeFileSync(script, original.replace('Clicked', 'Hacked'));
+      try {
+        const { visitor, line } = await firstVisit(/integrity/i);
+        expect(await line).toContain('/tranche/modules/counter/2.0.0/index.js');
+        expect(await visitor.locator('#counter').textContent()).toBe('');
+        await visitor.context().close();
+      } finally {
+        writeFileSync(script, original);
+      }
+      // The same first visit, with the file as published, runs it.
+      const { visitor } = await firstVisit();
+      expect(await counterText(visitor)).toBe('Clicked 0 times');
+      await visitor.context().close();
     },
     3 * MINUTE,
   );
