@@ -217,15 +217,15 @@ export class Driver {
    * A file of module@version, which is not committed here (never assigned, still staging, failed):
    * the version's release record (its staging row's, else downloaded and checked against the
    * signed manifest) names the file's hash, and the bytes come from the store checked against it,
-   * as a staged file's are. Network bytes are never passed through unchecked. Throws `rejected`
-   * when the manifest releases no such version or its record lists no such file, else `download`
-   * or `integrity`.
+   * as a staged file's are. Network bytes are never passed through unchecked. Throws `not-released`
+   * when the manifest releases no such version, `not-found` when its record lists no such file,
+   * else `download` or `integrity`.
    */
   async respondUnstaged(module: string, version: string, path: string): Promise<Response> {
     const label = releaseKey(module, version);
     const record = await this._unstagedRecord(module, version);
     const file = record.files.find((f) => f.path === path);
-    if (!file) throw new TrancheError('rejected', { what: label, reason: `no file ${path} (its release record lists every file)` });
+    if (!file) throw new TrancheError('not-found', { what: `file ${path} of ${label} (its release record lists every file)` });
     return this._files.respond(file, label);
   }
 
@@ -237,8 +237,7 @@ export class Driver {
     // Released after the last check (a server's newer import map names it): look once before refusing.
     if (!ref()) await this.checkForUpdates();
     const known = ref();
-    if (!known)
-      throw new TrancheError('rejected', { what: key, reason: 'not released in the signed manifest, so its bytes cannot be verified' });
+    if (!known) throw new TrancheError('not-released', { module, version });
     let record = this._unstagedRecords.get(known.sha256);
     if (!record) {
       record = fetchRecord(this._adapter, this._options.storeBase, { module, version, ref: known });
@@ -341,18 +340,17 @@ export class Driver {
     this._parts?.db.close();
   }
 
-  /** The loaded parts; throws `rejected` without storage. */
+  /** The loaded parts; throws `no-storage` without storage. */
   private async _loadedParts(): Promise<Loaded> {
     await this.loaded;
     if (!this._parts) throw storageError(this._broken);
     return this._parts;
   }
 
-  /** The loaded parts, once they may be changed; throws `rejected` after the kill switch or without storage. */
+  /** The loaded parts, once they may be changed; throws `kill-switch` after the kill switch, `no-storage` without storage. */
   private async _writable(): Promise<Loaded> {
     await this.loaded;
-    if (this._status.condition === 'DISABLED')
-      throw new TrancheError('rejected', { what: 'tranche service worker', reason: 'disabled by the manifest kill switch' });
+    if (this._status.condition === 'DISABLED') throw new TrancheError('kill-switch', { what: 'tranche service worker' });
     return this._loadedParts();
   }
 
@@ -545,9 +543,9 @@ export class Driver {
   }
 }
 
-function storageError(cause: unknown): TrancheError<'rejected'> {
-  return new TrancheError('rejected', {
+function storageError(cause: unknown): TrancheError<'no-storage'> {
+  return new TrancheError('no-storage', {
     what: 'tranche service worker',
-    reason: `storage unavailable: ${(cause as Error)?.message ?? cause}`,
+    reason: `${(cause as Error)?.message ?? cause}`,
   });
 }

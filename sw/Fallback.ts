@@ -99,16 +99,13 @@ export class Fallback {
   /**
    * `READY` from client `clientId`: credits its snapshot's versions with a healthy boot. The
    * nonce must be that client's own page load (null: the page has no injected snapshot, so the
-   * client's pinned one counts). Throws `rejected` when it is not.
+   * client's pinned one counts). Throws `unknown-page-load` when it is not.
    */
   async ready(clientId: string, nonce: string | null): Promise<void> {
     const snapshot = await this._snapshotOf(clientId, nonce);
     if (!snapshot) {
       if (nonce === null) return; // a page that runs no module: nothing to credit
-      throw new TrancheError('rejected', {
-        what: 'READY',
-        reason: `this client has no page load ${nonce} (a page can only vouch for its own load)`,
-      });
+      throw new TrancheError('unknown-page-load', { nonce });
     }
     this._unwatch(clientId);
     const now = this._adapter.now();

@@ -3,7 +3,7 @@
  * an override survives worker restarts for its whole lifetime.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
-import { releaseKey, type Manifest } from '../src/core/manifest.js';
+import type { Manifest } from '../src/core/manifest.js';
 import { overrideProblem } from './assignment.js';
 import type { Database, Overrides } from './Database.js';
 
@@ -27,14 +27,14 @@ export class OverrideBook {
 
   /**
    * Forces module@version from `now` for the configured lifetime, or with `version` null
-   * releases the module. Throws `rejected` naming why the manifest does not allow it.
+   * releases the module. Throws `override-refused` naming why the manifest does not allow it.
    */
   async set(manifest: Manifest | null, module: string, version: string | null, now: number): Promise<void> {
     const next = { ...this._all };
     if (version === null) delete next[module];
     else {
       const problem = overrideProblem(manifest, module, version);
-      if (problem) throw new TrancheError('rejected', { what: `override ${releaseKey(module, version)}`, reason: problem });
+      if (problem) throw new TrancheError('override-refused', { module, version, reason: problem });
       next[module] = { version, expires: now + this._ttlMs };
     }
     await this._save(next);

@@ -169,7 +169,7 @@ export class Router {
     try {
       return await this._driver.respondUnstaged(parsed.module, version, parsed.path);
     } catch (err) {
-      if (isTrancheError(err, 'rejected')) return text(404, `tranche: ${err.message}`);
+      if (isTrancheError(err, 'not-released') || isTrancheError(err, 'not-found')) return text(404, `tranche: ${err.message}`);
       return text(
         502,
         `tranche: ${releaseKey(parsed.module, version)} ${parsed.path} could not be served verified: ${(err as Error).message}`,

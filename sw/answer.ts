@@ -6,7 +6,8 @@
  * storm must not wait on the worker.
  */
 import type { ReadyRequest, ReportErrorsMessage } from '../src/core/clientMessages.js';
-import type { PageRequest, Reply } from '../src/core/protocol.js';
+import type { PageRequest, Reply, ReplyError } from '../src/core/protocol.js';
+import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
 import type { Driver } from './Driver.js';
 
 /** The reply to `request` from client `clientId`. */
@@ -14,9 +15,16 @@ export async function answer(driver: Driver, request: PageRequest | ReadyRequest
   try {
     return { type: 'REPLY', ok: true, result: await run(driver, request, clientId) };
   } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    return { type: 'REPLY', ok: false, error: { code: error.name, message: error.message } };
+    return { type: 'REPLY', ok: false, error: replyError(err, request.type) };
   }
+}
+
+/** `err` as the page will rethrow it: a TrancheError keeps its code, anything else is `worker-failed`. */
+function replyError(err: unknown, what: string): ReplyError {
+  const error = isTrancheError(err)
+    ? err
+    : new TrancheError('worker-failed', { what, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  return { code: error.code, message: error.message, details: { ...error.details } };
 }
 
 /** Acts on `REPORT_ERRORS` from client `clientId`; what goes wrong is the worker's to log, not the page's. */

@@ -3,6 +3,9 @@
  * defaults filled in, each value checked) into `ResolvedOptions` for the rest of the runtime.
  */
 import { TrancheError } from '../src/core/TrancheError.js';
+import { optionProblem } from '../src/core/optionProblem.js';
+import { isPathPrefix } from '../src/core/moduleUrl.js';
+import { DEFAULT_MODULE_PREFIX } from '../src/core/attribution.js';
 import type { RolledBackEvent } from '../src/core/clientMessages.js';
 import { resolveFallbackPolicy, type FallbackPolicyOptions, type ResolvedFallbackPolicy } from '../src/core/fallbackPolicy.js';
 import type { Snapshot, WorkerEvent } from '../src/core/protocol.js';
@@ -239,7 +242,7 @@ export interface ResolvedOptions {
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
-  throw new TrancheError('invalid-option', { option, expected, got: JSON.stringify(got) ?? String(got) });
+  throw new TrancheError('invalid-option', { where: 'installTranche()', problems: [optionProblem(option, expected, got)] });
 }
 
 function resolveUrl(option: string, value: string, scope: string): URL {
@@ -284,9 +287,8 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
   if (typeof options.manifestUrl !== 'string' || !options.manifestUrl) invalid('manifestUrl', 'a URL', options.manifestUrl);
   if (!Array.isArray(options.publicKeys) || options.publicKeys.length === 0)
     invalid('publicKeys', 'a non-empty array of JWKs', options.publicKeys);
-  const prefix = options.modulePrefix ?? '/modules/';
-  if (typeof prefix !== 'string' || !/^\/([^?#]*\/)?$/.test(prefix) || prefix === '/')
-    invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
+  const prefix = options.modulePrefix ?? DEFAULT_MODULE_PREFIX;
+  if (!isPathPrefix(prefix)) invalid('modulePrefix', 'a path such as /modules/ (starting and ending with /)', prefix);
   const manifestUrl = manifestLocation(options.manifestUrl, scope);
   const moduleBase = new URL(prefix, scope).href;
   const storeBase = new URL('./', manifestUrl).href;

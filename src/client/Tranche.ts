@@ -150,9 +150,9 @@ export class Tranche {
 
   /** QA: forces a released `version` of `module` on this browser; `null` releases it. */
   async override(module: string, version: string | null): Promise<void> {
-    if (typeof module !== 'string' || !MODULE_NAME.test(module)) usage(`override(): expected a module name, got ${JSON.stringify(module)}`);
+    if (typeof module !== 'string' || !MODULE_NAME.test(module)) invalidArgument('override() module', 'a module name', module);
     if (version !== null && (typeof version !== 'string' || version === ''))
-      usage(`override(): expected a version or null, got ${JSON.stringify(version)}`);
+      invalidArgument('override() version', 'a version or null', version);
     await this._ask<unknown>('override()', { type: 'SET_OVERRIDE', module, version });
   }
 
@@ -163,7 +163,7 @@ export class Tranche {
    */
   async identify(userId: string | null): Promise<void> {
     if (userId !== null && (typeof userId !== 'string' || userId === ''))
-      usage(`identify(): expected a non-empty user id or null, got ${JSON.stringify(userId)}`);
+      invalidArgument('identify() userId', 'a non-empty user id or null', userId);
     await this._ask<unknown>('identify()', { type: 'SET_IDENTITY', userId });
   }
 
@@ -322,8 +322,8 @@ export class Tranche {
   }
 }
 
-function usage(reason: string): never {
-  throw new TrancheError('usage', { reason });
+function invalidArgument(where: string, expected: string, got: unknown): never {
+  throw new TrancheError('invalid-argument', { where, expected, got: JSON.stringify(got) ?? String(got) });
 }
 
 // An unreadable snapshot (a worker and page client out of step) must not break the app: it

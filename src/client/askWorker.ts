@@ -4,8 +4,9 @@
  * busy or being replaced), so every request here races a timer.
  */
 import { messageSW } from 'workbox-window';
-import { TrancheError } from '../core/TrancheError.js';
+import { TrancheError, isErrorCode } from '../core/TrancheError.js';
 import { isReply } from '../core/parseMessage.js';
+import type { ReplyError } from '../core/protocol.js';
 
 /** Rejects with `timeout` naming `what` when `promise` has not settled within `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -26,8 +27,9 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 
 /**
  * Sends `message` to the worker `worker` resolves to and returns the result of its `Reply`.
- * The time limit covers finding the worker too. A refusal rejects with `rejected` carrying
- * the worker's message.
+ * The time limit covers finding the worker too. A refusal rejects with a TrancheError of the
+ * worker's code (`kill-switch`, `override-refused`, …) and its sentence after `what`; a code this
+ * page does not know (a newer worker) arrives as `worker-failed`.
  */
 export async function askWorker<T>(worker: Promise<ServiceWorker>, message: { type: string }, what: string, timeoutMs: number): Promise<T> {
   const reply: unknown = await withTimeout(
@@ -35,9 +37,13 @@ export async function askWorker<T>(worker: Promise<ServiceWorker>, message: { ty
     timeoutMs,
     what,
   );
-  if (!isReply(reply))
-    throw new TrancheError('rejected', { what, reason: `the service worker answered ${JSON.stringify(reply)}, not a reply` });
-  if (!reply.ok)
-    throw new TrancheError('rejected', { what, reason: `the service worker refused: ${reply.error.code}: ${reply.error.message}` });
+  if (!isReply(reply)) throw new TrancheError('bad-reply', { what, got: JSON.stringify(reply) ?? String(reply) });
+  if (!reply.ok) throw workerError(reply.error, what);
   return reply.result as T;
+}
+
+function workerError({ code, message, details }: ReplyError, what: string): TrancheError {
+  if (!isErrorCode(code)) return new TrancheError('worker-failed', { what, reason: `${code}: ${message}` });
+  // Same code and details as thrown in the worker (the worker and this client ship together).
+  return new TrancheError(code, details as never, `${what}: ${message}`);
 }

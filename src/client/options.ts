@@ -3,6 +3,8 @@
  * checked) into `ResolvedTrancheOptions`.
  */
 import { TrancheError } from '../core/TrancheError.js';
+import { isPathPrefix } from '../core/moduleUrl.js';
+import { optionProblem } from '../core/optionProblem.js';
 import { DEFAULT_MODULE_PREFIX } from '../core/attribution.js';
 
 /** Options of `new Tranche()`. Every field is optional. */
@@ -60,7 +62,7 @@ export type ResolvedTrancheOptions = Required<Omit<TrancheOptions, 'scope'>> & P
 function positive(options: TrancheOptions, key: 'timeoutMs' | 'reportIntervalMs' | 'reportBudget', fallback: number): number {
   const value = options[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw new TrancheError('usage', { reason: `new Tranche(): option ${key}: expected an integer >= 1, got ${JSON.stringify(value)}` });
+    throw new TrancheError('invalid-option', { where: 'new Tranche()', problems: [optionProblem(key, 'an integer >= 1', value)] });
   }
   return value;
 }
@@ -68,9 +70,10 @@ function positive(options: TrancheOptions, key: 'timeoutMs' | 'reportIntervalMs'
 /** Checks `options` and fills in defaults. */
 export function resolveTrancheOptions(options: TrancheOptions): ResolvedTrancheOptions {
   const modulePrefix = options.modulePrefix ?? DEFAULT_MODULE_PREFIX;
-  if (typeof modulePrefix !== 'string' || !/^\/([^?#]*\/)?$/.test(modulePrefix) || modulePrefix === '/') {
-    throw new TrancheError('usage', {
-      reason: `new Tranche(): option modulePrefix: expected a path such as /modules/ (starting and ending with /), got ${JSON.stringify(modulePrefix)}`,
+  if (!isPathPrefix(modulePrefix)) {
+    throw new TrancheError('invalid-option', {
+      where: 'new Tranche()',
+      problems: [optionProblem('modulePrefix', 'a path such as /modules/ (starting and ending with /)', modulePrefix)],
     });
   }
   return {

@@ -4,6 +4,7 @@
  * what it decides (bad marks) in IndexedDB; unit tests drive it with plain numbers.
  */
 import { TrancheError } from './TrancheError.js';
+import { optionProblem } from './optionProblem.js';
 import { releaseKey } from './names.js';
 import type { ModuleRef } from './attribution.js';
 import type { BadVersion, ErrorEntry, FallbackReason } from './clientMessages.js';
@@ -84,9 +85,8 @@ export function resolveFallbackPolicy(options: FallbackPolicyOptions = {}): Reso
     const min = key === 'runtimeErrors' ? 1 : 0;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
       throw new TrancheError('invalid-option', {
-        option: `fallback.${key}`,
-        expected: `an integer >= ${min}`,
-        got: JSON.stringify(value) ?? String(value),
+        where: 'installTranche()',
+        problems: [optionProblem(`fallback.${key}`, `an integer >= ${min}`, value)],
       });
     }
     resolved[key] = value;

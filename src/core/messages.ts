@@ -16,7 +16,6 @@ export interface ErrorDetails {
   expired: { expires: string; now: string };
   'invalid-key': { where: string; reason: string };
   integrity: { what: string; expected: string; actual: string };
-  'unsafe-path': { path: string; reason: string };
   usage: { reason: string };
   'not-found': { what: string };
   conflict: { what: string; reason: string };
@@ -28,8 +27,27 @@ export interface ErrorDetails {
   timeout: { what: string; ms: number };
   /** A page asked something of the service worker, but none serves it. */
   'no-worker': { what: string; reason: string };
-  /** An option given to `installTranche` (tranche/sw) is unusable. */
-  'invalid-option': { option: string; expected: string; got: string };
+  /**
+   * Options given to an entry point are unusable: `where` names it (`installTranche()`, `new Tranche()`,
+   * `trancheApp()`, `trancheModule()`, `storeHandler()`), each problem is `option: expected …, got …`.
+   */
+  'invalid-option': { where: string; problems: string[] };
+  /** An argument of a page client method is unusable (`where` names the method and argument). */
+  'invalid-argument': { where: string; expected: string; got: string };
+  /** The manifest's kill switch disabled the worker: it changes nothing until a manifest enables it again. */
+  'kill-switch': { what: string };
+  /** The worker could not open its IndexedDB database (private mode, storage evicted or blocked). */
+  'no-storage': { what: string; reason: string };
+  /** The accepted manifest does not allow forcing module@version (not released, blocked, retired). */
+  'override-refused': { module: string; version: string; reason: string };
+  /** A page vouched (`READY`) for a page load that is not its own. */
+  'unknown-page-load': { nonce: string };
+  /** A module URL names a version the signed manifest does not release, so its bytes cannot be checked. */
+  'not-released': { module: string; version: string };
+  /** The service worker answered a page's request with something that is not a reply. */
+  'bad-reply': { what: string; got: string };
+  /** The service worker failed on a page's request for a reason it has no code for (a bug or a browser error). */
+  'worker-failed': { what: string; reason: string };
   /** A download failed: network error, HTTP status or a body cut short. */
   download: { url: string; reason: string };
   /** Storing a version would not fit in the origin's storage quota. */
@@ -53,7 +71,6 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   expired: (d) => `manifest expired at ${d.expires} (now ${d.now})`,
   'invalid-key': (d) => `${d.where}: not a usable Ed25519 key: ${d.reason}`,
   integrity: (d) => `${d.what}: SHA-256 mismatch, expected ${d.expected}, got ${d.actual}`,
-  'unsafe-path': (d) => `path ${JSON.stringify(d.path)} ${d.reason}`,
   usage: (d) => d.reason,
   'not-found': (d) => `${d.what} not found`,
   conflict: (d) => `${d.what}: ${d.reason}`,
@@ -63,7 +80,16 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   exists: (d) => `${d.path} already exists; refusing to overwrite it`,
   timeout: (d) => `${d.what}: the service worker did not answer within ${d.ms} ms`,
   'no-worker': (d) => `${d.what}: no service worker to ask: ${d.reason}`,
-  'invalid-option': (d) => `tranche/sw option ${d.option}: expected ${d.expected}, got ${d.got}`,
+  'invalid-option': (d) =>
+    d.problems.length === 1 ? `${d.where} option ${d.problems[0]}` : `${d.where} options:\n  ${d.problems.join('\n  ')}`,
+  'invalid-argument': (d) => `${d.where}: expected ${d.expected}, got ${d.got}`,
+  'kill-switch': (d) => `${d.what}: refused, the manifest's kill switch disabled the tranche service worker`,
+  'no-storage': (d) => `${d.what}: the tranche service worker has no storage: ${d.reason}`,
+  'override-refused': (d) => `override ${d.module}@${d.version}: ${d.reason}`,
+  'unknown-page-load': (d) => `READY: this client has no page load ${d.nonce} (a page can only vouch for its own load)`,
+  'not-released': (d) => `${d.module}@${d.version}: not released in the signed manifest, so its bytes cannot be verified`,
+  'bad-reply': (d) => `${d.what}: the service worker answered ${d.got}, not a reply`,
+  'worker-failed': (d) => `${d.what}: the service worker failed: ${d.reason}`,
   download: (d) => `could not download ${d.url}: ${d.reason}`,
   quota: (d) => `${d.what} needs ${d.needed} bytes of storage but only ${d.available} are free`,
   'missing-dependency': (d) => `${d.feature} needs the package ${d.name}, which is not installed: npm install ${d.name}`,

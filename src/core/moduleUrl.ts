@@ -12,6 +12,14 @@
 import { MODULE_NAME, isVersion } from './names.js';
 import { unsafePathReason } from './paths.js';
 
+/**
+ * True for a path prefix such as /modules/ or /tranche/: starts and ends with `/`, no query or
+ * fragment, not `/` alone (which would claim every URL). Module prefixes and store mounts must be one.
+ */
+export function isPathPrefix(value: unknown): value is string {
+  return typeof value === 'string' && value !== '/' && /^\/([^?#]*\/)?$/.test(value);
+}
+
 /** A parsed module URL; `version` is null for an unversioned one. */
 export interface ModuleUrl {
   module: string;

@@ -160,7 +160,11 @@ export function isBroadcast(data: unknown): data is WorkerEvent | RolledBackEven
 
 const replySchema = v.union([
   v.object({ type: v.literal('REPLY'), ok: v.literal(true), result: v.unknown() }),
-  v.object({ type: v.literal('REPLY'), ok: v.literal(false), error: v.object({ code: v.string(), message: v.string() }) }),
+  v.object({
+    type: v.literal('REPLY'),
+    ok: v.literal(false),
+    error: v.object({ code: v.string(), message: v.string(), details: v.record(v.string(), v.unknown()) }),
+  }),
 ]);
 
 /** True when `data` is a well-formed reply to a page request. */

@@ -183,6 +183,15 @@ export interface WorkerState {
   modules: Record<string, WorkerModuleState>;
 }
 
+/**
+ * Why the worker refused a request: a TrancheError's code, details and sentence (`worker-failed`
+ * for an error it has no code for). The page client rethrows it as a TrancheError of that code.
+ */
+export interface ReplyError {
+  code: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
 /** The answer to a request, posted on the request's MessageChannel port. */
-export type Reply<T = unknown> =
-  { type: 'REPLY'; ok: true; result: T } | { type: 'REPLY'; ok: false; error: { code: string; message: string } };
+export type Reply<T = unknown> = { type: 'REPLY'; ok: true; result: T } | { type: 'REPLY'; ok: false; error: ReplyError };

@@ -23,11 +23,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STABLE_IMPORT_MAP_FILE, importMapOf, type ImportMap } from '../core/importMap.js';
+import { DEFAULT_MODULE_PREFIX } from '../core/attribution.js';
 import { assertSha256 } from '../core/integrity.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
-import { parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
+import { isPathPrefix, parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
 import { unsafePathReason } from '../core/paths.js';
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
+import { optionProblem } from '../core/optionProblem.js';
 import { isPrivateJwk } from './keys.js';
 import { readCurrentManifest } from './publish.js';
 import { readRecord } from './release.js';
@@ -66,17 +68,16 @@ const ORIGIN = 'http://store.invalid';
 /** Serves the store in directory `dir`, or in any backend (see the file comment). */
 export function storeHandler(
   dir: string | StoreBackend,
-  { mount = '/tranche/', modulePrefix = '/modules/' }: StoreHandlerOptions = {},
+  { mount = '/tranche/', modulePrefix = DEFAULT_MODULE_PREFIX }: StoreHandlerOptions = {},
 ): StoreHandler {
   for (const [option, value] of [
     ['mount', mount],
     ['modulePrefix', modulePrefix],
   ] as const) {
-    if (!/^\/([^?#]*\/)?$/.test(value))
+    if (!isPathPrefix(value))
       throw new TrancheError('invalid-option', {
-        option: `storeHandler ${option}`,
-        expected: 'a path starting and ending with /',
-        got: JSON.stringify(value),
+        where: 'storeHandler()',
+        problems: [optionProblem(option, 'a path starting and ending with /', value)],
       });
   }
   const backend = typeof dir === 'string' ? new DirectoryBackend(dir) : dir;

@@ -16,7 +16,7 @@ import { build, type Plugin, type ResolvedConfig, type Rolldown } from 'vite';
 import { sha256Hex } from '../core/integrity.js';
 import { unsafePathReason } from '../core/paths.js';
 import { TrancheError } from '../core/TrancheError.js';
-import { optionProblem } from './optionProblem.js';
+import { optionProblem } from '../core/optionProblem.js';
 
 /** Where the precache list is injected: the expression tranche/sw reads it from. */
 export const PRECACHE_INJECTION_POINT = 'self.__WB_MANIFEST';

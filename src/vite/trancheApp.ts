@@ -15,12 +15,13 @@ import path from 'node:path';
 import type { Plugin, ResolvedConfig, UserConfig } from 'vite';
 import { DEV_SERVER_META } from '../core/devServer.js';
 import { STABLE_IMPORT_MAP_FILE } from '../core/importMap.js';
+import { isPathPrefix } from '../core/moduleUrl.js';
 import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { storeHandler } from '../release/storeHandler.js';
 import { appWorker, appWorkerProblems, type AppWorkerOptions } from './appWorker.js';
 import { externalMatcher, isUnder } from './externals.js';
-import { optionProblem } from './optionProblem.js';
+import { optionProblem } from '../core/optionProblem.js';
 
 /** Where the app's release store is, for `vite preview` and the first visit's import map. */
 export interface AppStoreOptions {
@@ -69,7 +70,7 @@ const DEFAULT_TYPES = 'src/tranche-modules.d.ts';
 const DEFAULT_STORE = { dir: 'tranche-store', url: '/tranche/' };
 
 /**
- * The app's Vite plugin (see the file comment). Throws an `invalid-document` error naming each
+ * The app's Vite plugin (see the file comment). Throws an `invalid-option` error naming each
  * bad option.
  */
 export function trancheApp(options: TrancheAppOptions): Plugin[] {
@@ -151,11 +152,11 @@ function checkOptions(options: TrancheAppOptions): TrancheAppOptions {
   if (store !== undefined) {
     if (store.dir !== undefined && (typeof store.dir !== 'string' || store.dir === ''))
       problems.push(optionProblem('store.dir', 'a path to the release store', store.dir));
-    if (store.url !== undefined && (typeof store.url !== 'string' || !/^\/([^?#]*\/)?$/.test(store.url) || store.url === '/'))
+    if (store.url !== undefined && !isPathPrefix(store.url))
       problems.push(optionProblem('store.url', 'a path such as /tranche/ (starting and ending with /)', store.url));
   }
   if (types !== undefined && types !== false && (typeof types !== 'string' || !types.endsWith('.d.ts')))
     problems.push(optionProblem('types', 'a path ending in .d.ts, or false', types));
-  if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheApp options', problems });
+  if (problems.length) throw new TrancheError('invalid-option', { where: 'trancheApp()', problems });
   return options;
 }

@@ -10,7 +10,7 @@ import semverValid from 'semver/functions/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { externalMatcher } from './externals.js';
-import { optionProblem } from './optionProblem.js';
+import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
 
 /** The entry file every release built by `trancheModule` has, at the top of its directory. */
@@ -42,7 +42,7 @@ export interface TrancheModuleOptions {
  * asset URLs (`base: './'`), `external` specifiers left bare for the import map, and
  * `tranche-release.json` (`{module, version, entry}`) in the output directory.
  * The build's code can read `import.meta.env.TRANCHE_MODULE` and `import.meta.env.TRANCHE_VERSION`.
- * Throws an `invalid-document` error naming each bad option.
+ * Throws an `invalid-option` error naming each bad option.
  */
 export function trancheModule(options: TrancheModuleOptions): Plugin {
   const { name, version, entry, external = [] } = checkOptions(options);
@@ -111,7 +111,7 @@ function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
       problems.push(optionProblem(`external[${i}]`, 'a bare specifier such as "cart"', specifier));
     }
   });
-  if (problems.length) throw new TrancheError('invalid-document', { what: 'trancheModule options', problems });
+  if (problems.length) throw new TrancheError('invalid-option', { where: 'trancheModule()', problems });
   return options;
 }
 
@@ -126,7 +126,7 @@ function singleInput(build: NonNullable<UserConfig['build']>): string {
   const inputs = typeof input === 'string' ? [input] : Object.values(input ?? {});
   if (inputs.length !== 1 || typeof inputs[0] !== 'string') {
     const problem = optionProblem('entry', "the module's one source entry (the build config names none, or several)", input);
-    throw new TrancheError('invalid-document', { what: 'trancheModule options', problems: [problem] });
+    throw new TrancheError('invalid-option', { where: 'trancheModule()', problems: [problem] });
   }
   return inputs[0];
 }

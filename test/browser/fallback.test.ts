@@ -225,4 +225,32 @@ describe('automatic fallback in Chromium', () => {
     expect(new Set([...world.refused, ...world.accepted].map((b) => b.client)).size).toBe(1);
     expect(world.accepted[0]!.client).not.toBe('user-42');
   });
+  it("the page tells a refused override, a bad argument and the kill switch apart by the worker's error codes", async () => {
+    type Tried = { name: string; message: string } | 'ok';
+    const override = (module: string, version: string | null): Promise<Tried> =>
+      page.evaluate(
+        ([m, v]) =>
+          (window as unknown as { tranche: { override(m: string, v: string | null): Promise<void> } }).tranche.override(m!, v!).then(
+            () => 'ok' as const,
+            (err: Error) => ({ name: err.name, message: err.message }),
+          ),
+        [module, version] as const,
+      );
+    expect(await override('cart', '9.9.9')).toEqual({
+      name: 'override-refused',
+      message: "override(): override cart@9.9.9: cart@9.9.9 is not a released version (not in the signed manifest's releases)",
+    });
+    expect(await override('Not A Module', null)).toEqual({
+      name: 'invalid-argument',
+      message: 'override() module: expected a module name, got "Not A Module"',
+    });
+    expect(await override('cart', CART.good)).toBe('ok');
+
+    await world.t.store.setKillSwitch(true);
+    await page.evaluate(() => (window as unknown as { tranche: { checkForUpdate(): Promise<unknown> } }).tranche.checkForUpdate());
+    expect(await override('cart', CART.good)).toEqual({
+      name: 'kill-switch',
+      message: "override(): tranche service worker: refused, the manifest's kill switch disabled the tranche service worker",
+    });
+  });
 });

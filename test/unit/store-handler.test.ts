@@ -258,7 +258,7 @@ describe('the stable import map', () => {
 
   it('refuses mount paths that are not /…/', () => {
     expect(() => storeHandler(t.dir, { mount: 'store' })).toThrow(
-      /storeHandler mount: expected a path starting and ending with \/, got "store"/,
+      /storeHandler\(\) option mount: expected a path starting and ending with \/, got "store"/,
     );
   });
 });

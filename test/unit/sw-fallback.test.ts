@@ -208,7 +208,7 @@ describe('Fallback: readiness and the boot deadline', () => {
     const b = await openPage(driver, 'page-b');
     // page-b vouches with page-a's nonce: refused, and page-a's versions stay unproven.
     const refused = await ready(driver, 'page-b', a.nonce);
-    expect(refused).toMatchObject({ ok: false, error: { code: 'rejected' } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'unknown-page-load' } });
     expect((refused as { error: { message: string } }).error.message).toMatch(/a page can only vouch for its own load/);
     expect(await ready(driver, 'page-b', b.nonce)).toMatchObject({ ok: true });
     // page-b's own READY proved 2.0.0 on this client: page-a missing its deadline fails nothing.

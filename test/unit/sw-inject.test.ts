@@ -165,7 +165,7 @@ describe('options', () => {
     const cdn = resolveOptions({ manifestUrl: 'https://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/');
     expect([cdn.manifestUrl, cdn.storeBase]).toEqual(['https://cdn.example/store/manifest.json', 'https://cdn.example/store/']);
     expect(() => resolveOptions({ manifestUrl: 'http://cdn.example/store/manifest.json', publicKeys: [{}] }, 'https://app.test/')).toThrow(
-      'tranche/sw option manifestUrl: expected a URL on the worker\'s origin https://app.test or an https URL, got "http://cdn.example/store/manifest.json"',
+      'installTranche() option manifestUrl: expected a URL on the worker\'s origin https://app.test or an https URL, got "http://cdn.example/store/manifest.json"',
     );
     expect(
       resolveOptions({ manifestUrl: 'http://127.0.0.1:9000/b/manifest.json', publicKeys: [{}] }, 'http://127.0.0.1:8080/').storeBase,

@@ -26,7 +26,7 @@ describe('storage names', () => {
 
   it('refuse a namespace that is not a short printable string', () => {
     expect(() => resolve(`${ORIGIN}/`, 'x'.repeat(201))).toThrow(
-      /tranche\/sw option namespace: expected a string of at most 200 characters/,
+      /installTranche\(\) option namespace: expected a string of at most 200 characters/,
     );
     expect(() => resolve(`${ORIGIN}/`, 'a\nb')).toThrow(/option namespace/);
     expect(() => resolve(`${ORIGIN}/`, 42 as never)).toThrow(/option namespace/);

@@ -199,17 +199,17 @@ describe('options', () => {
 
   it('names the option that is unusable', () => {
     expect(() => resolve({ fallback: { bootTimeoutMs: -1 } })).toThrow(
-      'tranche/sw option fallback.bootTimeoutMs: expected an integer >= 0, got -1',
+      'installTranche() option fallback.bootTimeoutMs: expected an integer >= 0, got -1',
     );
     expect(() => resolve({ telemetry: { url: 'ftp://collector.example/t' } })).toThrow(
-      'tranche/sw option telemetry.url: expected an http(s) URL, got "ftp://collector.example/t"',
+      'installTranche() option telemetry.url: expected an http(s) URL, got "ftp://collector.example/t"',
     );
     expect(() => resolve({ telemetry: { url: '' } })).toThrow(/option telemetry\.url: expected an http\(s\) URL/);
     expect(() => resolve({ telemetry: { url: '/t', maxBatchEvents: 501 } })).toThrow(
-      'tranche/sw option telemetry.maxBatchEvents: expected an integer from 1 to 500, got 501',
+      'installTranche() option telemetry.maxBatchEvents: expected an integer from 1 to 500, got 501',
     );
     expect(() => resolve({ telemetry: { url: '/t', batchIntervalMs: 0 } })).toThrow(
-      'tranche/sw option telemetry.batchIntervalMs: expected an integer >= 1, got 0',
+      'installTranche() option telemetry.batchIntervalMs: expected an integer >= 1, got 0',
     );
   });
 });

@@ -124,9 +124,9 @@ describe('trancheModule options', () => {
     } catch (err) {
       error = err;
     }
-    expect(isTrancheError(error, 'invalid-document')).toBe(true);
+    expect(isTrancheError(error, 'invalid-option')).toBe(true);
     const message = (error as Error).message;
-    expect(message).toContain('trancheModule options is invalid');
+    expect(message).toContain('trancheModule() options:');
     expect(message).toContain('name: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}, got "Shop Cart"');
     expect(message).toContain('version: expected a semver version such as 1.2.3, got "1.0"');
     expect(message).toContain('external[0]: expected a bare specifier such as "cart", got "./relative"');
