@@ -107,10 +107,11 @@ describe('broadcasts and replies', () => {
     expect(isBroadcast({ type: 'GET_STATE' })).toBe(false);
   });
 
-  it('recognises a reply, with its result or its error code and message', () => {
+  it('recognises a reply, with its result or its error code, message and details', () => {
     expect(isReply({ type: 'REPLY', ok: true, result: null })).toBe(true);
-    expect(isReply({ type: 'REPLY', ok: false, error: { code: 'kill-switch', message: 'm' } })).toBe(true);
-    expect(isReply({ type: 'REPLY', ok: false, error: { code: 'kill-switch' } })).toBe(false);
+    expect(isReply({ type: 'REPLY', ok: false, error: { code: 'kill-switch', message: 'm', details: { what: 'w' } } })).toBe(true);
+    expect(isReply({ type: 'REPLY', ok: false, error: { code: 'kill-switch', message: 'm' } })).toBe(false);
+    expect(isReply({ type: 'REPLY', ok: false, error: { code: 'kill-switch', message: 'm', details: 'w' } })).toBe(false);
     expect(isReply({ type: 'REPLY', ok: 'yes', result: 1 })).toBe(false);
   });
 });
