@@ -323,7 +323,7 @@ export class Tranche {
 }
 
 function invalidArgument(where: string, expected: string, got: unknown): never {
-  throw new TrancheError('invalid-argument', { where, expected, got: JSON.stringify(got) ?? String(got) });
+  throw new TrancheError('invalid-argument', { where, problem: `expected ${expected}, got ${JSON.stringify(got) ?? String(got)}` });
 }
 
 // An unreadable snapshot (a worker and page client out of step) must not break the app: it

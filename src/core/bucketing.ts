@@ -103,7 +103,7 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
     else {
       const next = others.find((o) => o.from >= existing.from);
       const room = (next ? next.from : BUCKETS) - existing.from;
-      throw new TrancheError('conflict', {
+      throw new TrancheError('no-room', {
         what: `${moduleName}@${version}`,
         reason: `can grow to at most ${room / 100}% while ${next ? `${moduleName}@${next.version} holds buckets from ${next.from}` : 'the bucket space ends'}; promote or roll back one first`,
       });
@@ -111,7 +111,7 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
   } else {
     from = placeNew(others, size);
     if (from === undefined) {
-      throw new TrancheError('conflict', {
+      throw new TrancheError('no-room', {
         what: `${moduleName}@${version}`,
         reason: `no free run of ${percent}% of buckets is left beside the other rollouts (${others.map((o) => `${o.version} at ${o.percent}%`).join(', ')}); make room first: tranche promote ${moduleName}@${largest(others).version} (ends its rollout) or tranche rollback ${moduleName} (ends them all)`,
       });

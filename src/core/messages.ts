@@ -16,10 +16,34 @@ export interface ErrorDetails {
   expired: { expires: string; now: string };
   'invalid-key': { where: string; reason: string };
   integrity: { what: string; expected: string; actual: string };
+  /** The command line lacks something it needs or gives contradicting things (`tranche`'s exit code 2). */
   usage: { reason: string };
   'not-found': { what: string };
   conflict: { what: string; reason: string };
-  rejected: { what: string; reason: string };
+  /** The store's current manifest does not verify (signature, key, schema): nothing is published over it. */
+  'untrusted-manifest': { what: string; reason: string };
+  /** A change would make live a version whose `requires` no live version meets: all its clients would fall back. */
+  incompatible: { what: string; reason: string };
+  /** `--requires` names a range no released version of that module satisfies. */
+  'unmet-requirement': { what: string; reason: string };
+  /** A record stored at another version's path (`records/<module>/<version>.json`). */
+  'misplaced-record': { path: string; describes: string; belongsAt: string };
+  /** The module is paused: no promote or rollout until it is resumed. */
+  paused: { what: string; reason: string };
+  /** The version was rolled back and is blocked: it never goes live again unless unblocked. */
+  blocked: { what: string; reason: string };
+  /** The change would change nothing (already stable, nothing to roll back, not blocked). */
+  'no-change': { what: string; reason: string };
+  /** A rollout does not fit beside the module's other rollouts in the 10,000 buckets. */
+  'no-room': { what: string; reason: string };
+  /** A released version (or a file of it) exists with other contents: releases are immutable. */
+  immutable: { what: string; reason: string };
+  /** Build files that cannot be released (unsafe or unportable paths, symlinks out, devices, too large). */
+  'unreleasable-files': { what: string; reason: string };
+  /** The build directory holds no files. */
+  'empty-build': { buildDir: string };
+  /** A request to a remote store failed (HTTP status or network). */
+  'store-failed': { what: string; reason: string };
   /** Another command holds the store lock; `holder` says who, for deleting a lock left by a crash. */
   locked: { path: string; waitedMs: number; holder: string };
   exists: { path: string };
@@ -32,8 +56,11 @@ export interface ErrorDetails {
    * `trancheApp()`, `trancheModule()`, `storeHandler()`), each problem is `option: expected …, got …`.
    */
   'invalid-option': { where: string; problems: string[] };
-  /** An argument of a page client method is unusable (`where` names the method and argument). */
-  'invalid-argument': { where: string; expected: string; got: string };
+  /**
+   * An argument's value is unusable: a CLI flag (`--percent 150`), a `tranche/node` or page client
+   * method's argument (`override() module`). `where` names the argument and its value.
+   */
+  'invalid-argument': { where: string; problem: string };
   /** The manifest's kill switch disabled the worker: it changes nothing until a manifest enables it again. */
   'kill-switch': { what: string };
   /** The worker could not open its IndexedDB database (private mode, storage evicted or blocked). */
@@ -74,7 +101,18 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   usage: (d) => d.reason,
   'not-found': (d) => `${d.what} not found`,
   conflict: (d) => `${d.what}: ${d.reason}`,
-  rejected: (d) => `${d.what}: ${d.reason}`,
+  'untrusted-manifest': (d) => `${d.what}: ${d.reason}`,
+  incompatible: (d) => `${d.what}: ${d.reason}`,
+  'unmet-requirement': (d) => `${d.what}: ${d.reason}`,
+  'misplaced-record': (d) => `${d.path} describes ${d.describes}, so it belongs at ${d.belongsAt}`,
+  paused: (d) => `${d.what}: ${d.reason}`,
+  blocked: (d) => `${d.what}: ${d.reason}`,
+  'no-change': (d) => `${d.what}: ${d.reason}`,
+  'no-room': (d) => `${d.what}: ${d.reason}`,
+  immutable: (d) => `${d.what}: ${d.reason}`,
+  'unreleasable-files': (d) => `${d.what}: ${d.reason}`,
+  'empty-build': (d) => `build directory ${d.buildDir} contains no files`,
+  'store-failed': (d) => `${d.what}: ${d.reason}`,
   locked: (d) =>
     `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
   exists: (d) => `${d.path} already exists; refusing to overwrite it`,
@@ -82,7 +120,7 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'no-worker': (d) => `${d.what}: no service worker to ask: ${d.reason}`,
   'invalid-option': (d) =>
     d.problems.length === 1 ? `${d.where} option ${d.problems[0]}` : `${d.where} options:\n  ${d.problems.join('\n  ')}`,
-  'invalid-argument': (d) => `${d.where}: expected ${d.expected}, got ${d.got}`,
+  'invalid-argument': (d) => `${d.where}: ${d.problem}`,
   'kill-switch': (d) => `${d.what}: refused, the manifest's kill switch disabled the tranche service worker`,
   'no-storage': (d) => `${d.what}: the tranche service worker has no storage: ${d.reason}`,
   'override-refused': (d) => `override ${d.module}@${d.version}: ${d.reason}`,

@@ -377,8 +377,14 @@ function checkExpires(expires: string): string {
   if (expires === 'never') return expires;
   const time = Date.parse(expires);
   if (Number.isNaN(time))
-    throw new TrancheError('usage', { reason: `--expires ${expires}: expected an ISO time such as 2030-01-31T00:00:00Z` });
+    throw new TrancheError('invalid-argument', {
+      where: `--expires ${expires}`,
+      problem: `expected an ISO time such as 2030-01-31T00:00:00Z`,
+    });
   if (time <= Date.now())
-    throw new TrancheError('usage', { reason: `--expires ${expires}: is in the past; clients would reject the manifest at once` });
+    throw new TrancheError('invalid-argument', {
+      where: `--expires ${expires}`,
+      problem: `is in the past; clients would reject the manifest at once`,
+    });
   return new Date(time).toISOString();
 }

@@ -49,7 +49,10 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   const prefix = match?.[2]?.replace(/\/+$/, '') ?? '';
   if (!match || (prefix && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')))
-    throw new TrancheError('usage', { reason: `${url}: expected s3://<bucket>/<prefix> such as s3://my-bucket/store` });
+    throw new TrancheError('invalid-argument', {
+      where: `${url}`,
+      problem: `expected s3://<bucket>/<prefix> such as s3://my-bucket/store`,
+    });
   return { bucket: match[1]!, prefix: prefix ? `${prefix}/` : '' };
 }
 
@@ -58,9 +61,7 @@ async function loadSdk(): Promise<Sdk> {
     return await import('@aws-sdk/client-s3');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    throw new TrancheError('usage', {
-      reason: 's3:// stores need the package @aws-sdk/client-s3, which is not installed: npm install --save-dev @aws-sdk/client-s3',
-    });
+    throw new TrancheError('missing-dependency', { name: '@aws-sdk/client-s3', feature: 's3:// stores' });
   }
 }
 
@@ -268,7 +269,7 @@ export class S3Backend implements StoreBackend {
 
   private _failed(method: string, path: string, err: unknown): TrancheError {
     const code = status(err);
-    return new TrancheError('rejected', {
+    return new TrancheError('store-failed', {
       what: `${method} ${this.where(path)}`,
       reason: `${code ? `HTTP ${code} ` : ''}${(err as Error).name}: ${(err as Error).message}`,
     });

@@ -29,12 +29,12 @@ export async function listBuildFiles(buildDir: string): Promise<BuildFile[]> {
   if (problems.length) {
     const shown = problems.slice(0, MAX_LISTED_PROBLEMS);
     if (problems.length > shown.length) shown.push(`… and ${problems.length - shown.length} more`);
-    throw new TrancheError('rejected', {
+    throw new TrancheError('unreleasable-files', {
       what: `build directory ${buildDir}`,
       reason: `cannot release these paths:\n  ${shown.join('\n  ')}`,
     });
   }
-  if (!files.length) throw new TrancheError('rejected', { what: `build directory ${buildDir}`, reason: 'contains no files' });
+  if (!files.length) throw new TrancheError('empty-build', { buildDir });
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
@@ -46,7 +46,7 @@ async function buildRoot(buildDir: string): Promise<string> {
     if (!isMissing(err)) throw err;
     throw new TrancheError('not-found', { what: `build directory ${buildDir}` });
   }
-  throw new TrancheError('usage', { reason: `build directory ${buildDir} is not a directory` });
+  throw new TrancheError('invalid-argument', { where: `build directory ${buildDir}`, problem: 'is not a directory' });
 }
 
 /**
@@ -56,7 +56,7 @@ async function buildRoot(buildDir: string): Promise<string> {
 function checkSize(source: string): string {
   const { size } = statSync(source);
   if (size > MAX_FILE_BYTES)
-    throw new TrancheError('rejected', {
+    throw new TrancheError('unreleasable-files', {
       what: source,
       reason: `${size} bytes is more than a release file may hold (at most ${MAX_FILE_BYTES} bytes, 2 GiB: each file is read whole)`,
     });

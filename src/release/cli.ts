@@ -32,6 +32,10 @@ function usage(reason: string): never {
   throw new TrancheError('usage', { reason });
 }
 
+function invalidArgument(where: string, problem: string): never {
+  throw new TrancheError('invalid-argument', { where, problem });
+}
+
 interface GlobalOptions {
   store: string;
   key?: string;
@@ -42,7 +46,7 @@ interface GlobalOptions {
 function s3Options(cmd: Command): S3Options {
   const { endpoint, region } = cmd.optsWithGlobals<GlobalOptions>();
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint))
-    usage(`--endpoint ${endpoint}: expected an http(s) URL such as http://127.0.0.1:9000`);
+    invalidArgument(`--endpoint ${endpoint}`, 'expected an http(s) URL such as http://127.0.0.1:9000');
   return { ...(endpoint ? { endpoint } : {}), ...(region ? { region } : {}) };
 }
 
@@ -64,7 +68,7 @@ function uploadBar(label: string): { onProgress?: ProgressListener; done: () => 
 /** Splits `<module>@<version>`, naming the argument when it is not one. */
 function target(text: string, what: string): { module: string; version: string } {
   const at = text.indexOf('@');
-  if (at < 0) usage(`${what} ${text}: expected <module>@<version> such as cart@1.2.0`);
+  if (at < 0) invalidArgument(`${what} ${text}`, 'expected <module>@<version> such as cart@1.2.0');
   return {
     module: checkModule(text.slice(0, at), `${what} ${text}: module`),
     version: checkVersion(text.slice(at + 1), `${what} ${text}: version`),
@@ -75,9 +79,9 @@ function requirements(specs: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const spec of specs) {
     const at = spec.indexOf('@');
-    if (at < 1) usage(`--requires ${spec}: expected <module>@<range> such as header@^2.0.0`);
+    if (at < 1) invalidArgument(`--requires ${spec}`, 'expected <module>@<range> such as header@^2.0.0');
     const name = spec.slice(0, at);
-    if (name in out) usage(`--requires ${spec}: ${name} is required twice`);
+    if (name in out) invalidArgument(`--requires ${spec}`, `${name} is required twice`);
     out[name] = spec.slice(at + 1);
   }
   return out;
@@ -85,7 +89,7 @@ function requirements(specs: string[]): Record<string, string> {
 
 function percent(text: string): number {
   const value = Number(text);
-  if (text.trim() === '' || Number.isNaN(value)) usage(`--percent ${text}: expected a number from 0 to 100 in steps of 0.01`);
+  if (text.trim() === '' || Number.isNaN(value)) invalidArgument(`--percent ${text}`, 'expected a number from 0 to 100 in steps of 0.01');
   return value;
 }
 
@@ -278,7 +282,7 @@ function addReadingCommands(program: Command): void {
 
 function portNumber(text: string): number {
   const n = Number(text);
-  if (!/^\d{1,5}$/.test(text) || n > 65535) usage(`--port ${text}: expected a port number 0..65535 (0 picks a free one)`);
+  if (!/^\d{1,5}$/.test(text) || n > 65535) invalidArgument(`--port ${text}`, 'expected a port number 0..65535 (0 picks a free one)');
   return n;
 }
 
@@ -461,7 +465,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;
     console.error(`tranche: ${(err as Error).message}`);
-    return isTrancheError(err, 'usage') ? EXIT_USAGE : EXIT_FAILED;
+    return isTrancheError(err, 'usage') || isTrancheError(err, 'invalid-argument') ? EXIT_USAGE : EXIT_FAILED;
   }
 }
 

@@ -25,7 +25,7 @@ function existing(draft: ManifestDraft, module: string): ModuleState {
 
 function notPaused(module: string, mod: ModuleState): void {
   if (mod.paused)
-    throw new TrancheError('rejected', {
+    throw new TrancheError('paused', {
       what: module,
       reason: `is paused; run tranche resume ${module} first (rollback works while paused)`,
     });
@@ -33,7 +33,7 @@ function notPaused(module: string, mod: ModuleState): void {
 
 function notBlocked(module: string, mod: ModuleState, version: string): void {
   if (mod.blocked.includes(version)) {
-    throw new TrancheError('rejected', {
+    throw new TrancheError('blocked', {
       what: `${module}@${version}`,
       reason: 'was rolled back and is blocked; a blocked version never goes live again: release a new version',
     });
@@ -43,7 +43,10 @@ function notBlocked(module: string, mod: ModuleState, version: string): void {
 /** Checks a rollout percentage: 0..100 in steps of 0.01. Returns it rounded to those steps. */
 export function checkPercent(percent: number): number {
   if (!Number.isFinite(percent) || percent < 0 || percent > 100 || Math.abs(percent * 100 - Math.round(percent * 100)) > 1e-6) {
-    throw new TrancheError('usage', { reason: `--percent ${percent}: expected a number from 0 to 100 in steps of 0.01` });
+    throw new TrancheError('invalid-argument', {
+      where: `--percent ${percent}`,
+      problem: `expected a number from 0 to 100 in steps of 0.01`,
+    });
   }
   return Math.round(percent * 100) / 100;
 }
@@ -66,15 +69,11 @@ export function promote(draft: ManifestDraft, module: string, version: string): 
 /** Starts or changes the rollout of `version` to `percent` of the module's clients. */
 export function rollout(draft: ManifestDraft, module: string, version: string, percent: number): string {
   const share = checkPercent(percent);
-  const mod = draft.modules[module];
-  if (!mod)
-    throw new TrancheError('rejected', {
-      what: module,
-      reason: `has no stable version yet; promote one first: tranche promote ${module}@<version>`,
-    });
+  const mod = existing(draft, module);
   notPaused(module, mod);
   notBlocked(module, mod, version);
-  if (mod.stable === version) throw new TrancheError('rejected', { what: `${module}@${version}`, reason: 'is already the stable version' });
+  if (mod.stable === version)
+    throw new TrancheError('no-change', { what: `${module}@${version}`, reason: 'is already the stable version' });
   const replaced = takeOverFullRollout(module, mod, version);
   mod.rollouts = placeRollout(module, mod, version, share);
   const note = `${replaced}${module}@${version} reaches ${share}% of clients`;
@@ -130,7 +129,7 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
   if (target === undefined) {
     target = [...stableHistory].reverse().find((v) => v !== mod.stable && !mod.blocked.includes(v));
     if (target === undefined) {
-      throw new TrancheError('rejected', {
+      throw new TrancheError('no-change', {
         what: module,
         reason: `has no earlier stable version to roll back to than ${mod.stable}; name one with --to <version>`,
       });
@@ -140,7 +139,7 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
   const abandoned = live.length ? live.map((r) => r.version) : [mod.stable];
   const blocked = abandoned.filter((v) => v !== target && !mod.blocked.includes(v));
   if (target === mod.stable && !live.length)
-    throw new TrancheError('rejected', {
+    throw new TrancheError('no-change', {
       what: `${module}@${target}`,
       reason: 'is already stable with no live rollouts; nothing to roll back',
     });
@@ -162,7 +161,7 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
 export function unblock(draft: ManifestDraft, module: string, version: string): string {
   const mod = existing(draft, module);
   if (!mod.blocked.includes(version))
-    throw new TrancheError('rejected', {
+    throw new TrancheError('no-change', {
       what: `${module}@${version}`,
       reason: `is not blocked (blocked: ${mod.blocked.length ? mod.blocked.join(', ') : 'nothing'})`,
     });

@@ -137,7 +137,10 @@ export function parseDuration(text: string, what: string): number {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
   const ms = match ? Number(match[1]) * unit[match[2] as keyof typeof unit] : NaN;
   if (!(ms >= 1000 && ms <= 30 * unit.d))
-    throw new TrancheError('usage', { reason: `${what} ${text}: expected a duration from 1s to 30d such as 2s, 30m or 1h` });
+    throw new TrancheError('invalid-argument', {
+      where: `${what} ${text}`,
+      problem: `expected a duration from 1s to 30d such as 2s, 30m or 1h`,
+    });
   return ms;
 }
 
@@ -149,8 +152,9 @@ export function parseSteps(text: string, what: string): number[] {
     steps.every((p, i) => Number.isFinite(p) && p > 0 && p <= 100 && Math.round(p * 100) === p * 100 && (i === 0 || p > steps[i - 1]!)) &&
     steps.at(-1) === 100;
   if (!ok)
-    throw new TrancheError('usage', {
-      reason: `${what} ${text}: expected ascending percents (0 < p <= 100, steps of 0.01) ending at 100, such as 1,5,25,50,100`,
+    throw new TrancheError('invalid-argument', {
+      where: `${what} ${text}`,
+      problem: `expected ascending percents (0 < p <= 100, steps of 0.01) ending at 100, such as 1,5,25,50,100`,
     });
   return steps;
 }

@@ -13,6 +13,7 @@ import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { writeStableImportMap, writeStableTrees } from './firstVisit.js';
 import { appendHistory, readHistory, readPublishedSequence, recordPublished, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveTrustedKey, storeKeys } from './keys.js';
+import { checkRecordPath } from './release.js';
 import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, recordPath } from './storeLayout.js';
@@ -57,7 +58,7 @@ async function readManifestBytes(backend: StoreBackend): Promise<{ manifest: Man
     return { manifest: await verifyManifest(parseJson(utf8(bytes), where), { trusted: keys, now: new Date(0) }), bytes };
   } catch (err) {
     if (!isTrancheError(err)) throw err;
-    throw new TrancheError('rejected', {
+    throw new TrancheError('untrusted-manifest', {
       what: where,
       reason: `${err.message}\nrefusing to use it; tranche verify lists every problem`,
     });
@@ -107,7 +108,7 @@ export async function publish(
     const before = new Set(current ? unmeetableRequirements(current.modules, requirementsOf) : []);
     const broken = unmeetableRequirements(draft.modules, requirementsOf).filter((line) => !before.has(line));
     if (broken.length && incompatible === 'refuse')
-      throw new TrancheError('rejected', {
+      throw new TrancheError('incompatible', {
         what: `tranche ${verb}`,
         reason: `${broken.join('; ')}: its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible`,
       });
@@ -167,12 +168,7 @@ async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise
       const bytes = await backend.read(record);
       if (!bytes) throw new TrancheError('not-found', { what: `release ${module}@${version} (${record})` });
       const parsed = parseReleaseRecord(parseJson(utf8(bytes), record), record);
-      if (parsed.module !== module || parsed.version !== version) {
-        throw new TrancheError('rejected', {
-          what: record,
-          reason: `describes ${parsed.module}@${parsed.version}, not ${module}@${version}`,
-        });
-      }
+      checkRecordPath(parsed, record);
       const requires = Object.keys(parsed.requires).length ? { requires: parsed.requires } : {};
       // The ranges ride along in the signed root: a worker must know them before staging the version.
       refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes), ...requires };

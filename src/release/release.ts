@@ -7,7 +7,7 @@ import compare from 'semver/functions/compare.js';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { inRange } from '../core/compatibility.js';
-import { FORMAT, MODULE_NAME, type ReleaseRecord } from '../core/manifest.js';
+import { FORMAT, MODULE_NAME, releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { listBuildFiles, type BuildFile } from './buildFiles.js';
 import { ingestFiles, restoreMissing, type ProgressListener } from './ingest.js';
@@ -87,18 +87,23 @@ function checkNames(module: string, version: string, requires: Readonly<Record<s
   for (const [name, range] of Object.entries(requires)) {
     const spec = `${name}@${range}`;
     if (!MODULE_NAME.test(name))
-      throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(name)} is not a module name` });
-    if (name === module) throw new TrancheError('usage', { reason: `--requires ${spec}: a module cannot require itself` });
+      throw new TrancheError('invalid-argument', { where: `--requires ${spec}`, problem: `${JSON.stringify(name)} is not a module name` });
+    if (name === module)
+      throw new TrancheError('invalid-argument', { where: `--requires ${spec}`, problem: `a module cannot require itself` });
     if (validRange(range) === null)
-      throw new TrancheError('usage', { reason: `--requires ${spec}: ${JSON.stringify(range)} is not a semver range` });
+      throw new TrancheError('invalid-argument', {
+        where: `--requires ${spec}`,
+        problem: `${JSON.stringify(range)} is not a semver range`,
+      });
   }
 }
 
 function chooseEntry(files: readonly BuildFile[], entry: string | undefined, buildDir: string): string {
   if (entry !== undefined) {
     if (files.some((f) => f.path === entry)) return entry;
-    throw new TrancheError('usage', {
-      reason: `--entry ${entry}: no such file in ${buildDir} (paths are relative to the build directory, with /)`,
+    throw new TrancheError('invalid-argument', {
+      where: `--entry ${entry}`,
+      problem: `no such file in ${buildDir} (paths are relative to the build directory, with /)`,
     });
   }
   if (files.some((f) => f.path === 'index.js')) return 'index.js';
@@ -123,7 +128,7 @@ export async function releasedVersions(backend: StoreBackend, module?: string): 
 async function checkRequirement(backend: StoreBackend, name: string, range: string): Promise<void> {
   const versions = (await releasedVersions(backend, name))[name] ?? [];
   if (versions.some((ver) => inRange(ver, range))) return;
-  throw new TrancheError('rejected', {
+  throw new TrancheError('unmet-requirement', {
     what: `--requires ${name}@${range}`,
     reason: `no released version of ${name} satisfies ${range} (${versions.length ? `released: ${versions.join(', ')}` : `${name} has no releases`})`,
   });
@@ -135,11 +140,22 @@ export async function readRecord(backend: StoreBackend, path: string): Promise<R
   return text === null ? null : parseReleaseRecord(parseJson(text, path), path);
 }
 
-/** Throws `conflict` unless `next` has the same contents as the released `previous`. */
+/**
+ * Throws `misplaced-record` unless the record read from `path` is the one stored there: a record
+ * lives at `records/<module>/<version>.json` of the version it describes, and a copy under another
+ * version's path (a store edited by hand, a bad copy) must never be served or published as that version.
+ */
+export function checkRecordPath(record: ReleaseRecord, path: string): void {
+  const belongsAt = recordPath(record.module, record.version);
+  if (path !== belongsAt)
+    throw new TrancheError('misplaced-record', { path, describes: releaseKey(record.module, record.version), belongsAt });
+}
+
+/** Throws `immutable` unless `next` has the same contents as the released `previous`. */
 function checkSame(previous: ReleaseRecord, next: ReleaseRecord): void {
   const diff = differences(previous, next);
   if (!diff.length) return;
-  throw new TrancheError('conflict', {
+  throw new TrancheError('immutable', {
     what: `${next.module}@${next.version}`,
     reason: `already released with different contents (${diff.join('; ')}); released versions are immutable, release a new version instead`,
   });

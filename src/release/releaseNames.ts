@@ -24,8 +24,9 @@ function quoted(text: unknown): string {
 /** Throws `usage` unless `module` is a module name; `what` names the argument, e.g. `--module`. */
 export function checkModule(module: unknown, what: string): string {
   if (typeof module !== 'string' || !MODULE_NAME.test(module))
-    throw new TrancheError('usage', {
-      reason: `${what} ${quoted(module)}: expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`,
+    throw new TrancheError('invalid-argument', {
+      where: `${what} ${quoted(module)}`,
+      problem: `expected a module name matching [a-z0-9][a-z0-9._-]{0,63}`,
     });
   return module;
 }
@@ -33,10 +34,11 @@ export function checkModule(module: unknown, what: string): string {
 /** Throws `usage` unless `version` is a semver version a store's file names can hold; `what` names the argument. */
 export function checkVersion(version: unknown, what: string): string {
   if (typeof version !== 'string' || !isVersion(version))
-    throw new TrancheError('usage', { reason: `${what} ${quoted(version)}: expected a semver version such as 1.2.3` });
+    throw new TrancheError('invalid-argument', { where: `${what} ${quoted(version)}`, problem: `expected a semver version such as 1.2.3` });
   if (version.length > MAX_STORED_VERSION_LENGTH)
-    throw new TrancheError('usage', {
-      reason: `${what} ${quoted(version.slice(0, 24))}… is ${version.length} characters long: a store takes versions of at most ${MAX_STORED_VERSION_LENGTH} (they become file names)`,
+    throw new TrancheError('invalid-argument', {
+      where: `${what} ${quoted(version.slice(0, 24))}… is ${version.length} characters long`,
+      problem: `a store takes versions of at most ${MAX_STORED_VERSION_LENGTH} (they become file names)`,
     });
   return version;
 }

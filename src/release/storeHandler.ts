@@ -32,7 +32,7 @@ import { TrancheError, isTrancheError } from '../core/TrancheError.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { isPrivateJwk } from './keys.js';
 import { readCurrentManifest } from './publish.js';
-import { readRecord } from './release.js';
+import { checkRecordPath, readRecord } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
 import type { StoreBackend } from './StoreBackend.js';
 import { IMMUTABLE_CACHE, MODULES_TREE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
@@ -203,12 +203,7 @@ class RecordCache {
     if (known) return known;
     const record = await readRecord(this._backend, recordPath(module, version));
     if (!record) return null;
-    if (record.module !== module || record.version !== version) {
-      throw new TrancheError('rejected', {
-        what: recordPath(module, version),
-        reason: `describes ${releaseKey(record.module, record.version)}`,
-      });
-    }
+    checkRecordPath(record, recordPath(module, version));
     this._records.set(key, record);
     return record;
   }

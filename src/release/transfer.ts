@@ -110,7 +110,7 @@ export async function publishStore(
   const manifestBytes = await source.read(MANIFEST);
   const manifest = await readCurrentManifest(source);
   if (!manifest || !manifestBytes)
-    throw new TrancheError('rejected', { what: source.location, reason: 'has no manifest to publish; promote a release first' });
+    throw new TrancheError('not-found', { what: `a manifest in ${source.location} to publish (promote a release first)` });
   const { keys, files: keyFiles } = await storeKeys(source);
   const ahead = await targetState(target, keys, manifestBytes, manifest.sequence);
   const all = await records(source);
@@ -164,7 +164,7 @@ async function sameRecords(source: StoreBackend, target: StoreBackend, paths: st
 }
 
 function differentRecord(target: StoreBackend, path: string): TrancheError {
-  return new TrancheError('conflict', {
+  return new TrancheError('immutable', {
     what: target.where(path),
     reason: 'is already there with different contents; released versions are immutable',
   });
@@ -196,7 +196,7 @@ async function targetState(
     theirSequence = (await verifyManifest(parseJson(utf8(theirs), where), { trusted: keys, now: new Date(0) })).sequence;
   } catch (err) {
     if (!isTrancheError(err)) throw err;
-    throw new TrancheError('rejected', {
+    throw new TrancheError('untrusted-manifest', {
       what: where,
       reason: `${err.message}; refusing to replace a manifest this store cannot vouch for (publish from the store that signed it, or add its key)`,
     });

@@ -14,7 +14,8 @@ import { readHistory, readPublishedSequence } from './history.js';
 import { exposedKeyWarning, readJwkFile, storeKeys } from './keys.js';
 import { mapConcurrent } from './mapConcurrent.js';
 import { readText, utf8, type StoreBackend } from './StoreBackend.js';
-import { MANIFEST, RECORDS, blobPath, documentKind, recordPath } from './storeLayout.js';
+import { MANIFEST, RECORDS, blobPath, documentKind } from './storeLayout.js';
+import { checkRecordPath } from './release.js';
 
 const CONCURRENCY = 16;
 
@@ -139,12 +140,7 @@ async function checkRecords(
           throw new TrancheError('integrity', { what: `${path} (manifest.json releases["${ref.key}"])`, expected: ref.sha256, actual });
       }
       const record = parseReleaseRecord(parseJson(utf8(bytes), path), path);
-      if (path.startsWith(RECORDS) && path !== recordPath(record.module, record.version)) {
-        throw new TrancheError('rejected', {
-          what: path,
-          reason: `describes ${record.module}@${record.version}, so it belongs at ${recordPath(record.module, record.version)}`,
-        });
-      }
+      if (path.startsWith(RECORDS)) checkRecordPath(record, path);
       for (const file of record.files) {
         const known = blobs.get(file.sha256);
         if (known && known.size !== file.size)

@@ -69,9 +69,9 @@ export function appWorker(options: AppWorkerOptions): Plugin {
     async writeBundle(output, bundle) {
       const outDir = output.dir ?? path.resolve(config.root, config.build.outDir);
       if (fileName in bundle) {
-        throw new TrancheError('conflict', {
-          what: `trancheApp option worker.fileName ${JSON.stringify(fileName)}`,
-          reason: 'the app build already emits a file of that name',
+        throw new TrancheError('invalid-option', {
+          where: 'trancheApp()',
+          problems: [`worker.fileName ${JSON.stringify(fileName)}: the app build already emits a file of that name`],
         });
       }
       const entries = await precacheList(outDir, Object.keys(bundle), precache, fileName);
@@ -79,9 +79,11 @@ export function appWorker(options: AppWorkerOptions): Plugin {
       // define only replaces what the code reads; a worker that never reads the list would
       // build fine and silently precache nothing.
       if (!entries.every((e) => worker.includes(e.revision))) {
-        throw new TrancheError('rejected', {
-          what: `trancheApp option worker.entry ${entry}`,
-          reason: `never reads ${PRECACHE_INJECTION_POINT} (installTranche from tranche/sw does), so the app shell would not be precached`,
+        throw new TrancheError('invalid-option', {
+          where: 'trancheApp()',
+          problems: [
+            `worker.entry ${entry}: never reads ${PRECACHE_INJECTION_POINT} (installTranche from tranche/sw does), so the app shell would not be precached`,
+          ],
         });
       }
     },
@@ -98,9 +100,9 @@ async function precacheList(
   const isMatch = picomatch(globs as string[]);
   const chosen = files.filter((f) => isMatch(f)).sort();
   if (chosen.length === 0) {
-    throw new TrancheError('rejected', {
-      what: 'trancheApp option worker.precache',
-      reason: `${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})`,
+    throw new TrancheError('invalid-option', {
+      where: 'trancheApp()',
+      problems: [`worker.precache: ${JSON.stringify(globs)} matched none of the app build's files (${files.join(', ') || 'none'})`],
     });
   }
   const workerDir = path.posix.dirname(workerFile);

@@ -149,7 +149,7 @@ describe('placeRollout', () => {
 
   it('refuses to grow into a neighbour, naming it and the room left', async () => {
     const err = await caught(() => placeRollout('cart', mod(['1.1.0', 10, 0], ['2.0.0', 30, 1000]), '1.1.0', 15));
-    expect(err.name).toBe('conflict');
+    expect(err.name).toBe('no-room');
     expect(err.message).toBe(
       'cart@1.1.0: can grow to at most 10% while cart@2.0.0 holds buckets from 1000; promote or roll back one first',
     );
@@ -162,7 +162,7 @@ describe('placeRollout', () => {
 
   it('refuses a new rollout when no free run is large enough', async () => {
     const err = await caught(() => placeRollout('cart', mod(['1.1.0', 50, 0], ['1.2.0', 10, 6000]), '3.0.0', 45));
-    expect(err.name).toBe('conflict');
+    expect(err.name).toBe('no-room');
     expect(err.message).toBe(
       'cart@3.0.0: no free run of 45% of buckets is left beside the other rollouts (1.1.0 at 50%, 1.2.0 at 10%); make room first: tranche promote cart@1.1.0 (ends its rollout) or tranche rollback cart (ends them all)',
     );

@@ -86,7 +86,7 @@ describe('release', () => {
     const stored = await blobs();
     const changed = await writeBuild('changed', { ...moduleFiles('cart', '1.0.0'), 'chunk.js': 'changed', 'extra.js': 'new' });
     await expect(t.store.release(changed, { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
-      name: 'conflict',
+      name: 'immutable',
       message: expect.stringMatching(/cart@1\.0\.0: already released with different contents \(changed: chunk\.js; added: extra\.js\)/),
     });
     expect(await blobs()).toEqual(stored);
@@ -95,19 +95,19 @@ describe('release', () => {
   it('rejects unusable arguments, naming them', async () => {
     const build = await writeBuild('ok', { 'index.js': 'x' });
     await expect(t.store.release(build, { module: 'cart', version: 'v1.0' })).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--version "v1.0"'),
     });
     await expect(t.store.release(build, { module: 'Cart!', version: '1.0.0' })).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--module "Cart!"'),
     });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', entry: 'main.js' })).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--entry main.js: no such file'),
     });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: 'not a range' } })).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--requires header@not a range'),
     });
     await expect(t.store.release(join(t.root, 'nowhere'), { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
@@ -130,7 +130,7 @@ describe('release', () => {
     await writeFile(join(t.root, 'outside.txt'), 'secret');
     await symlink(join(t.root, 'outside.txt'), join(build, 'leak.txt'));
     const error = await t.store.release(build, { module: 'cart', version: '1.0.0' }).catch((e: Error) => e);
-    expect(error).toMatchObject({ name: 'rejected' });
+    expect(error).toMatchObject({ name: 'unreleasable-files' });
     expect((error as Error).message).toContain(`build directory ${build}: cannot release these paths`);
     expect((error as Error).message).toContain('.env: has a segment ".env"');
     expect((error as Error).message).toContain('my file.js: has a segment "my file.js"');
@@ -148,14 +148,14 @@ describe('release', () => {
 
   it('refuses an empty build directory', async () => {
     await mkdir(join(t.root, 'empty'));
-    await expect(t.store.release(join(t.root, 'empty'), { module: 'cart', version: '1.0.0' })).rejects.toThrow(/empty: contains no files/);
+    await expect(t.store.release(join(t.root, 'empty'), { module: 'cart', version: '1.0.0' })).rejects.toThrow(/empty contains no files/);
   });
 
   it('refuses requires that no released version satisfies, listing what is released', async () => {
     await t.release('header', '1.4.0');
     const build = await writeBuild('cart', { 'index.js': 'x' });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: '^2.0.0' } })).rejects.toMatchObject({
-      name: 'rejected',
+      name: 'unmet-requirement',
       message: '--requires header@^2.0.0: no released version of header satisfies ^2.0.0 (released: 1.4.0)',
     });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { footer: '*' } })).rejects.toThrow(

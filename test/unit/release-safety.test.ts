@@ -54,7 +54,7 @@ describe('verify', () => {
     expect(await problems()).toEqual([expect.stringMatching(/^manifest\.json: manifest signature does not verify with key/)]);
     // and no command builds on it
     await expect(t.store.pause('cart')).rejects.toMatchObject({
-      name: 'rejected',
+      name: 'untrusted-manifest',
       message: expect.stringContaining(join(t.dir, 'manifest.json')),
     });
   });

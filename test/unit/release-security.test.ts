@@ -44,10 +44,13 @@ describe('module and version at every entry point of tranche/node', () => {
     await writeFile(join(t.dir, 'records', 'cart', `${secret}.json`), JSON.stringify({ format: 1, module: 'hunter2' }));
     const present = await failure(() => t.store.promote('cart', secret));
     for (const err of [absent, present]) {
-      expect(err).toMatchObject({ name: 'usage', message: `promote() version "${secret}": expected a semver version such as 1.2.3` });
+      expect(err).toMatchObject({
+        name: 'invalid-argument',
+        message: `promote() version "${secret}": expected a semver version such as 1.2.3`,
+      });
     }
     await expect(t.store.promote('cart', traversal)).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: `promote() version "${traversal}": expected a semver version such as 1.2.3`,
     });
   });
@@ -66,7 +69,10 @@ describe('module and version at every entry point of tranche/node', () => {
     ];
     for (const [what, call] of calls) {
       const err = await failure(call);
-      expect(err, what).toMatchObject({ name: 'usage', message: expect.stringMatching(new RegExp(`^${what.replace(/[()]/g, '\\$&')} "`)) });
+      expect(err, what).toMatchObject({
+        name: 'invalid-argument',
+        message: expect.stringMatching(new RegExp(`^${what.replace(/[()]/g, '\\$&')} "`)),
+      });
     }
     expect((await t.store.status()).sequence).toBe(1);
   });
@@ -100,7 +106,7 @@ describe('sizes a store cannot hold', () => {
     expect(await readdir(join(t.dir, 'files'))).toEqual(blobs);
     // The API says the same, and a version of the maximum length is released.
     await expect(t.store.promote('cart', version)).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('at most 200'),
     });
     const longest = `1.0.0-${'a'.repeat(194)}`;

@@ -50,7 +50,7 @@ describe('promote and rollout', () => {
 
   it('refuses a rollout before any promote, and versions never released', async () => {
     await expect(t.store.rollout('cart', '1.1.0', 5)).rejects.toThrow(
-      'cart: has no stable version yet; promote one first: tranche promote cart@<version>',
+      'module cart in the manifest (promote a first version with: tranche promote cart@<version>) not found',
     );
     await t.store.promote('cart', '1.0.0');
     await expect(t.store.rollout('cart', '9.9.9', 5)).rejects.toMatchObject({
@@ -67,10 +67,10 @@ describe('promote and rollout', () => {
   it('checks percentages and says promote is what makes a 100% rollout stable', async () => {
     await t.store.promote('cart', '1.0.0');
     await expect(t.store.rollout('cart', '1.1.0', 150)).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--percent 150'),
     });
-    await expect(t.store.rollout('cart', '1.1.0', 0.005)).rejects.toMatchObject({ name: 'usage' });
+    await expect(t.store.rollout('cart', '1.1.0', 0.005)).rejects.toMatchObject({ name: 'invalid-argument' });
     await expect(t.store.rollout('cart', '1.0.0', 5)).rejects.toThrow('cart@1.0.0: is already the stable version');
     const full = await t.store.rollout('cart', '1.1.0', 100);
     expect(full.note).toContain('tranche promote cart@1.1.0 makes it stable');
@@ -81,7 +81,7 @@ describe('promote and rollout', () => {
     await t.store.promote('cart', '1.0.0');
     await t.store.rollout('cart', '1.1.0', 10);
     await t.store.rollout('cart', '1.2.0', 20);
-    await expect(t.store.rollout('cart', '1.1.0', 85)).rejects.toMatchObject({ name: 'conflict' });
+    await expect(t.store.rollout('cart', '1.1.0', 85)).rejects.toMatchObject({ name: 'no-room' });
     const m = await manifest();
     expect(m.modules.cart!.rollouts).toEqual([
       { version: '1.1.0', percent: 10, from: 0 },
@@ -105,7 +105,7 @@ describe('promote and rollout', () => {
     await t.store.promote('cart', '1.0.0', { expires: '2099-01-01T00:00:00Z' });
     expect((await manifest()).expires).toBe('2099-01-01T00:00:00.000Z');
     await expect(t.store.pause('cart', { expires: '2001-01-01T00:00:00Z' })).rejects.toMatchObject({
-      name: 'usage',
+      name: 'invalid-argument',
       message: expect.stringContaining('--expires 2001-01-01T00:00:00Z'),
     });
     await t.store.pause('cart');
@@ -172,7 +172,7 @@ describe('rollback', () => {
     await t.store.rollback('cart');
     expect((await manifest()).modules.cart).toMatchObject({ stable: '1.0.0', blocked: ['1.1.0'] });
     await expect(t.store.promote('cart', '1.1.0')).rejects.toMatchObject({
-      name: 'rejected',
+      name: 'blocked',
       message: expect.stringContaining('cart@1.1.0: was rolled back and is blocked'),
     });
     await expect(t.store.rollout('cart', '1.1.0', 1)).rejects.toThrow(/blocked/);

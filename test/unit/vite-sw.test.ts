@@ -77,12 +77,14 @@ describe("trancheApp's worker", () => {
   });
 
   it('fails the build when the worker never reads self.__WB_MANIFEST', async () => {
-    await expect(buildApp({ entry: 'main.ts' })).rejects.toThrow('trancheApp option worker.entry main.ts: never reads self.__WB_MANIFEST');
+    await expect(buildApp({ entry: 'main.ts' })).rejects.toThrow(
+      'trancheApp() option worker.entry main.ts: never reads self.__WB_MANIFEST',
+    );
   });
 
   it('fails the build when precache matches none of the app files', async () => {
     await expect(buildApp({ entry: 'probe-sw.ts', precache: ['**/*.png'] })).rejects.toThrow(
-      /trancheApp option worker\.precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/,
+      /trancheApp\(\) option worker\.precache: \["\*\*\/\*\.png"\] matched none of the app build's files \(.*index\.html/,
     );
   });
 
