@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { IMMUTABLE_CACHE } from '../src/core/immutableCache.js';
 import { unsafePathReason } from '../src/core/paths.js';
 import { storeHandler, type ReleaseStore } from '../src/release/index.js';
 import { contentTypeOf } from '../src/release/contentType.js';
@@ -64,7 +65,7 @@ async function serveAsset(res: ServerResponse, dir: string, name: string): Promi
   if (unsafePathReason(name) !== null) return false;
   const body = await readFile(path.join(dir, 'assets', ...name.split('/'))).catch(() => null);
   if (!body) return false;
-  send(res, 200, contentTypeOf(name), body, 'public, max-age=31536000, immutable');
+  send(res, 200, contentTypeOf(name), body, IMMUTABLE_CACHE);
   return true;
 }
 

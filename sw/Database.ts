@@ -244,10 +244,6 @@ export class Database {
     await this._db.put('control', { key, value });
   }
 
-  async modules(): Promise<ModuleRow[]> {
-    return this._db.getAll('modules');
-  }
-
   async versions(): Promise<VersionRow[]> {
     return this._db.getAll('versions');
   }

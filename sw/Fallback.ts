@@ -145,7 +145,7 @@ export class Fallback {
     // In memory first: from here on no target, commit or fallback picks the failed version.
     this._marks.add(mark);
     const stable = this._host.manifest()?.modules[module]?.stable ?? null;
-    const choice = chooseFallback(version, this._modules.cached(module), stable, (v) => this._modules.isBad(module, v));
+    const replacement = chooseFallback(version, this._modules.cached(module), stable, (v) => this._modules.isBad(module, v));
     const decided: { to: string | null } = { to: null };
     const rolledBack = (): RolledBackEvent => ({ type: 'ROLLED_BACK', module, version, reason, to: decided.to });
     const { rows, stored } = await this._db.markBad(
@@ -154,7 +154,7 @@ export class Fallback {
       (rows) => {
         const row = rows.get(module);
         if (!row) return;
-        const next = this._switch(row, version, choice?.version ?? null);
+        const next = this._switch(row, version, replacement);
         rows.set(module, next.row);
         decided.to = next.to;
       },

@@ -5,12 +5,11 @@
  * until a committed version references it, so a half-staged version can never be served.
  */
 import type { FileEntry } from '../src/core/manifest.js';
+import { IMMUTABLE_CACHE } from '../src/core/immutableCache.js';
 import type { Adapter, BlobCache } from './Adapter.js';
 import { downloadVerified } from './download.js';
 import { RecentBlobs } from './RecentBlobs.js';
 
-/** Versioned module URLs never change content; the header says so to anything reading it. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
 /**
  * Bytes of served files kept in memory (sw/RecentBlobs.ts): several snapshots' worth of a
  * large app's code, small next to what a browser holds for one tab.
@@ -84,7 +83,7 @@ export class FileStore {
   async respond(file: FileEntry, label: string): Promise<Response> {
     const body = this._recent.get(file.sha256) ?? (await this._read(file, label));
     return new Response(body, {
-      headers: { 'content-type': file.type, 'cache-control': IMMUTABLE, 'x-tranche-module': label },
+      headers: { 'content-type': file.type, 'cache-control': IMMUTABLE_CACHE, 'x-tranche-module': label },
     });
   }
 

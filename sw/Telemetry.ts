@@ -19,7 +19,7 @@ import type { Database, TelemetryRow } from './Database.js';
 import type { ResolvedTelemetry, WorkerHookEvent } from './options.js';
 
 /** Batches kept while the collector is unreachable; the oldest are dropped past it. */
-export const MAX_STORED_BATCHES = 100;
+const MAX_STORED_BATCHES = 100;
 /** Longest wait between two attempts to send a batch. */
 const MAX_RETRY_DELAY_MS = 60 * 60_000;
 

@@ -37,7 +37,7 @@ function stageable(manifest: Manifest, module: string, version: string): boolean
  * identity's bucket decides. A paused module keeps whatever its clients had and gives
  * newcomers the stable version.
  */
-export function assignModule(manifest: Manifest, module: string, key: string, before: Assignment | null): Assignment {
+function assignModule(manifest: Manifest, module: string, key: string, before: Assignment | null): Assignment {
   const mod = manifest.modules[module]!;
   const bucket = bucketOf(moduleSeed(module, mod), key);
   if (mod.paused) {

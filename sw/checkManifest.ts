@@ -35,7 +35,7 @@ function rejected(reason: ManifestRejectionReason, message: string): ManifestChe
 }
 
 /** The reason code pages are told for an error thrown while verifying. */
-export function rejectionReason(err: unknown): ManifestRejectionReason {
+function rejectionReason(err: unknown): ManifestRejectionReason {
   return (isTrancheError(err) && REASONS[err.code]) || 'schema';
 }
 

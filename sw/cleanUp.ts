@@ -13,13 +13,12 @@ import type { FileStore } from './FileStore.js';
  * A snapshot is kept this long even when its client is not (yet) listed: the client of a
  * navigation exists only once the response arrives, and must not lose its versions before.
  */
-export const SNAPSHOT_GRACE_MS = 5 * 60_000;
+const SNAPSHOT_GRACE_MS = 5 * 60_000;
 
 /** What clean-up removed. */
 export interface CleanUpResult {
   clients: string[];
   versions: string[];
-  blobs: number;
 }
 
 /** Removes unneeded snapshots, version rows and blobs; `targets` maps module -> version being staged. */
@@ -53,5 +52,5 @@ export async function cleanUp(
   const referenced = new Set(versions.filter((v) => retained.has(v.key)).flatMap((v) => v.record.files.map((f) => f.sha256)));
   const orphans = [...(await files.stored())].filter((sha) => !referenced.has(sha));
   await files.delete(orphans);
-  return { clients: gone, versions: dropped, blobs: orphans.length };
+  return { clients: gone, versions: dropped };
 }

@@ -8,7 +8,7 @@ import { assertSha256, sha256Hex } from '../src/core/integrity.js';
 import type { Adapter } from './Adapter.js';
 
 /** Query parameter that makes the second request miss any cache keyed by URL. */
-export const CACHE_BUST_PARAM = 'tranche-bust';
+const CACHE_BUST_PARAM = 'tranche-bust';
 
 async function download(adapter: Adapter, url: string, init: RequestInit): Promise<ArrayBuffer> {
   let response: Response;

@@ -9,7 +9,7 @@ import { isReply } from '../core/parseMessage.js';
 import type { ReplyError } from '../core/protocol.js';
 
 /** Rejects with `timeout` naming `what` when `promise` has not settled within `ms`. */
-export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new TrancheError('timeout', { what, ms })), ms);
     promise.then(

@@ -61,14 +61,8 @@ export interface CachedVersion {
   healthyAt: number | null;
 }
 
-/** What a failed version is replaced with: the last good cached version, else the manifest's stable. */
-export interface FallbackChoice {
-  version: string;
-  source: 'last-good' | 'stable';
-}
-
 /** The longest quarantine repeated failures lead to (unless `retryAfterMs` itself is longer): 30 days. */
-export const MAX_QUARANTINE_MS = 30 * 86_400_000;
+const MAX_QUARANTINE_MS = 30 * 86_400_000;
 
 const DEFAULTS: ResolvedFallbackPolicy = {
   bootTimeoutMs: 10_000,
@@ -211,13 +205,13 @@ export function chooseFallback(
   cached: readonly CachedVersion[],
   stable: string | null,
   isBad: (version: string) => boolean,
-): FallbackChoice | null {
+): string | null {
   let best: CachedVersion | null = null;
   for (const candidate of cached) {
     if (candidate.healthyAt === null || candidate.version === failed || isBad(candidate.version)) continue;
     if (best === null || candidate.healthyAt > best.healthyAt!) best = candidate;
   }
-  if (best) return { version: best.version, source: 'last-good' };
-  if (stable !== null && stable !== failed && !isBad(stable)) return { version: stable, source: 'stable' };
+  if (best) return best.version;
+  if (stable !== null && stable !== failed && !isBad(stable)) return stable;
   return null;
 }

@@ -44,7 +44,7 @@ const safePath = v.pipe(
 const count = (what: string) => v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(0, `expected ${what}`));
 const format = v.literal(FORMAT, `expected format ${FORMAT}`);
 
-export const fileEntrySchema = v.object({
+const fileEntrySchema = v.object({
   path: safePath,
   sha256,
   size: count('a size in bytes (integer >= 0)'),
@@ -72,7 +72,7 @@ export const releaseRecordSchema = v.object({
   created: isoTime,
 });
 
-export const rolloutSchema = v.object({
+const rolloutSchema = v.object({
   version,
   percent: v.pipe(
     v.number('expected a number 0..100'),
@@ -83,7 +83,7 @@ export const rolloutSchema = v.object({
   from: v.pipe(count('a first bucket (integer 0..9999)'), v.maxValue(BUCKETS - 1, 'expected a first bucket 0..9999')),
 });
 
-export const moduleStateSchema = v.object({
+const moduleStateSchema = v.object({
   stable: version,
   rollouts: v.array(rolloutSchema, 'expected an array of rollouts'),
   seed: v.optional(

@@ -11,7 +11,7 @@ import { parseEnvelope, parseJson, parseManifest } from './validate.js';
 import { FORMAT, type Manifest, type SignedEnvelope } from './manifest.js';
 
 /** Domain separation: a tranche manifest signature cannot be replayed as any other signature. */
-export const SIGNING_CONTEXT = 'tranche-manifest-v1\n';
+const SIGNING_CONTEXT = 'tranche-manifest-v1\n';
 const ED25519 = { name: 'Ed25519' } as const;
 const encoder = new TextEncoder();
 

@@ -32,7 +32,7 @@ const epochMs = v.pipe(
   v.minValue(0, 'expected epoch milliseconds'),
 );
 
-export const telemetryEventSchema = v.object({
+const telemetryEventSchema = v.object({
   /** Unique per event (a UUID), so a collector drops the duplicates of a retried batch. */
   id: text(64),
   type: v.picklist(TELEMETRY_TYPES, `expected one of ${TELEMETRY_TYPES.join(', ')}`),
@@ -54,7 +54,7 @@ export const telemetryEventSchema = v.object({
   to: v.optional(text(64)),
 });
 
-export const telemetryBatchSchema = v.object({
+const telemetryBatchSchema = v.object({
   format: v.literal(1, 'expected format 1'),
   /** The anonymous client id (never the app identity). */
   client: text(64),

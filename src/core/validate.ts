@@ -23,7 +23,7 @@ import {
 type Schema = v.GenericSchema<unknown, unknown>;
 
 /** `a.b[0]["x@1"]` for a list of keys. */
-export function formatPath(keys: readonly PropertyKey[]): string {
+function formatPath(keys: readonly PropertyKey[]): string {
   let out = '';
   for (const key of keys) {
     if (typeof key === 'number') out += `[${key}]`;
@@ -88,7 +88,7 @@ export function parseDocument<T>(schema: v.GenericSchema<unknown, T>, input: unk
  * nest a few levels; a deeper one is hostile, and checking it recursively (the schema, a message
  * quoting it) would overflow the stack.
  */
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 /** How deep `text` nests arrays and objects (brackets inside strings do not count); stops past `limit`. */
 function nestingDepth(text: string, limit: number): number {

@@ -8,6 +8,7 @@ import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
 import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
+import { unlessMissing } from './missing.js';
 import { parseDocument, parseJson } from '../core/validate.js';
 
 /** The file written next to the entry with what `tranche release` would otherwise be told. */
@@ -32,7 +33,7 @@ const releaseInfoSchema = v.object({
 /** The release info in `dir`, or null when the build has none. */
 export async function readReleaseInfo(dir: string): Promise<ReleaseInfo | null> {
   const file = path.join(dir, RELEASE_INFO_FILE);
-  const text = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  const text = await unlessMissing(readFile(file, 'utf8'));
   return text === null ? null : parseDocument(releaseInfoSchema, parseJson(text, file), file);
 }
 

@@ -24,6 +24,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STABLE_IMPORT_MAP_FILE, importMapOf, type ImportMap } from '../core/importMap.js';
 import { DEFAULT_MODULE_PREFIX } from '../core/attribution.js';
+import { IMMUTABLE_CACHE } from '../core/immutableCache.js';
 import { assertSha256 } from '../core/integrity.js';
 import { releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { isPathPrefix, parseModuleUrl, type ModuleUrl } from '../core/moduleUrl.js';
@@ -35,7 +36,7 @@ import { readCurrentManifest } from './publish.js';
 import { checkRecordPath, readRecord } from './release.js';
 import { DirectoryBackend } from './DirectoryBackend.js';
 import type { StoreBackend } from './StoreBackend.js';
-import { IMMUTABLE_CACHE, MODULES_TREE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
+import { MODULES_TREE, blobPath, cacheControlOf, documentKind, recordPath } from './storeLayout.js';
 
 /** Options of {@link storeHandler}. */
 export interface StoreHandlerOptions {

@@ -4,6 +4,7 @@
  * what kind of document it is. A new kind of document (a ramp plan, a policy) is one entry in
  * DOCUMENTS: its path, whether it ever changes, whether clients may read it, its content type.
  */
+import { IMMUTABLE_CACHE } from '../core/immutableCache.js';
 
 export const MANIFEST = 'manifest.json';
 export const HISTORY = 'history.jsonl';
@@ -60,9 +61,6 @@ export const DOCUMENTS: readonly DocumentKind[] = [
 export function documentKind(path: string): DocumentKind | null {
   return DOCUMENTS.find((kind) => kind.pattern.test(path)) ?? null;
 }
-
-/** One year, the longest lifetime caches honour: for documents that never change. */
-export const IMMUTABLE_CACHE = 'public, max-age=31536000, immutable';
 
 /** The Cache-Control of a document of `kind`: immutable ones for a year, the rest revalidated on every use. */
 export function cacheControlOf(kind: DocumentKind): string {

@@ -53,6 +53,15 @@ export function manyFiles(count: number, version: string, changed: number): Reco
   return files;
 }
 
+/** Writes `files` (path relative to `dir` -> contents) under `dir`, as a build directory; returns `dir`. */
+export async function writeFiles(dir: string, files: Record<string, string>): Promise<string> {
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), content);
+  }
+  return dir;
+}
+
 /** Creates an empty store with a fresh key pair. */
 export async function createTestStore(): Promise<TestStore> {
   const root = await mkdtemp(join(tmpdir(), 'tranche-sw-'));
@@ -68,11 +77,7 @@ export async function createTestStore(): Promise<TestStore> {
     publicKey,
     privateKey,
     async release(module, version, files = moduleFiles(module, version), requires = {}) {
-      const build = join(root, 'builds', module, version);
-      for (const [path, content] of Object.entries(files)) {
-        await mkdir(dirname(join(build, path)), { recursive: true });
-        await writeFile(join(build, path), content);
-      }
+      const build = await writeFiles(join(root, 'builds', module, version), files);
       await store.release(build, { module, version, entry: 'index.js', requires });
     },
     manifestText: () => readFile(join(dir, 'manifest.json'), 'utf8'),

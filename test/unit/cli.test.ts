@@ -2,24 +2,22 @@
  * The `tranche` bin end to end, as a user runs it: real processes, real files, exit codes
  * (0 ok, 1 failed, 2 usage) and messages that name what is wrong.
  */
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign } from '../../src/core/bucketing.js';
 import { trustKeys, verifyManifest } from '../../src/core/signature.js';
 import { runCli } from '../support/cli.js';
-import { moduleFiles } from '../support/trancheStore.js';
+import { moduleFiles, writeFiles } from '../support/trancheStore.js';
 
 let root: string;
 let env: Record<string, string>;
 const tranche = (args: string[], input?: string) => runCli(args, { cwd: root, env, input });
 
+/** Writes a build directory `name` under the CLI's working directory; returns `name`, relative to it. */
 async function writeBuild(name: string, files: Record<string, string>): Promise<string> {
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(root, name, path)), { recursive: true });
-    await writeFile(join(root, name, path), content);
-  }
+  await writeFiles(join(root, name), files);
   return name;
 }
 

@@ -186,12 +186,12 @@ describe('chooseFallback', () => {
   ];
 
   it('picks the cached version that booted healthily most recently', () => {
-    expect(chooseFallback('2.0.0', cached, '1.0.0', none)).toEqual({ version: '1.1.0', source: 'last-good' });
+    expect(chooseFallback('2.0.0', cached, '1.0.0', none)).toBe('1.1.0');
   });
 
   it('skips bad versions, then falls back to the stable version', () => {
-    expect(chooseFallback('2.0.0', cached, '1.0.0', (v) => v === '1.1.0')).toEqual({ version: '1.0.0', source: 'last-good' });
-    expect(chooseFallback('2.0.0', [], '1.0.0', none)).toEqual({ version: '1.0.0', source: 'stable' });
+    expect(chooseFallback('2.0.0', cached, '1.0.0', (v) => v === '1.1.0')).toBe('1.0.0');
+    expect(chooseFallback('2.0.0', [], '1.0.0', none)).toBe('1.0.0');
   });
 
   it('has no fallback when the failed version is the only candidate', () => {

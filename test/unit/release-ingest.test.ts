@@ -3,9 +3,9 @@
  * refusal naming the argument or path at fault.
  */
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, moduleFiles, type TestStore } from '../support/trancheStore.js';
+import { createTestStore, moduleFiles, writeFiles, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
 beforeEach(async () => {
@@ -15,14 +15,7 @@ afterEach(async () => {
   await t.remove();
 });
 
-async function writeBuild(name: string, files: Record<string, string>): Promise<string> {
-  const dir = join(t.root, 'builds', name);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), content);
-  }
-  return dir;
-}
+const writeBuild = (name: string, files: Record<string, string>) => writeFiles(join(t.root, 'builds', name), files);
 
 const blobs = async () => (await readdir(join(t.dir, 'files'))).filter((n) => !n.startsWith('.'));
 const size = (files: Record<string, string>) => Object.values(files).reduce((sum, c) => sum + Buffer.byteLength(c), 0);

@@ -141,8 +141,9 @@ describe('Driver: staging failures', () => {
     await promote2(driver);
     platform.onCachePut = null;
     const db = await Database.open(platform.indexedDB, storageNames('').database);
-    expect((await db.modules()).map((m) => m.current)).toEqual(['1.0.0']);
-    expect((await db.versions()).find((v) => v.version === '2.0.0')?.status).toBe('staging');
+    const stored = await db.load();
+    expect(stored.modules.map((m) => m.current)).toEqual(['1.0.0']);
+    expect(stored.versions.find((v) => v.version === '2.0.0')?.status).toBe('staging');
     db.close();
 
     const fetched = platform.requests.length;
