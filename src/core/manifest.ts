@@ -95,7 +95,7 @@ const moduleStateSchema = v.object({
 
 // `requires`: the record's own, copied so that a worker knows a version's ranges before it stages it
 // (absent when empty, and in manifests written before it existed).
-export const releaseRefSchema = v.object({ record: safePath, sha256, requires: v.optional(requires) });
+const releaseRefSchema = v.object({ record: safePath, sha256, requires: v.optional(requires) });
 
 export const manifestSchema = v.object({
   format,
