@@ -20,6 +20,10 @@ export interface ErrorDetails {
   usage: { reason: string };
   'not-found': { what: string };
   conflict: { what: string; reason: string };
+  /** A path in a store leads outside it (a symbolic link out of a directory store): it is never followed. */
+  'unsafe-path': { path: string; reason: string };
+  /** The signing key is not one the store trusts (`keys/`): publishing with it would lock every client out. */
+  'untrusted-key': { what: string; reason: string };
   /** The store's current manifest does not verify (signature, key, schema): nothing is published over it. */
   'untrusted-manifest': { what: string; reason: string };
   /** A change would make live a version whose `requires` no live version meets: all its clients would fall back. */
@@ -101,6 +105,8 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   usage: (d) => d.reason,
   'not-found': (d) => `${d.what} not found`,
   conflict: (d) => `${d.what}: ${d.reason}`,
+  'unsafe-path': (d) => `path ${JSON.stringify(d.path)} ${d.reason}`,
+  'untrusted-key': (d) => `${d.what}: ${d.reason}`,
   'untrusted-manifest': (d) => `${d.what}: ${d.reason}`,
   incompatible: (d) => `${d.what}: ${d.reason}`,
   'unmet-requirement': (d) => `${d.what}: ${d.reason}`,

@@ -264,8 +264,9 @@ export class ReleaseStore {
     const where = typeof publicKey === 'string' ? `keys add ${publicKey}` : 'trustKey() publicKey';
     const jwk = typeof publicKey === 'string' ? await readJwkFile(publicKey, 'keys add') : publicKey;
     if (typeof jwk === 'object' && jwk !== null && 'd' in jwk)
-      throw new TrancheError('usage', {
-        reason: `${where}: is a private key (it has "d"); give its public part (public.jwk): a store's keys are served to anyone`,
+      throw new TrancheError('invalid-argument', {
+        where,
+        problem: `is a private key (it has "d"); give its public part (public.jwk): a store's keys are served to anyone`,
       });
     await trustKeys([jwk], where);
     const keyId = await keyIdOf(jwk as Ed25519Jwk);

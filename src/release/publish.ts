@@ -132,7 +132,7 @@ export async function publish(
     const envelope = await signManifest(next, jwk, where);
     const { keys: trusted } = await storeKeys(backend);
     if (trusted.size && !trusted.has(envelope.keyId))
-      throw new TrancheError('rejected', {
+      throw new TrancheError('untrusted-key', {
         what: where,
         reason: `key ${envelope.keyId} is not one this store trusts (keys/: ${[...trusted.keys()].join(', ')}); to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key (docs/cli.md, "Key rotation")`,
       });
