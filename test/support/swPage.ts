@@ -97,3 +97,21 @@ export async function stopWorkers(page: Page): Promise<void> {
 export function lazyChunk(page: Page, name = 'cart'): Promise<string> {
   return page.evaluate(`import(${JSON.stringify(name)}).then((m) => m.lazy())`) as Promise<string>;
 }
+
+/**
+ * Moves the test worker's clock `ms` forward (test/browser/fixtures/sw-entry.ts), as a device
+ * clock does after days offline; a worker the browser restarts has the right time again.
+ */
+export async function shiftWorkerClock(page: Page, ms: number): Promise<void> {
+  await page.evaluate(
+    (shift) =>
+      new Promise<void>((resolve, reject) => {
+        const channel = new MessageChannel();
+        channel.port1.onmessage = () => resolve();
+        const worker = navigator.serviceWorker.controller;
+        if (!worker) return reject(new Error('page has no controlling worker'));
+        worker.postMessage({ type: 'TEST_SHIFT_CLOCK', ms: shift }, [channel.port2]);
+      }),
+    ms,
+  );
+}
