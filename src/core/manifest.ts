@@ -61,6 +61,8 @@ const requires = v.record(
   ),
 );
 
+// A `runtime` field (free text that nothing ever read, written by `release --runtime` until it was
+// removed) is dropped on reading, like any unknown key: such records stay readable.
 export const releaseRecordSchema = v.object({
   format,
   module: moduleName,
@@ -68,7 +70,6 @@ export const releaseRecordSchema = v.object({
   entry: safePath,
   files: v.pipe(v.array(fileEntrySchema, 'expected an array of files'), v.minLength(1, 'expected at least one file')),
   requires,
-  runtime: v.optional(v.pipe(v.string('expected a string'), v.maxLength(200, 'expected at most 200 characters'))),
   created: isoTime,
 });
 

@@ -433,18 +433,15 @@ function buildProgram(): Command {
     .option('--version <semver>', `the version (default: from the build's ${RELEASE_INFO_FILE})`)
     .option('--entry <file>', `entry file (default: from ${RELEASE_INFO_FILE}, else index.js or the only top-level .js file)`)
     .option('--requires <module@range>', 'a module and semver range this version works with (repeatable)', collect, [])
-    .option('--runtime <text>', 'the host runtime this module needs')
-    .action(
-      async (dir: string, o: { module?: string; version?: string; entry?: string; requires: string[]; runtime?: string }, cmd: Command) => {
-        const identity = await releaseIdentity(dir, o);
-        const bar = progressBar(`release ${identity.module}@${identity.version}`);
-        const options = { ...identity, requires: requirements(o.requires), ...(o.runtime !== undefined && { runtime: o.runtime }) };
-        const result = await storeOf(cmd)
-          .release(dir, { ...options, ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
-          .finally(bar.done);
-        console.log(formatRelease(result));
-      },
-    );
+    .action(async (dir: string, o: { module?: string; version?: string; entry?: string; requires: string[] }, cmd: Command) => {
+      const identity = await releaseIdentity(dir, o);
+      const bar = progressBar(`release ${identity.module}@${identity.version}`);
+      const options = { ...identity, requires: requirements(o.requires) };
+      const result = await storeOf(cmd)
+        .release(dir, { ...options, ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) })
+        .finally(bar.done);
+      console.log(formatRelease(result));
+    });
   addPublishingCommands(program);
   addReadingCommands(program);
   addCollectCommand(program);

@@ -24,8 +24,6 @@ export interface ReleaseOptions {
   entry?: string;
   /** Other modules' semver ranges this version works with; each must be met by a released version. */
   requires?: Readonly<Record<string, string>>;
-  /** Free text naming the host runtime the module needs. */
-  runtime?: string;
   onProgress?: ProgressListener;
 }
 
@@ -50,7 +48,7 @@ export async function releaseBuild(
   options: ReleaseOptions,
   lockTimeoutMs?: number,
 ): Promise<ReleaseResult> {
-  const { module, version, requires = {}, runtime } = options;
+  const { module, version, requires = {} } = options;
   checkNames(module, version, requires);
   const buildFiles = await listBuildFiles(buildDir);
   const entry = chooseEntry(buildFiles, options.entry, buildDir);
@@ -68,7 +66,6 @@ export async function releaseBuild(
       entry,
       files: ingested.entries,
       requires: { ...requires },
-      ...(runtime === undefined ? {} : { runtime }),
       created: new Date().toISOString(),
     },
     `release record for ${module}@${version}`,
@@ -200,6 +197,5 @@ function differences(old: ReleaseRecord, next: ReleaseRecord): string[] {
       .map(([name, range]) => `${name}@${range}`)
       .join(', ') || '(none)';
   if (sorted(old.requires) !== sorted(next.requires)) out.push(`requires: ${sorted(old.requires)} → ${sorted(next.requires)}`);
-  if (old.runtime !== next.runtime) out.push(`runtime: ${old.runtime ?? '(none)'} → ${next.runtime ?? '(none)'}`);
   return out;
 }

@@ -20,7 +20,6 @@ export function validRecord(): ReleaseRecord {
       { path: 'assets/cart.css', sha256: HASH_A, size: 120, type: 'text/css; charset=utf-8' },
     ],
     requires: { catalog: '^1.0.0' },
-    runtime: 'shell@>=3',
     created: '2026-11-26T15:00:00.000Z',
   };
 }

@@ -94,6 +94,7 @@ describe('usage errors exit 2 and name the argument', () => {
     [['rollout', 'cart@1.1.0', '--percent', 'lots'], '--percent lots: expected a number from 0 to 100'],
     [['promote', 'cart'], '<module@version> cart: expected <module>@<version>'],
     [['status', '--colour'], "unknown option '--colour'"],
+    [['release', 'b1', '--module', 'cart', '--version', '4.0.0', '--runtime', 'shell@2'], "unknown option '--runtime'"],
     [['kill-switch', 'maybe'], "'maybe' is invalid for argument 'state'. Allowed choices are on, off"],
     [['frobnicate'], "unknown command 'frobnicate'"],
   ])('tranche %j', (args, message) => {

@@ -25,6 +25,10 @@ describe('release record', () => {
     expect(parseReleaseRecord(validRecord())).toEqual(validRecord());
   });
 
+  it('reads a record written with the former free-text `runtime` field, which nothing reads, without it', () => {
+    expect(parseReleaseRecord({ ...validRecord(), runtime: 'shell@>=3' })).toEqual(validRecord());
+  });
+
   it('rejects an unknown format version with unknown-format', async () => {
     const err = await caught(() => parseReleaseRecord({ ...validRecord(), format: 2 }, 'records/cart/2.0.0.json'));
     expect(err.name).toBe('unknown-format');

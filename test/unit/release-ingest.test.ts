@@ -36,7 +36,7 @@ describe('release', () => {
   it('writes a record with sorted paths, content types, entry and requires', async () => {
     await t.release('header', '1.2.0');
     const build = await writeBuild('cart', { 'main.js': 'x', 'b/logo.svg': '<svg/>', 'a.wasm': '\0', 'data.bin': '?' });
-    await t.store.release(build, { module: 'cart', version: '2.0.0-rc.1', requires: { header: '^1.0.0' }, runtime: 'shell@2' });
+    await t.store.release(build, { module: 'cart', version: '2.0.0-rc.1', requires: { header: '^1.0.0' } });
     const record = JSON.parse(await readFile(join(t.dir, 'records/cart/2.0.0-rc.1.json'), 'utf8'));
     expect(record).toMatchObject({
       format: 1,
@@ -44,7 +44,6 @@ describe('release', () => {
       version: '2.0.0-rc.1',
       entry: 'main.js',
       requires: { header: '^1.0.0' },
-      runtime: 'shell@2',
     });
     expect(record.files.map((f: { path: string; type: string }) => [f.path, f.type])).toEqual([
       ['a.wasm', 'application/wasm'],
