@@ -127,10 +127,15 @@ export class Tranche {
    * page's); without it, or for a module this page does not run, the error's stack decides.
    * `fatal`: the error left the page without the module's UI (a framework unmounted it, an
    * error boundary replaced it), which fails the version at once, as a boot error does, even
-   * after `ready()` (docs/fallback.md).
+   * after `ready()` (docs/fallback.md). `componentStack`: where a framework says the error
+   * happened (React's `errorInfo.componentStack`), which blames the module whose component it
+   * names when the error's own stack names none.
    */
-  reportError(error: unknown, { module, fatal = false }: { module?: string; fatal?: boolean } = {}): void {
-    this._record({ error }, module, fatal);
+  reportError(
+    error: unknown,
+    { module, fatal = false, componentStack }: { module?: string; fatal?: boolean; componentStack?: string } = {},
+  ): void {
+    this._record({ error, ...(componentStack !== undefined && { componentStack }) }, module, fatal);
   }
 
   /**

@@ -22,6 +22,8 @@ export interface RawError {
   message?: string;
   /** URL of a `<script>` or `<link>` that failed to load. */
   failedUrl?: string;
+  /** A framework's trace of where the error happened (React's component stack), read after the error's own stack. */
+  componentStack?: string;
 }
 
 /** An error ready for the batcher. */
@@ -58,7 +60,9 @@ export function describeError(raw: RawError, options: AttributionOptions): Descr
         ? chunkUrl === null
           ? null
           : attributeUrl(chunkUrl, options)
-        : ((raw.filename ? attributeUrl(raw.filename, options) : null) ?? (stack ? attributeStack(stack, options) : null)),
+        : ((raw.filename ? attributeUrl(raw.filename, options) : null) ??
+          (stack ? attributeStack(stack, options) : null) ??
+          (raw.componentStack ? attributeStack(raw.componentStack, options) : null)),
     chunkLoad: chunkUrl !== undefined,
     message: name ? `${name}: ${text}` : text,
   };

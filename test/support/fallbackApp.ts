@@ -144,12 +144,25 @@ let buckets = 0;
 let client: Promise<string> | null = null;
 
 /**
- * Builds the world, its worker configured with `worker` merged in; the page client is bundled
- * once per test file. With `s3`, the store the worker reads is a bucket of its own there (another
- * origin), which lets the app's origin read it (CORS) and gets the store published on every change.
+ * Another app served at / instead of the fallback test app: its HTML and the files it loads
+ * (path -> [content type, body]). It must boot as the test app does (`loaded()` reads it).
  */
-export async function fallbackWorld(worker: Partial<SwTestConfig> = {}, s3?: S3TestServer): Promise<FallbackWorld> {
-  client ??= bundle(build);
+export interface OtherApp {
+  html: string;
+  files: Record<string, [string, string]>;
+}
+
+/**
+ * Builds the world, its worker configured with `worker` merged in; the page client is bundled
+ * once per test file (when the test app is served; `app` replaces it). With `s3`, the store the
+ * worker reads is a bucket of its own there (another origin), which lets the app's origin read it
+ * (CORS) and gets the store published on every change.
+ */
+export async function fallbackWorld(
+  worker: Partial<SwTestConfig> = {},
+  s3?: S3TestServer,
+  app?: () => Promise<OtherApp>,
+): Promise<FallbackWorld> {
   const t = await createTestStore();
   for (const [version, source] of Object.entries(SOURCES))
     await t.release('cart', version, {
@@ -187,15 +200,16 @@ export async function fallbackWorld(worker: Partial<SwTestConfig> = {}, s3?: S3T
     server.config.manifestUrl = s3.url('store/manifest.json', bucket);
   }
   const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
-  const files: Record<string, [string, string]> = {
-    '/tranche.js': ['text/javascript', await client],
+  const other = await app?.();
+  const files: Record<string, [string, string]> = other?.files ?? {
+    '/tranche.js': ['text/javascript', await (client ??= bundle(build))],
     '/shell.js': ['text/javascript', SHELL_JS],
   };
   server.hook = async (req, res, path) => {
     if (req.headers.host?.startsWith('localhost'))
       return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
     if (path === '/telemetry') return collect(world, req, res);
-    if (path === '/') return send(res, 200, 'text/html; charset=utf-8', appHtml(thirdParty, world.shellBuild));
+    if (path === '/') return send(res, 200, 'text/html; charset=utf-8', other?.html ?? appHtml(thirdParty, world.shellBuild));
     const file = files[path];
     return file ? send(res, 200, file[0], file[1]) : false;
   };
@@ -248,10 +262,10 @@ export interface FallbackTest {
 
 /**
  * Registers the vitest hooks (call at the top of a test file); the fields are each test's.
- * `worker` and the S3 server `s3()` (started by the test file): see `fallbackWorld`.
+ * `worker`, the S3 server `s3()` (started by the test file) and `app`: see `fallbackWorld`.
  */
-export function fallbackTest(worker: Partial<SwTestConfig> = {}, s3?: () => S3TestServer): FallbackTest {
-  const fixture = browserFixture(() => fallbackWorld(worker, s3?.()));
+export function fallbackTest(worker: Partial<SwTestConfig> = {}, s3?: () => S3TestServer, app?: () => Promise<OtherApp>): FallbackTest {
+  const fixture = browserFixture(() => fallbackWorld(worker, s3?.(), app));
   const test = {} as FallbackTest;
   beforeEach(async () => {
     [test.world, test.context] = [fixture.world(), fixture.context()];
