@@ -5,6 +5,9 @@
  * - `vite build` leaves `import('cart')` (and `cart/…`) to the page's import map, builds the
  *   app's service worker with the shell precached (appWorker.ts), and puts the store's stable
  *   import map script first in the HTML, so a first visit works from any static host;
+ * - the app's shared dependencies (React) are built once into `shared/`, put into the shell's
+ *   import map and left external in the shell, so the shell and every module get one copy
+ *   (sharedDeps.ts);
  * - `vite dev` resolves each module from its source (with HMR) and registers no worker;
  * - `vite preview` serves the store next to the built app;
  * - `import('cart')` type-checks: the module's types come from its source, through a generated
@@ -20,8 +23,9 @@ import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { storeHandler } from '../release/storeHandler.js';
 import { appWorker, appWorkerProblems, type AppWorkerOptions } from './appWorker.js';
-import { externalMatcher, isUnder } from './externals.js';
+import { externalMatcher, isUnder, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
+import { buildShared, sharedImports, type SharedBuild } from './sharedDeps.js';
 
 /** Where the app's release store is, for `vite preview` and the first visit's import map. */
 export interface AppStoreOptions {
@@ -63,6 +67,14 @@ export interface TrancheAppOptions {
    * @default 'src/tranche-modules.d.ts'
    */
   types?: string | false;
+  /**
+   * Bare specifiers the shell and every module share one copy of (`['react', 'react-dom/client',
+   * 'react/jsx-runtime']`): each is built into `shared/` (CommonJS ones with their named
+   * exports), mapped in the shell's import map and precached with it, and left external in the
+   * shell's build. Give the same list to each module's `trancheModule({ shared })`.
+   * @default []
+   */
+  shared?: readonly string[];
 }
 
 const DEFAULT_WORKER = 'src/sw.ts';
@@ -74,11 +86,12 @@ const DEFAULT_STORE = { dir: 'tranche-store', url: '/tranche/' };
  * bad option.
  */
 export function trancheApp(options: TrancheAppOptions): Plugin[] {
-  const { modules, worker = DEFAULT_WORKER, store = {}, types = DEFAULT_TYPES } = checkOptions(options);
+  const { modules, worker = DEFAULT_WORKER, store = {}, types = DEFAULT_TYPES, shared = [] } = checkOptions(options);
   const names = Object.keys(modules);
   const storeDir = store.dir ?? DEFAULT_STORE.dir;
   const storeUrl = store.url ?? DEFAULT_STORE.url;
   let config: ResolvedConfig;
+  let sharedBuild: SharedBuild | null = null;
   const plugins: Plugin[] = [
     {
       name: 'tranche:app',
@@ -89,11 +102,17 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
         // Mutated rather than returned: Vite's deep merge cannot merge a function with an array.
         const build = (user.build ??= {});
         const rolldown = (build.rolldownOptions ??= {});
-        rolldown.external = externalMatcher(names, rolldown.external);
+        rolldown.external = externalMatcher(names, rolldown.external, shared);
       },
       async configResolved(resolved) {
         config = resolved;
         if (types !== false) await writeTypes(path.resolve(resolved.root, types), modules, resolved.root);
+      },
+      async buildStart() {
+        if (config.command === 'build' && !config.build.ssr && shared.length) sharedBuild = await buildShared(shared, config.root);
+      },
+      generateBundle() {
+        for (const file of sharedBuild?.files ?? []) this.emitFile({ type: 'asset', fileName: file.fileName, source: file.source });
       },
       resolveId(source) {
         if (config.command !== 'serve' || !isUnder(names, source)) return null;
@@ -104,8 +123,15 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
       transformIndexHtml() {
         // Served by `vite dev`: modules run from source, the page client registers no worker.
         if (config.command === 'serve') return [{ tag: 'meta', attrs: { name: DEV_SERVER_META, content: '' }, injectTo: 'head-prepend' }];
-        // Built: the stable versions' import map for visits no worker serves; before any module script.
-        return [{ tag: 'script', attrs: { src: `${storeUrl}${STABLE_IMPORT_MAP_FILE}` }, injectTo: 'head-prepend' }];
+        // Built: the shared dependencies' import map, which the worker merges into each page
+        // load's, and the stable versions' import map for visits no worker serves; before any module script.
+        const imports = sharedImports(sharedBuild?.dependencies ?? [], config.base);
+        return [
+          ...(Object.keys(imports).length
+            ? [{ tag: 'script', attrs: { type: 'importmap' }, children: JSON.stringify({ imports }), injectTo: 'head-prepend' as const }]
+            : []),
+          { tag: 'script', attrs: { src: `${storeUrl}${STABLE_IMPORT_MAP_FILE}` }, injectTo: 'head-prepend' },
+        ];
       },
       configurePreviewServer(server) {
         const handler = storeHandler(path.resolve(server.config.root, storeDir), { mount: storeUrl });
@@ -135,7 +161,7 @@ async function writeTypes(file: string, modules: Readonly<Record<string, string>
 
 function checkOptions(options: TrancheAppOptions): TrancheAppOptions {
   const problems: string[] = [];
-  const { modules, worker, store, types } = options ?? {};
+  const { modules, worker, store, types, shared } = options ?? {};
   if (typeof modules !== 'object' || modules === null || Array.isArray(modules)) {
     problems.push(optionProblem('modules', "an object of module name -> source entry, such as { cart: 'modules/cart/index.ts' }", modules));
   } else {
@@ -155,6 +181,7 @@ function checkOptions(options: TrancheAppOptions): TrancheAppOptions {
     if (store.url !== undefined && !isPathPrefix(store.url))
       problems.push(optionProblem('store.url', 'a path such as /tranche/ (starting and ending with /)', store.url));
   }
+  problems.push(...sharedProblems(shared));
   if (types !== undefined && types !== false && (typeof types !== 'string' || !types.endsWith('.d.ts')))
     problems.push(optionProblem('types', 'a path ending in .d.ts, or false', types));
   if (problems.length) throw new TrancheError('invalid-option', { where: 'trancheApp()', problems });

@@ -9,7 +9,7 @@ import type { Plugin, UserConfig } from 'vite';
 import semverValid from 'semver/functions/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
 import { TrancheError } from '../core/TrancheError.js';
-import { externalMatcher } from './externals.js';
+import { externalMatcher, isBareSpecifier, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
 
@@ -34,18 +34,26 @@ export interface TrancheModuleOptions {
    * @default []
    */
   external?: readonly string[];
+  /**
+   * The app's shared dependencies, the list given to `trancheApp({ shared })`: left external
+   * (exactly these specifiers), the shell's import map provides them.
+   * @default []
+   */
+  shared?: readonly string[];
 }
 
 /**
  * A Vite plugin that builds one version of a tranche module: ES module output with the entry
  * at `index.js`, other chunks and assets content-hashed under `assets/`, relative imports and
  * asset URLs (`base: './'`), `external` specifiers left bare for the import map, and
- * `tranche-release.json` (`{module, version, entry}`) in the output directory.
+ * `tranche-release.json` (`{module, version, entry}`) in the output directory. The build fails,
+ * naming the file, when the output imports a bare specifier that is neither a module
+ * (`external`) nor shared: nothing in the page would resolve it.
  * The build's code can read `import.meta.env.TRANCHE_MODULE` and `import.meta.env.TRANCHE_VERSION`.
  * Throws an `invalid-option` error naming each bad option.
  */
 export function trancheModule(options: TrancheModuleOptions): Plugin {
-  const { name, version, entry, external = [] } = checkOptions(options);
+  const { name, version, entry, external = [], shared = [] } = checkOptions(options);
   const info: ReleaseInfo = { module: name, version, entry: ENTRY_FILE };
   return {
     name: 'tranche:module',
@@ -66,7 +74,7 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
         ...rolldown,
         input: { index: input },
         preserveEntrySignatures: 'strict',
-        external: externalMatcher(external, rolldown.external),
+        external: externalMatcher(external, rolldown.external, shared),
         output: {
           ...(Array.isArray(rolldown.output) ? {} : rolldown.output),
           format: 'es',
@@ -85,7 +93,18 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
         'import.meta.env.TRANCHE_VERSION': JSON.stringify(version),
       };
     },
-    generateBundle() {
+    generateBundle(_, bundle) {
+      for (const chunk of Object.values(bundle)) {
+        if (chunk.type !== 'chunk') continue;
+        const unresolved = [...chunk.imports, ...chunk.dynamicImports].filter(
+          (id) =>
+            !(id in bundle) && isBareSpecifier(id) && !shared.includes(id) && !externalMatcher(external, undefined)(id, undefined, false),
+        );
+        if (unresolved.length)
+          this.error(
+            `${name}@${version}: ${chunk.fileName} imports ${unresolved.map((id) => `"${id}"`).join(', ')}, which nothing in the page resolves: neither bundled nor shared. Share it (trancheApp and trancheModule option shared), or bundle it (remove it from external)`,
+          );
+      }
       this.emitFile({ type: 'asset', fileName: RELEASE_INFO_FILE, source: `${JSON.stringify(info, null, 2)}\n` });
     },
   };
@@ -93,7 +112,7 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
 
 function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
   const problems: string[] = [];
-  const { name, version, entry, external } = options;
+  const { name, version, entry, external, shared } = options;
   if (typeof name !== 'string' || !MODULE_NAME.test(name)) {
     problems.push(optionProblem('name', 'a module name matching [a-z0-9][a-z0-9._-]{0,63}', name));
   }
@@ -111,12 +130,9 @@ function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
       problems.push(optionProblem(`external[${i}]`, 'a bare specifier such as "cart"', specifier));
     }
   });
+  problems.push(...sharedProblems(shared));
   if (problems.length) throw new TrancheError('invalid-option', { where: 'trancheModule()', problems });
   return options;
-}
-
-function isBareSpecifier(specifier: string): boolean {
-  return specifier !== '' && !/^(\.{0,2}\/|[A-Za-z][A-Za-z0-9+.-]*:)/.test(specifier);
 }
 
 /** The one entry the user's build config names, for when the `entry` option is not given. */

@@ -1,0 +1,138 @@
+/**
+ * The app's shared dependencies (`trancheApp({ shared })`): packages the shell and every module
+ * import by their bare specifiers and must get one copy of (two Reacts break hooks). They are
+ * built once, with the shell, into browser ES modules under `shared/` in the app's output, named
+ * by specifier, version and content hash, and the shell's HTML carries their import map, which
+ * the worker merges into each page load's map (src/core/importMap.ts) and which a first visit
+ * reads beside the store's `importmap.js`. The worker precaches them with the shell's scripts.
+ *
+ * CommonJS packages (React) get an ES wrapper whose named exports are the keys of the package's
+ * `module.exports`, read by requiring it in Node: `export * from` a CommonJS module gives only
+ * `default`. Every entry is built in one build, so code they share (react-dom requires react)
+ * is one chunk: one copy.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { types } from 'node:util';
+import { build, type Plugin, type Rolldown } from 'vite';
+import { TrancheError } from '../core/TrancheError.js';
+
+/** Where shared dependencies go in the app's output, and their URL path under the app's base. */
+export const SHARED_DIR = 'shared/';
+
+/** One shared dependency, built. */
+export interface SharedDependency {
+  /** The bare specifier (`react`, `react-dom/client`). */
+  specifier: string;
+  /** Its package's version. */
+  version: string;
+  /** Its entry file in the app's output (`shared/react@19.2.0-<hash>.js`). */
+  fileName: string;
+}
+
+/** What the build of the shared dependencies gives the app build. */
+export interface SharedBuild {
+  dependencies: SharedDependency[];
+  /** Every file to add to the app's output (entries and the chunks they share). */
+  files: { fileName: string; source: string | Uint8Array }[];
+}
+
+const VIRTUAL = '\0tranche-shared:';
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** Builds `specifiers` for the browser (production mode) from the app at `root`. */
+export async function buildShared(specifiers: readonly string[], root: string): Promise<SharedBuild> {
+  const require = createRequire(path.join(root, 'package.json'));
+  const entries = specifiers.map((specifier) => {
+    let resolved: string;
+    try {
+      resolved = require.resolve(specifier);
+    } catch {
+      throw new TrancheError('invalid-option', {
+        where: 'trancheApp()',
+        problems: [`shared: "${specifier}" is not installed in ${root} (npm install it)`],
+      });
+    }
+    const version = packageVersion(resolved, specifier);
+    return {
+      specifier,
+      version,
+      resolved,
+      name: `${specifier.replace(/\//g, '_')}@${version}`,
+      source: wrapper(require, specifier, resolved),
+    };
+  });
+  const sources = new Map(entries.map((e) => [`${VIRTUAL}${e.name}`, e.source]));
+  const virtual: Plugin = {
+    name: 'tranche:shared-entries',
+    resolveId: (id) => (sources.has(id) ? id : null),
+    load: (id) => sources.get(id) ?? null,
+  };
+  const result = await build({
+    configFile: false,
+    logLevel: 'warn',
+    root,
+    mode: 'production',
+    publicDir: false,
+    define: { 'process.env.NODE_ENV': '"production"' },
+    plugins: [virtual],
+    build: {
+      write: false,
+      minify: true,
+      rolldownOptions: {
+        input: Object.fromEntries(entries.map((e) => [e.name, `${VIRTUAL}${e.name}`])),
+        preserveEntrySignatures: 'strict',
+        output: { format: 'es', entryFileNames: `${SHARED_DIR}[name]-[hash].js`, chunkFileNames: `${SHARED_DIR}[name]-[hash].js` },
+      },
+    },
+  });
+  const output = (Array.isArray(result) ? result[0]! : result) as Rolldown.RolldownOutput;
+  const files = output.output.map((file) => ({ fileName: file.fileName, source: file.type === 'chunk' ? file.code : file.source }));
+  const dependencies = entries.map(({ specifier, version, name }) => {
+    const chunk = output.output.find((f) => f.type === 'chunk' && f.isEntry && f.name === name)!;
+    return { specifier, version, fileName: chunk.fileName };
+  });
+  return { dependencies, files };
+}
+
+/**
+ * The ES module re-exporting `specifier`: for a CommonJS one, `default` and each key of its
+ * exports; for an ES one, everything it exports.
+ */
+function wrapper(require: NodeJS.Require, specifier: string, resolved: string): string {
+  const from = JSON.stringify(resolved);
+  let exported: unknown;
+  try {
+    exported = require(specifier);
+  } catch {
+    // An ES module Node cannot require (top-level await, or an older Node).
+    return `export * from ${from};\n`;
+  }
+  if (types.isModuleNamespaceObject(exported))
+    return `export * from ${from};\n${'default' in (exported as object) ? `export { default } from ${from};\n` : ''}`;
+  const names = Object.keys(exported as object).filter((k) => k !== 'default' && IDENTIFIER.test(k));
+  return `import m from ${from};\nexport const { ${names.join(', ')} } = m;\nexport default m;\n`;
+}
+
+/** The version in the package.json of the package `resolved` belongs to. */
+function packageVersion(resolved: string, specifier: string): string {
+  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+  for (let dir = path.dirname(resolved); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // no package.json here: keep walking up
+    }
+  }
+  throw new TrancheError('invalid-option', {
+    where: 'trancheApp()',
+    problems: [`shared: no package.json of ${name} above ${resolved}`],
+  });
+}
+
+/** The import map entries of `dependencies`, under the app's `base` URL. */
+export function sharedImports(dependencies: readonly SharedDependency[], base: string): Record<string, string> {
+  return Object.fromEntries(dependencies.map((d) => [d.specifier, `${base}${d.fileName}`]));
+}

@@ -1,0 +1,122 @@
+/**
+ * Shared dependencies (trancheApp/trancheModule `shared`): the app build emits each one as a
+ * browser ES module under shared/ (React's CommonJS with its named exports, one copy of React
+ * between react, react/jsx-runtime and react-dom/client), maps them in the shell's import map and
+ * precaches them; the shell and a module import them bare; a module importing a bare specifier
+ * nothing in the page resolves fails its build, naming it.
+ */
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trancheApp, trancheModule } from '../../src/vite/index.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const SHARED = ['react', 'react-dom/client', 'react/jsx-runtime'];
+const REACT_VERSION = JSON.parse(await readFile(path.join(REPO, 'node_modules/react/package.json'), 'utf8')).version as string;
+let app: string;
+let html: string;
+
+beforeAll(async () => {
+  app = await mkdtemp(path.join(tmpdir(), 'tranche-vite-shared-'));
+  await symlink(path.join(REPO, 'node_modules'), path.join(app, 'node_modules'), 'dir');
+  await writeFile(path.join(app, 'package.json'), '{ "name": "app", "type": "module" }\n');
+  await writeFile(
+    path.join(app, 'index.html'),
+    '<!doctype html><html><head></head><body><script type="module" src="/main.js"></script></body></html>\n',
+  );
+  await writeFile(
+    path.join(app, 'main.js'),
+    "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\nconsole.log(useState, createRoot, import('counter'));\n",
+  );
+  await writeFile(path.join(app, 'sw.js'), 'self.precached = self.__WB_MANIFEST;\n');
+  await mkdir(path.join(app, 'counter'));
+  await writeFile(
+    path.join(app, 'counter/index.js'),
+    "import { useState } from 'react';\nimport { jsx } from 'react/jsx-runtime';\nexport default function Counter() { const [n] = useState(0); return jsx('p', { children: n }); }\n",
+  );
+  await build({
+    configFile: false,
+    logLevel: 'silent',
+    root: app,
+    plugins: [trancheApp({ modules: { counter: 'counter/index.js' }, shared: SHARED, types: false, worker: { entry: 'sw.js' } })],
+  });
+  html = await readFile(path.join(app, 'dist/index.html'), 'utf8');
+}, 120_000);
+
+afterAll(async () => {
+  await rm(app, { recursive: true, force: true });
+});
+
+/** The shell's import map, from its HTML. */
+function importMap(): Record<string, string> {
+  const json = /<script type="importmap">([^<]*)<\/script>/.exec(html)?.[1];
+  return (JSON.parse(json!) as { imports: Record<string, string> }).imports;
+}
+
+describe('shared dependencies', () => {
+  it('maps each shared specifier to its versioned, content-addressed file, before any module script', () => {
+    const imports = importMap();
+    expect(Object.keys(imports).sort()).toEqual([...SHARED].sort());
+    expect(imports.react).toMatch(new RegExp(`^/shared/react@${REACT_VERSION.replace(/\./g, '\\.')}-[\\w-]+\\.js$`));
+    expect(imports['react-dom/client']).toMatch(/^\/shared\/react-dom_client@[\d.]+-[\w-]+\.js$/);
+    expect(html.indexOf('type="importmap"')).toBeLessThan(html.indexOf('type="module"'));
+  });
+
+  it('builds CommonJS React into ES modules with named exports and one copy of React', async () => {
+    const imports = importMap();
+    const react = await import(pathToFileURL(path.join(app, 'dist', imports.react!)).href);
+    expect(typeof react.useState).toBe('function');
+    expect(typeof react.default.useState).toBe('function');
+    const runtime = await import(pathToFileURL(path.join(app, 'dist', imports['react/jsx-runtime']!)).href);
+    expect(runtime.jsx('p', {}).type).toBe('p');
+    const shared = path.join(app, 'dist/shared');
+    const files = await readdir(shared);
+    const sources = new Map(await Promise.all(files.map(async (f) => [f, await readFile(path.join(shared, f), 'utf8')] as const)));
+    // React (its hooks' dispatcher) is one chunk, which react and react-dom/client both import: a second copy would break hooks.
+    const core = files.filter((f) => /\.useState=function/.test(sources.get(f)!));
+    expect(core).toHaveLength(1);
+    for (const specifier of ['react', 'react-dom/client'])
+      expect(sources.get(path.basename(imports[specifier]!))).toContain(`"./${core[0]}"`);
+    expect([...sources.values()].join('')).not.toContain('process.env.NODE_ENV');
+  });
+
+  it("leaves them bare in the shell's code and precaches them with the shell", async () => {
+    const assets = await readdir(path.join(app, 'dist/assets'));
+    const main = await readFile(
+      path.join(
+        app,
+        'dist/assets',
+        assets.find((f) => f.endsWith('.js'))!,
+      ),
+      'utf8',
+    );
+    expect(main).toMatch(/from\s*["']react["']/);
+    expect(main).not.toContain('Invalid hook call');
+    const worker = await readFile(path.join(app, 'dist/sw.js'), 'utf8');
+    for (const url of Object.values(importMap())) expect(worker).toContain(url.slice(1));
+  });
+
+  it('leaves them bare in a module build, and fails one that imports a bare specifier nothing resolves, naming it', async () => {
+    const outDir = path.join(app, 'counter-dist');
+    const buildCounter = (external: string[]) =>
+      build({
+        configFile: false,
+        logLevel: 'silent',
+        root: app,
+        build: { outDir, rolldownOptions: { external } },
+        plugins: [trancheModule({ name: 'counter', version: '1.0.0', entry: 'counter/index.js', shared: SHARED })],
+      });
+    await buildCounter([]);
+    const index = await readFile(path.join(outDir, 'index.js'), 'utf8');
+    expect(index).toMatch(/from\s*["']react["']/);
+    expect(index).toMatch(/from\s*["']react\/jsx-runtime["']/);
+    expect(index).not.toContain('Invalid hook call');
+    await writeFile(path.join(app, 'counter/index.js'), "import pad from 'left-pad';\nexport default () => pad('x', 3);\n");
+    await expect(buildCounter(['left-pad'])).rejects.toThrow(
+      'counter@1.0.0: index.js imports "left-pad", which nothing in the page resolves: neither bundled nor shared',
+    );
+  });
+});
