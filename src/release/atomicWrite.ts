@@ -71,7 +71,11 @@ export function writeBlobSync(target: string, data: Uint8Array): void {
   } finally {
     closeSync(fd);
   }
-  if (STALL_AT && ++blobWrites === STALL_AT) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  if (STALL_AT && ++blobWrites === STALL_AT) {
+    // Said on stderr, so that the test kills the process here and not between two other writes.
+    process.stderr.write(`stalled at blob ${STALL_AT}\n`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+  }
   try {
     renameSync(temp, target);
   } catch (err) {

@@ -7,7 +7,6 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../support/cli.js';
 import { generateKeyPair, signManifest } from '../../src/core/signature.js';
@@ -152,11 +151,22 @@ describe('kill -9 during a release', () => {
     await writeFile(join(build, 'index.js'), 'export {};\n');
     const args = [CLI, 'release', build, '--module', 'many', '--version', '1.0.0', '--store', t.dir];
     // The 1,500th blob write stops with its temp file written (src/release/atomicWrite.ts), and is killed there.
-    const child = spawn(process.execPath, args, { env: { ...process.env, TRANCHE_FAULT: 'stall-blob-1500' }, stdio: 'ignore' });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, TRANCHE_FAULT: 'stall-blob-1500' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     const temps = async () => (await readdir(join(t.dir, 'files'))).filter((name) => name.endsWith('.tmp'));
-    // Until the temp file appears (or the command ends without stalling, which the length check reports).
-    while (!(await temps()).length && child.exitCode === null) await sleep(20);
+    // Until the command says it stalled (or ends without stalling, which the length check reports):
+    // a temp file seen earlier may belong to a write that completes before the kill.
+    let stderr = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (stderr.includes('stalled at blob 1500')) resolve();
+      });
+      child.on('exit', () => resolve());
+    });
     child.kill('SIGKILL');
     expect(await ended).toBe('SIGKILL');
     expect(await temps()).toHaveLength(1);
