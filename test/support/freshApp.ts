@@ -114,7 +114,9 @@ export function startCommand(command: string, cwd: string, ready: RegExp): Promi
     });
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
+      // Colours off: with CI set, picocolors colours even a pipe, and Vite's URL line with them.
+      // eslint-disable-next-line no-control-regex
+      output += chunk.toString().replace(/\x1b\[[0-9;]*m/g, '');
       const origin = ready.exec(output)?.[1];
       if (origin) resolve({ origin, close });
     };
