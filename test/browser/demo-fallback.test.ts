@@ -8,10 +8,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
 import {
-  booted,
   clientState,
   openShop,
-  renderedVersions,
+  settled,
   startTestDemo,
   statsOf,
   waitForCurrent,
@@ -36,22 +35,6 @@ afterAll(async () => {
   await browser?.close();
   await demo?.stop();
 });
-
-/** The versions a page runs once it has settled (after any automatic reload). */
-async function settled(page: Page, module: string, version: string): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        try {
-          return (await booted(page)) === 'ok' ? (await renderedVersions(page))[module] : null;
-        } catch {
-          return null; // the page was reloading
-        }
-      },
-      { timeout: 30_000 },
-    )
-    .toBe(version);
-}
 
 describe('automatic fallback in the demo', () => {
   it('header 3.0.0 rolled out to everyone: every page falls back to 1.0.0 and the dashboard counts the rollbacks', async () => {

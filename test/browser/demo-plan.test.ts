@@ -9,10 +9,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
 import {
-  booted,
   clientState,
   openShop,
-  renderedVersions,
+  settled,
   startTestDemo,
   statsOf,
   waitForCurrent,
@@ -32,22 +31,6 @@ afterAll(async () => {
   await browser?.close();
   await demo?.stop();
 });
-
-/** The version of `module` a page runs once it has settled (after any automatic reload). */
-async function settled(page: Page, module: string, version: string): Promise<void> {
-  await expect
-    .poll(
-      async () => {
-        try {
-          return (await booted(page)) === 'ok' ? (await renderedVersions(page))[module] : null;
-        } catch {
-          return null; // the page was reloading
-        }
-      },
-      { timeout: 30_000 },
-    )
-    .toBe(version);
-}
 
 describe('a ramp plan on the demo', () => {
   it('cart 2.1.0 on a plan is halted and rolled back by advance alone; status --health and the dashboard show why', async () => {

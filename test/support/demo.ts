@@ -70,6 +70,22 @@ export async function booted(page: Page): Promise<string> {
   return (await page.getAttribute('body', 'data-booted'))!;
 }
 
+/** The version of `module` a page runs once it has settled (after any automatic reload). */
+export async function settled(page: Page, module: string, version: string): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        try {
+          return (await booted(page)) === 'ok' ? (await renderedVersions(page))[module] : null;
+        } catch {
+          return null; // the page was reloading
+        }
+      },
+      { timeout: 30_000 },
+    )
+    .toBe(version);
+}
+
 /** The page client's state, through `window.tranche` as the shop exposes it. */
 export function clientState(page: Page): Promise<TrancheState> {
   return page.evaluate(() => window.tranche.state());
