@@ -17,6 +17,7 @@ import { fallback } from './measures/fallback.js';
 import { assignment } from './measures/assignment.js';
 import { ingest } from './measures/ingest.js';
 import { workerStart } from './measures/workerStart.js';
+import { distinctFiles } from './measures/distinctFiles.js';
 import { rampPlans } from './measures/rampPlans.js';
 import { s3Publish } from './measures/s3Publish.js';
 import { bundleWorkers } from './origins.js';
@@ -30,6 +31,7 @@ const MEASURES: readonly Measure[] = [
   assignment,
   ingest,
   workerStart,
+  distinctFiles,
   rampPlans,
   s3Publish,
 ];

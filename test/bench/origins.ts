@@ -56,14 +56,18 @@ export interface Origin {
   close(): Promise<void>;
 }
 
-/** How to open an origin. */
-export interface OriginOptions {
-  browser: Browser;
+/** What an origin's server serves. */
+export interface ServeOptions {
   bundles: WorkerBundles;
   /** The store every origin's server serves at /store/ (only tranche's worker reads it). */
   store: TestStore;
   /** Paths bare and Workbox precache at install, and the bytes their servers serve there. */
   precache: ReadonlyMap<string, Served>;
+}
+
+/** How to open an origin in a Playwright browser. */
+export interface OriginOptions extends ServeOptions {
+  browser: Browser;
 }
 
 /** tranche's worker script as a test server serves it: its config, then the bench bundle. */
@@ -72,10 +76,10 @@ export function trancheScript(bundles: WorkerBundles, config: SwTestConfig): str
 }
 
 /** Install stages every module the store has live: 1,000 of them take a while on a busy machine. */
-const INSTALL_TIMEOUT_MS = 300_000;
+export const INSTALL_TIMEOUT_MS = 300_000;
 
 /** `work()`, or an error naming `what` once `ms` passed (a worker that never installs would hang the run). */
-async function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<T> {
+export async function within<T>(ms: number, what: string, work: () => Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>(
     (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)),
@@ -87,8 +91,8 @@ async function within<T>(ms: number, what: string, work: () => Promise<T>): Prom
   }
 }
 
-/** Starts a server for `kind`, installs its worker in a new context and returns a controlled page. */
-export async function openOrigin(kind: WorkerKind, { browser, bundles, store, precache }: OriginOptions): Promise<Origin> {
+/** Starts the server of a `kind` origin: its worker at /sw.js and, for bare and Workbox, the bytes they precache. */
+export async function serveOrigin(kind: WorkerKind, { bundles, store, precache }: ServeOptions): Promise<SwTestServer> {
   // Navigations check the manifest at most once a minute, the default: a bench measures steady state.
   const server = await startSwServer(store.dir, { publicKeys: [store.publicKey], retryDelayMs: 1000, navigationCheckThrottleMs: 60_000 });
   const script =
@@ -105,7 +109,13 @@ export async function openOrigin(kind: WorkerKind, { browser, bundles, store, pr
     res.writeHead(200, { 'content-type': served.type, 'cache-control': 'no-cache' }).end(served.body);
     return true;
   };
-  const context = await browser.newContext();
+  return server;
+}
+
+/** Starts a server for `kind`, installs its worker in a new context and returns a controlled page. */
+export async function openOrigin(kind: WorkerKind, options: OriginOptions): Promise<Origin> {
+  const server = await serveOrigin(kind, options);
+  const context = await options.browser.newContext();
   const close = async () => {
     await context.close();
     await server.close();
