@@ -5,7 +5,7 @@
  * failed here. Both change module rows only through this class. Built by the Driver once the
  * persisted state is loaded, with everything it needs.
  */
-import type { Requirements } from '../src/core/compatibility.js';
+import { describeUnmet, sharedName, unmetRequirements, withShared, type Requirements } from '../src/core/compatibility.js';
 import type { CachedVersion } from '../src/core/fallbackPolicy.js';
 import { releaseKey, type Manifest } from '../src/core/manifest.js';
 import type { WorkerModuleState, WorkerEvent } from '../src/core/protocol.js';
@@ -45,6 +45,8 @@ export class Modules {
   private readonly _stager: Stager;
   /** The modules some range names (requiring or required), for the manifest it was computed under; null: compute again. */
   private _ranged: { manifest: Manifest; modules: Set<string> } | null = null;
+  /** The shell's shared dependencies in every combination, each with its one version (empty: unknown, unchecked). */
+  private readonly _shared: Record<string, string>;
 
   /** Starts from the persisted rows (`stored`). */
   constructor(
@@ -57,6 +59,7 @@ export class Modules {
     private readonly _host: ModuleHost,
   ) {
     this._rows = new Map(stored.modules.map((row) => [row.module, row]));
+    this._shared = Object.fromEntries(Object.entries(_options.shared ?? {}).map(([pkg, version]) => [sharedName(pkg), version]));
     this._versions = new Map(stored.versions.map((row) => [row.key, row]));
     this._stager = new Stager(_adapter, _db, _files, _options.storeBase);
     this._queue = new StagingQueue(_adapter, {
@@ -87,7 +90,7 @@ export class Modules {
 
   /** Module -> version a new page load gets: the current versions, each range met (assignment.ts `servedVersions`). */
   servedVersions(): Record<string, string> {
-    return servedVersions(this.rows, (m, v) => this.isBad(m, v), this._requirementsOf);
+    return servedVersions(this.rows, (m, v) => this.isBad(m, v), this._requirementsOf, this._shared);
   }
 
   /** Modules whose current version a range keeps out of new page loads while they move to one that meets it. */
@@ -101,11 +104,13 @@ export class Modules {
 
   /**
    * What module@version requires: its record's ranges when this browser has it (immutable and
-   * hash-checked), else the copy the signed manifest carries for a version not staged yet.
+   * hash-checked), else the copy the signed manifest carries for a version not staged yet. Its
+   * shared dependencies' ranges too, when this worker knows the shell's versions.
    */
   private readonly _requirementsOf = (module: string, version: string): Requirements | undefined => {
     const key = releaseKey(module, version);
-    return this._versions.get(key)?.record.requires ?? this._host.manifest()?.releases[key]?.requires;
+    const known = this._versions.get(key)?.record ?? this._host.manifest()?.releases[key];
+    return this._options.shared ? withShared(known?.requires, known?.requiresShared) : known?.requires;
   };
 
   /** The row of module@version when it is committed (servable), else null. */
@@ -137,7 +142,23 @@ export class Modules {
   /** Each module's status for `GET_STATE`. */
   states(overrides: Overrides): Record<string, WorkerModuleState> {
     const targets = this.targets();
-    return Object.fromEntries(this.rows.map((row) => [row.module, workerModuleState(row, targets.get(row.module), overrides[row.module])]));
+    const manifest = this._host.manifest();
+    const chosen: Record<string, string> = { ...this._shared };
+    for (const row of this.rows) {
+      const version = targets.get(row.module) ?? row.current;
+      if (version !== null) chosen[row.module] = version;
+    }
+    // Why a module does not get what it should run: the ranges of that version the others leave unmet.
+    const unmet = (row: ModuleRow): string[] => {
+      const wanted = manifest && desiredVersion(manifest, row, overrides, this._adapter.now());
+      if (!wanted || wanted === chosen[row.module]) return [];
+      return unmetRequirements({ ...chosen, [row.module]: wanted }, this._requirementsOf)
+        .filter((u) => u.name === row.module && u.version === wanted)
+        .map(describeUnmet);
+    };
+    return Object.fromEntries(
+      this.rows.map((row) => [row.module, workerModuleState(row, targets.get(row.module), overrides[row.module], unmet(row))]),
+    );
   }
 
   /**
@@ -192,6 +213,7 @@ export class Modules {
       (row) => desiredVersion(manifest, row, overrides, now),
       (m, v) => this.isBad(m, v),
       this._requirementsOf,
+      this._shared,
     );
     const targets = new Map<string, string>();
     for (const row of rows) {

@@ -121,7 +121,8 @@ export type IsBad = (module: string, version: string) => boolean;
  * assignment), its current version, the manifest's stable version, its previous versions. An
  * unmet range moves the module that requires to its next candidate, so it falls back alone;
  * when it has none left, the required module moves instead (src/core/compatibility.ts). A
- * module with no candidate that can be met gets null.
+ * module with no candidate that can be met gets null. `fixed`: names with the one version they
+ * have (the shell's shared dependencies, under `sharedName`).
  */
 export function compatibleTargets(
   manifest: Manifest,
@@ -129,8 +130,9 @@ export function compatibleTargets(
   wanted: (row: ModuleRow) => string | null,
   bad: IsBad,
   requirementsOf: RequirementsOf,
+  fixed: Readonly<Record<string, string>> = {},
 ): Map<string, string | null> {
-  const candidates: Record<string, string[]> = {};
+  const candidates: Record<string, string[]> = fixedCandidates(fixed);
   for (const row of rows) {
     const stable = manifest.modules[row.module]?.stable ?? null;
     candidates[row.module] = distinct([wanted(row), row.current, stable, ...row.previous]).filter((v) => !bad(row.module, v));
@@ -145,12 +147,22 @@ export function compatibleTargets(
  * version that requires the one that failed); then the offending module's newest previous
  * version (not failed here) that meets it, else nothing until staging has caught up.
  */
-export function servedVersions(rows: readonly ModuleRow[], bad: IsBad, requirementsOf: RequirementsOf): Record<string, string> {
-  const candidates: Record<string, string[]> = {};
+export function servedVersions(
+  rows: readonly ModuleRow[],
+  bad: IsBad,
+  requirementsOf: RequirementsOf,
+  fixed: Readonly<Record<string, string>> = {},
+): Record<string, string> {
+  const candidates: Record<string, string[]> = fixedCandidates(fixed);
   for (const row of rows) {
     if (row.current !== null) candidates[row.module] = distinct([row.current, ...row.previous.filter((v) => !bad(row.module, v))]);
   }
-  return chooseCompatible(candidates, requirementsOf).chosen;
+  const { chosen } = chooseCompatible(candidates, requirementsOf);
+  return Object.fromEntries(rows.flatMap((row) => (row.module in chosen ? [[row.module, chosen[row.module]!]] : [])));
+}
+
+function fixedCandidates(fixed: Readonly<Record<string, string>>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(fixed).map(([name, version]) => [name, [version]]));
 }
 
 function distinct(versions: readonly (string | null)[]): string[] {

@@ -57,13 +57,17 @@ export interface TrancheWorker {
   idle(): Promise<void>;
 }
 
-// trancheApp() (tranche/vite) replaces `self.__WB_MANIFEST` with the shell's precache list at build time.
-declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST?: PrecacheEntry[] };
+// trancheApp() (tranche/vite) replaces `self.__WB_MANIFEST` with the shell's precache list at build
+// time, and `self.__TRANCHE_SHARED` with its shared dependencies' versions.
+declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST?: PrecacheEntry[]; __TRANCHE_SHARED?: Record<string, string> };
 
 /** Installs tranche into this service worker: its event listeners, state and update checks. */
 export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   const adapter = browserAdapter(self);
-  const resolved = resolveOptions({ ...options, precache: options.precache ?? self.__WB_MANIFEST }, self.registration.scope);
+  const resolved = resolveOptions(
+    { ...options, precache: options.precache ?? self.__WB_MANIFEST, shared: options.shared ?? self.__TRANCHE_SHARED },
+    self.registration.scope,
+  );
   const driver = new Driver(resolved, adapter);
   const router = new Router(resolved, adapter, driver);
 

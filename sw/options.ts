@@ -5,6 +5,7 @@
 import { TrancheError } from '../src/core/TrancheError.js';
 import { optionProblem } from '../src/core/optionProblem.js';
 import { isPathPrefix } from '../src/core/moduleUrl.js';
+import { PACKAGE_NAME, isVersion } from '../src/core/names.js';
 import { DEFAULT_MODULE_PREFIX } from '../src/core/attribution.js';
 import type { RolledBackEvent } from '../src/core/clientMessages.js';
 import { resolveFallbackPolicy, type FallbackPolicyOptions, type ResolvedFallbackPolicy } from '../src/core/fallbackPolicy.js';
@@ -197,6 +198,15 @@ export interface TrancheWorkerOptions {
    * `self.__WB_MANIFEST`; none when the worker was built otherwise
    */
   precache?: readonly PrecacheEntry[] | false;
+  /**
+   * The versions of the shared dependencies the shell's import map provides (package -> version,
+   * `{ react: '19.2.0' }`): a module version whose `requiresShared` range they miss is never
+   * assigned; the module keeps or falls back to a version they meet (docs/manifest.md, "Shared
+   * dependencies"). Unchecked when unknown.
+   * @default what `trancheApp()` (tranche/vite) injects where tranche/sw reads `self.__TRANCHE_SHARED`;
+   * unknown when the worker was built otherwise
+   */
+  shared?: Readonly<Record<string, string>>;
 }
 
 /** One file to precache: its URL (relative to the worker script) and a revision that changes with its bytes. */
@@ -239,6 +249,8 @@ export interface ResolvedOptions {
   maxManifestAgeMs: number;
   precache: readonly PrecacheEntry[];
   takeOver: boolean;
+  /** The shell's shared dependencies' versions; null: unknown (unchecked). */
+  shared: Readonly<Record<string, string>> | null;
 }
 
 function invalid(option: string, expected: string, got: unknown): never {
@@ -310,7 +322,19 @@ export function resolveOptions(options: TrancheWorkerOptions, scope: string): Re
     maxManifestAgeMs: duration(options, 'maxManifestAgeMs', 30 * 86_400_000),
     precache: resolvePrecache(options.precache),
     takeOver: resolveTakeOver(options.takeOver),
+    shared: resolveShared(options.shared),
   };
+}
+
+function resolveShared(shared: TrancheWorkerOptions['shared']): Readonly<Record<string, string>> | null {
+  if (shared === undefined) return null;
+  const ok =
+    typeof shared === 'object' &&
+    shared !== null &&
+    !Array.isArray(shared) &&
+    Object.entries(shared).every(([pkg, version]) => PACKAGE_NAME.test(pkg) && typeof version === 'string' && isVersion(version));
+  if (!ok) invalid('shared', "an object of package name -> version, such as { react: '19.2.0' }", shared);
+  return shared;
 }
 
 function resolveTakeOver(takeOver: TrancheWorkerOptions['takeOver']): boolean {

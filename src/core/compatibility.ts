@@ -34,9 +34,34 @@ export function unmetRequirements(chosen: Readonly<Record<string, string>>, requ
   return [...eachUnmet(chosen, requirementsOf)];
 }
 
-/** One line for an operator: `cart@2.0.0 requires catalog@^2.0.0 (gets catalog@1.0.0)`. */
+/**
+ * Shared dependencies join a combination as names no module can have (module names hold no
+ * colon): `shared:react`, with the one version the shell provides as its only candidate.
+ */
+const SHARED = 'shared:';
+
+/** The name of shared dependency `pkg` in a combination. */
+export function sharedName(pkg: string): string {
+  return `${SHARED}${pkg}`;
+}
+
+/** What a version requires of modules and of shared dependencies (`requiresShared`), as one set of names. */
+export function withShared(requires: Requirements | undefined, requiresShared: Requirements | undefined): Requirements | undefined {
+  if (!requiresShared) return requires;
+  return { ...requires, ...Object.fromEntries(Object.entries(requiresShared).map(([pkg, range]) => [sharedName(pkg), range])) };
+}
+
+/**
+ * One line for an operator: `cart@2.0.0 requires catalog@^2.0.0 (gets catalog@1.0.0)`, or for a
+ * shared dependency `cart@2.0.0 requires shared react@^19.0.0 (the shell has react@18.3.1)`.
+ */
 export function describeUnmet(u: Unmet): string {
-  return `${u.name}@${u.version} requires ${u.requires}@${u.range} (${u.found === null ? `has no ${u.requires}` : `gets ${u.requires}@${u.found}`})`;
+  const what = `${u.name}@${u.version} requires`;
+  if (u.requires.startsWith(SHARED)) {
+    const pkg = u.requires.slice(SHARED.length);
+    return `${what} shared ${pkg}@${u.range} (${u.found === null ? `the shell has no ${pkg}` : `the shell has ${pkg}@${u.found}`})`;
+  }
+  return `${what} ${u.requires}@${u.range} (${u.found === null ? `has no ${u.requires}` : `gets ${u.requires}@${u.found}`})`;
 }
 
 /** A combination in which every range holds, and what had to be left out to get it. */

@@ -8,9 +8,9 @@ import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 import { unsafePathReason } from './paths.js';
-import { MODULE_NAME } from './names.js';
+import { MODULE_NAME, PACKAGE_NAME } from './names.js';
 
-export { MODULE_NAME, releaseKey } from './names.js';
+export { MODULE_NAME, PACKAGE_NAME, releaseKey } from './names.js';
 
 /** The only format version this code reads and writes. */
 export const FORMAT = 1;
@@ -51,15 +51,22 @@ const fileEntrySchema = v.object({
   type: v.pipe(v.string('expected a string'), v.regex(CONTENT_TYPE, 'expected a content type such as text/javascript')),
 });
 
-/** What a version requires: module name -> semver range (docs/manifest.md, "Compatibility ranges"). */
-const requires = v.record(
-  moduleName,
-  v.pipe(
-    v.string('expected a semver range'),
-    v.minLength(1, 'expected a semver range'),
-    v.check((range) => validRange(range) !== null, 'expected a semver range such as ^1.2.0'),
-  ),
+const range = v.pipe(
+  v.string('expected a semver range'),
+  v.minLength(1, 'expected a semver range'),
+  v.check((r) => validRange(r) !== null, 'expected a semver range such as ^1.2.0'),
 );
+const packageName = v.pipe(v.string('expected a string'), v.regex(PACKAGE_NAME, 'expected an npm package name such as react'));
+/** What a version requires: module name -> semver range (docs/manifest.md, "Compatibility ranges"). */
+const requires = v.record(moduleName, range);
+/**
+ * What a version requires of the app's shared dependencies: package name -> semver range
+ * (docs/manifest.md, "Shared dependencies"). Absent when none: records of modules that share
+ * nothing hash as they did before it existed.
+ */
+const requiresShared = v.record(packageName, range);
+/** Versions of shared dependencies: package name -> version (the manifest's `shared`, an app build's tranche-shared.json). */
+export const sharedVersionsSchema = v.record(packageName, version);
 
 // A `runtime` field (free text that nothing ever read, written by `release --runtime` until it was
 // removed) is dropped on reading, like any unknown key: such records stay readable.
@@ -70,6 +77,7 @@ export const releaseRecordSchema = v.object({
   entry: safePath,
   files: v.pipe(v.array(fileEntrySchema, 'expected an array of files'), v.minLength(1, 'expected at least one file')),
   requires,
+  requiresShared: v.optional(requiresShared),
   created: isoTime,
 });
 
@@ -94,9 +102,9 @@ const moduleStateSchema = v.object({
   blocked: v.array(version, 'expected an array of versions'),
 });
 
-// `requires`: the record's own, copied so that a worker knows a version's ranges before it stages it
-// (absent when empty, and in manifests written before it existed).
-const releaseRefSchema = v.object({ record: safePath, sha256, requires: v.optional(requires) });
+// `requires` and `requiresShared`: the record's own, copied so that a worker knows a version's ranges
+// before it stages it (absent when empty, and in manifests written before they existed).
+const releaseRefSchema = v.object({ record: safePath, sha256, requires: v.optional(requires), requiresShared: v.optional(requiresShared) });
 
 export const manifestSchema = v.object({
   format,
@@ -106,6 +114,9 @@ export const manifestSchema = v.object({
   keyId: v.pipe(v.string('expected a key id'), v.minLength(1, 'expected a key id')),
   killSwitch: v.boolean('expected true or false'),
   modules: v.record(moduleName, moduleStateSchema),
+  // The versions of the shared dependencies the app's shell provides (`tranche shared`): package -> version.
+  // Absent until the app's build told the store; then live versions' `requiresShared` are checked against it.
+  shared: v.optional(sharedVersionsSchema),
   releases: v.record(v.string(), releaseRefSchema),
 });
 

@@ -7,6 +7,18 @@
 /** Module names are bare import specifiers and URL segments: keep them plain. */
 export const MODULE_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/**
+ * npm package names (`react`, `@scope/pkg`): what a shared dependency is named by in the manifest
+ * (`shared`) and in a record's `requiresShared`. A separate namespace from module names: a module
+ * may be called `react` without being confused with the shared React.
+ */
+export const PACKAGE_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]{0,100}\/)?[a-z0-9~-][a-z0-9._~-]{0,100}$/;
+
+/** The package a bare specifier belongs to: `react/jsx-runtime` -> `react`, `@scope/pkg/x` -> `@scope/pkg`. */
+export function packageOf(specifier: string): string {
+  return specifier.split('/', specifier.startsWith('@') ? 2 : 1).join('/');
+}
+
 /** Key of `Manifest.releases`: `<module>@<version>`. */
 export function releaseKey(module: string, ver: string): string {
   return `${module}@${ver}`;

@@ -165,6 +165,12 @@ export interface WorkerModuleState {
   override: { version: string; expires: number } | null;
   /** Earlier good versions kept for fallback, newest first. */
   previous: string[];
+  /**
+   * Why this client does not get the version it should run (its override or assignment): each
+   * range of that version left unmet, one line each, such as `counter@3.0.0 requires shared
+   * react@^20.0.0 (the shell has react@19.2.0)`; empty when it does get it or is on its way to it.
+   */
+  unmet: string[];
   /** The version being staged and its last failure, if any. */
   staging: { version: string; failure: { reason: StagingFailureReason; message: string; retryAt: number } | null } | null;
 }

@@ -4,7 +4,9 @@
  */
 import { assign } from '../core/bucketing.js';
 import { TrancheError } from '../core/TrancheError.js';
-import type { Rollout } from '../core/manifest.js';
+import { sharedVersionsSchema, type Rollout } from '../core/manifest.js';
+import { parseDocument } from '../core/validate.js';
+import { readSharedInfo } from './releaseInfo.js';
 import { currentActor, readHistory, type HistoryEntry } from './history.js';
 import { readJwkFile, storeKeys } from './keys.js';
 import { keyIdOf, trustKeys, type Ed25519Jwk } from '../core/signature.js';
@@ -48,7 +50,7 @@ export interface PublishOptions {
   expires?: string;
   /**
    * Publish a change even when it leaves a live version's `--requires` range met by no live
-   * version (its clients all fall back); the note then carries a warning. Rollbacks never refuse.
+   * version, or its shared dependencies' range met by no version the shell has (its clients all fall back); the note then carries a warning. Rollbacks never refuse.
    * @default false
    */
   allowIncompatible?: boolean;
@@ -76,6 +78,8 @@ export interface StoreStatus {
   sequence: number;
   killSwitch: boolean;
   modules: Record<string, ModuleSummary>;
+  /** The shell's shared dependencies' versions (`tranche shared`); absent until the store was told. */
+  shared?: Record<string, string>;
   published?: string;
   expires?: string;
   keyId?: string;
@@ -256,6 +260,18 @@ export class ReleaseStore {
   }
 
   /**
+   * Records the versions of the shared dependencies the app's shell provides: `shared` (package ->
+   * version), or the path of an app build whose tranche-shared.json (written by `trancheApp()`)
+   * says them. From then on `promote` and `rollout` refuse a version whose `requiresShared` they do
+   * not meet, and so does this when a live version would be left unmet (docs/manifest.md, "Shared dependencies").
+   */
+  async setShared(shared: string | Readonly<Record<string, string>>, options?: PublishOptions): Promise<PublishResult> {
+    const versions =
+      typeof shared === 'string' ? await readSharedInfo(shared) : parseDocument(sharedVersionsSchema, shared, 'setShared() shared');
+    return this._publish('shared', { shared: versions }, (d) => changes.setShared(d, versions), options);
+  }
+
+  /**
    * Key rotation: makes the store trust `publicKey` (a JWK, or the path of a JWK file) to sign its
    * manifests from now on, besides the keys it trusts already. Published as a manifest signed
    * with this store's `key`, which must be trusted, and recorded in history as `keys-add`.
@@ -291,8 +307,8 @@ export class ReleaseStore {
         blocked: [...mod.blocked],
       };
     }
-    const { sequence, killSwitch, published, expires, keyId } = manifest;
-    return { sequence, killSwitch, modules, published, keyId, ...(expires ? { expires } : {}) };
+    const { sequence, killSwitch, published, expires, keyId, shared } = manifest;
+    return { sequence, killSwitch, modules, ...(shared ? { shared } : {}), published, keyId, ...(expires ? { expires } : {}) };
   }
 
   /** Every released version of every module (released, not necessarily live), oldest first. */

@@ -20,7 +20,7 @@ import { progressBar } from './progress.js';
 import { openStore, type PublishOptions, type ReleaseStore, type Resolution } from './ReleaseStore.js';
 import { keygen } from './keys.js';
 import { startCollector } from '../collector/handler.js';
-import { RELEASE_INFO_FILE, releaseIdentity } from './releaseInfo.js';
+import { RELEASE_INFO_FILE, SHARED_INFO_FILE, releaseIdentity } from './releaseInfo.js';
 import type { PublishResult } from './publish.js';
 
 const EXIT_FAILED = 1;
@@ -108,7 +108,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 const allowIncompatibleOption = () =>
   new Option(
     '--allow-incompatible',
-    "publish even when a live version's --requires range is met by no live version (its clients fall back)",
+    "publish even when a live version's --requires range is met by no live version, or its shared range by the shell (its clients fall back)",
   );
 const expiresOption = () =>
   new Option('--expires <time>', "ISO time after which clients reject the new manifest, or never (default: the current manifest's)");
@@ -210,6 +210,13 @@ function addPublishingCommands(program: Command): void {
     .addOption(expiresOption())
     .addOption(allowIncompatibleOption())
     .action(async (state: string, o, cmd: Command) => report(await storeOf(cmd).setKillSwitch(state === 'on', publishOptions(o))));
+  program
+    .command('shared')
+    .description(`record the shared dependencies' versions of the app's shell, from its build's ${SHARED_INFO_FILE}`)
+    .argument('<app-build-dir>')
+    .addOption(expiresOption())
+    .addOption(allowIncompatibleOption())
+    .action(async (dir: string, o, cmd: Command) => report(await storeOf(cmd).setShared(dir, publishOptions(o))));
 }
 
 function addReadingCommands(program: Command): void {
@@ -232,8 +239,8 @@ function addReadingCommands(program: Command): void {
         );
         return console.log(o.json ? JSON.stringify(health) : formatHealth(health));
       }
-      const { sequence, modules, killSwitch } = status;
-      console.log(o.json ? JSON.stringify({ sequence, modules, killSwitch }) : formatStatus(status));
+      const { sequence, modules, killSwitch, shared } = status;
+      console.log(o.json ? JSON.stringify({ sequence, modules, killSwitch, ...(shared ? { shared } : {}) }) : formatStatus(status));
     });
   program
     .command('history')

@@ -47,6 +47,13 @@ export function formatStatus(s: StoreStatus): string {
     `sequence ${s.sequence}, published ${s.published} by key ${s.keyId}`,
     s.expires ? `, expires ${s.expires}${Date.parse(s.expires) <= Date.now() ? ' (EXPIRED: clients reject it)' : ''}` : '',
     `, kill switch ${s.killSwitch ? 'ON: workers unregister themselves' : 'off'}`,
+    s.shared
+      ? `\nshared: ${
+          Object.entries(s.shared)
+            .map(([pkg, version]) => `${pkg}@${version}`)
+            .join(', ') || 'none'
+        }`
+      : '',
   ].join('');
   const rows = [['module', 'stable', 'rollouts', 'paused', 'blocked']];
   for (const [name, m] of Object.entries(s.modules)) {

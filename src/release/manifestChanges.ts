@@ -12,6 +12,8 @@ import type { ModuleState } from '../core/manifest.js';
 export interface ManifestDraft {
   modules: Record<string, ModuleState>;
   killSwitch: boolean;
+  /** The shell's shared dependencies' versions (package -> version); absent until `tranche shared` told the store. */
+  shared?: Record<string, string>;
 }
 
 function existing(draft: ManifestDraft, module: string): ModuleState {
@@ -157,6 +159,19 @@ export function rollback(draft: ManifestDraft, module: string, to: string | unde
   return `${module} rolled back: ${parts.join('; ')}`;
 }
 
+/** Records the versions of the shared dependencies the app's shell provides (`tranche shared`). */
+export function setShared(draft: ManifestDraft, shared: Readonly<Record<string, string>>): string {
+  const before = draft.shared;
+  draft.shared = Object.fromEntries(Object.entries(shared).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const list = (s: Readonly<Record<string, string>> | undefined) =>
+    s === undefined
+      ? 'unknown'
+      : Object.entries(s)
+          .map(([pkg, ver]) => `${pkg}@${ver}`)
+          .join(', ') || 'none';
+  return `the shell's shared dependencies are ${list(draft.shared)} (were ${list(before)})`;
+}
+
 /** Lifts the block on module@version, deliberately: it may go live again (recorded in history like every change). */
 export function unblock(draft: ManifestDraft, module: string, version: string): string {
   const mod = existing(draft, module);
@@ -167,6 +182,33 @@ export function unblock(draft: ManifestDraft, module: string, version: string): 
     });
   mod.blocked = mod.blocked.filter((v) => v !== version);
   return `${module}@${version} is no longer blocked; promote or roll it out to send it to clients again`;
+}
+
+/**
+ * The shared dependencies' ranges (`requiresShared`) of live versions that the shell's versions
+ * (`shared`) do not meet, one line each: such a version never runs on that shell, its clients
+ * fall back (docs/manifest.md, "Shared dependencies"). None while the store has not been told
+ * the shell's versions.
+ */
+export function unmeetableShared(
+  modules: Readonly<Record<string, ModuleState>>,
+  shared: Readonly<Record<string, string>> | undefined,
+  requiresSharedOf: RequirementsOf,
+): string[] {
+  if (!shared) return [];
+  const lines: string[] = [];
+  for (const [name, mod] of Object.entries(modules)) {
+    for (const version of liveVersions(mod)) {
+      for (const [pkg, range] of Object.entries(requiresSharedOf(name, version) ?? {})) {
+        const found = shared[pkg];
+        if (found !== undefined && inRange(found, range)) continue;
+        lines.push(
+          `${name}@${version} requires shared ${pkg}@${range}, which the shell does not meet (${found === undefined ? `the shell has no ${pkg}` : `the shell has ${pkg}@${found}`})`,
+        );
+      }
+    }
+  }
+  return lines;
 }
 
 /** The versions of a module clients can get: the stable and every rollout above 0%. */

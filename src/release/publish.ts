@@ -14,7 +14,7 @@ import { writeStableImportMap, writeStableTrees } from './firstVisit.js';
 import { appendHistory, readHistory, readPublishedSequence, recordPublished, type HistoryEntry, type ModuleChange } from './history.js';
 import { saveTrustedKey, storeKeys } from './keys.js';
 import { checkRecordPath } from './release.js';
-import { unmeetableRequirements, type ManifestDraft } from './manifestChanges.js';
+import { unmeetableRequirements, unmeetableShared, type ManifestDraft } from './manifestChanges.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, recordPath } from './storeLayout.js';
 
@@ -92,21 +92,22 @@ export async function publish(
     const stored = await readManifestBytes(backend);
     const current = stored?.manifest ?? null;
     const expires = requested === 'never' ? undefined : (requested ?? keptExpiry(current));
-    const draft: ManifestDraft = structuredClone({ modules: current?.modules ?? {}, killSwitch: current?.killSwitch ?? false });
+    const before = current && draftOf(current);
+    const draft: ManifestDraft = structuredClone(before ?? { modules: {}, killSwitch: false });
     let note = await change(draft, () => readHistory(backend, current?.sequence ?? 0));
-    if (
-      current &&
-      !trust &&
-      current.expires === expires &&
-      JSON.stringify(draft) === JSON.stringify({ modules: current.modules, killSwitch: current.killSwitch })
-    ) {
+    if (current && !trust && current.expires === expires && JSON.stringify(draft) === JSON.stringify(before)) {
       return { changed: false, sequence: current.sequence, note: `${note}; nothing changed` };
     }
     const refs = await releaseRefs(backend, draft);
     const requirementsOf = (module: string, version: string) => refs[releaseKey(module, version)]?.requires;
+    const requiresSharedOf = (module: string, version: string) => refs[releaseKey(module, version)]?.requiresShared;
+    const unmet = (d: ManifestDraft) => [
+      ...unmeetableRequirements(d.modules, requirementsOf),
+      ...unmeetableShared(d.modules, d.shared, requiresSharedOf),
+    ];
     // Only what this change breaks: a store published with --allow-incompatible must not block every later change.
-    const before = new Set(current ? unmeetableRequirements(current.modules, requirementsOf) : []);
-    const broken = unmeetableRequirements(draft.modules, requirementsOf).filter((line) => !before.has(line));
+    const unmetBefore = new Set(before ? unmet(before) : []);
+    const broken = unmet(draft).filter((line) => !unmetBefore.has(line));
     if (broken.length && incompatible === 'refuse')
       throw new TrancheError('incompatible', {
         what: `tranche ${verb}`,
@@ -127,6 +128,7 @@ export async function publish(
       keyId: '',
       killSwitch: draft.killSwitch,
       modules: draft.modules,
+      ...(draft.shared ? { shared: draft.shared } : {}),
       releases: refs,
     };
     const envelope = await signManifest(next, jwk, where);
@@ -147,6 +149,11 @@ export async function publish(
     await writeStableImportMap(backend, next);
     return { changed: true, sequence: next.sequence, note };
   }, ctx.lockTimeoutMs);
+}
+
+/** The part of `manifest` the verbs change. */
+function draftOf({ modules, killSwitch, shared }: Manifest): ManifestDraft {
+  return { modules, killSwitch, ...(shared ? { shared } : {}) };
 }
 
 /** The current manifest's expiry, which a publish without `--expires` keeps; refused once it has passed. */
@@ -170,8 +177,9 @@ async function releaseRefs(backend: StoreBackend, draft: ManifestDraft): Promise
       const parsed = parseReleaseRecord(parseJson(utf8(bytes), record), record);
       checkRecordPath(parsed, record);
       const requires = Object.keys(parsed.requires).length ? { requires: parsed.requires } : {};
+      const requiresShared = parsed.requiresShared ? { requiresShared: parsed.requiresShared } : {};
       // The ranges ride along in the signed root: a worker must know them before staging the version.
-      refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes), ...requires };
+      refs[releaseKey(module, version)] = { record, sha256: await sha256Hex(bytes), ...requires, ...requiresShared };
     }
   }
   return refs;

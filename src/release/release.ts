@@ -7,10 +7,11 @@ import compare from 'semver/functions/compare.js';
 import semverValid from 'semver/functions/valid.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { inRange } from '../core/compatibility.js';
-import { FORMAT, MODULE_NAME, releaseKey, type ReleaseRecord } from '../core/manifest.js';
+import { FORMAT, MODULE_NAME, PACKAGE_NAME, releaseKey, type ReleaseRecord } from '../core/manifest.js';
 import { parseJson, parseReleaseRecord } from '../core/validate.js';
 import { listBuildFiles, type BuildFile } from './buildFiles.js';
 import { ingestFiles, restoreMissing, type ProgressListener } from './ingest.js';
+import { readReleaseInfo } from './releaseInfo.js';
 import { checkModule, checkVersion } from './releaseNames.js';
 import { readText, type StoreBackend } from './StoreBackend.js';
 import { RECORDS, recordPath } from './storeLayout.js';
@@ -24,6 +25,13 @@ export interface ReleaseOptions {
   entry?: string;
   /** Other modules' semver ranges this version works with; each must be met by a released version. */
   requires?: Readonly<Record<string, string>>;
+  /**
+   * The app's shared dependencies' semver ranges this version works with: package name -> range
+   * (`{ react: '^19.2.0' }`), checked against the shell's versions (`tranche shared`) when it goes
+   * live and by each worker. @default what the build's tranche-release.json says (trancheModule
+   * writes `^` the version it was built against), else none
+   */
+  requiresShared?: Readonly<Record<string, string>>;
   onProgress?: ProgressListener;
 }
 
@@ -51,6 +59,8 @@ export async function releaseBuild(
   const { module, version, requires = {} } = options;
   checkNames(module, version, requires);
   const buildFiles = await listBuildFiles(buildDir);
+  const requiresShared = options.requiresShared ?? (await readReleaseInfo(buildDir))?.requiresShared ?? {};
+  checkShared(requiresShared);
   const entry = chooseEntry(buildFiles, options.entry, buildDir);
   // Records are never deleted, so a requirement met now stays met: check before the slow part.
   for (const [name, range] of Object.entries(requires)) await checkRequirement(backend, name, range);
@@ -66,6 +76,7 @@ export async function releaseBuild(
       entry,
       files: ingested.entries,
       requires: { ...requires },
+      ...(Object.keys(requiresShared).length ? { requiresShared: { ...requiresShared } } : {}),
       created: new Date().toISOString(),
     },
     `release record for ${module}@${version}`,
@@ -92,6 +103,16 @@ function checkNames(module: string, version: string, requires: Readonly<Record<s
         where: `--requires ${spec}`,
         problem: `${JSON.stringify(range)} is not a semver range`,
       });
+  }
+}
+
+function checkShared(requiresShared: Readonly<Record<string, string>>): void {
+  for (const [name, range] of Object.entries(requiresShared)) {
+    const where = `requiresShared ${name}@${range}`;
+    if (!PACKAGE_NAME.test(name))
+      throw new TrancheError('invalid-argument', { where, problem: `${JSON.stringify(name)} is not an npm package name` });
+    if (validRange(range) === null)
+      throw new TrancheError('invalid-argument', { where, problem: `${JSON.stringify(range)} is not a semver range` });
   }
 }
 
@@ -191,11 +212,13 @@ function differences(old: ReleaseRecord, next: ReleaseRecord): string[] {
     ),
   ];
   if (old.entry !== next.entry) out.push(`entry: ${old.entry} → ${next.entry}`);
-  const sorted = (r: Record<string, string>) =>
+  const sorted = (r: Record<string, string> = {}) =>
     Object.entries(r)
       .sort()
       .map(([name, range]) => `${name}@${range}`)
       .join(', ') || '(none)';
   if (sorted(old.requires) !== sorted(next.requires)) out.push(`requires: ${sorted(old.requires)} → ${sorted(next.requires)}`);
+  if (sorted(old.requiresShared) !== sorted(next.requiresShared))
+    out.push(`requiresShared: ${sorted(old.requiresShared)} → ${sorted(next.requiresShared)}`);
   return out;
 }

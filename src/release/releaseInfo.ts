@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as v from 'valibot';
 import semverValid from 'semver/functions/valid.js';
+import { sharedVersionsSchema } from '../core/manifest.js';
 import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { unlessMissing } from './missing.js';
@@ -14,11 +15,30 @@ import { parseDocument, parseJson } from '../core/validate.js';
 /** The file written next to the entry with what `tranche release` would otherwise be told. */
 export const RELEASE_INFO_FILE = 'tranche-release.json';
 
+/**
+ * The file `trancheApp()` writes into the app's build: the versions of the shared dependencies
+ * the shell provides (package -> version), which `tranche shared <app-build-dir>` records in the manifest.
+ */
+export const SHARED_INFO_FILE = 'tranche-shared.json';
+
+/** What {@link SHARED_INFO_FILE} in the app build `dir` says; `not-found` when there is none. */
+export async function readSharedInfo(dir: string): Promise<Record<string, string>> {
+  const file = path.join(dir, SHARED_INFO_FILE);
+  const text = await unlessMissing(readFile(file, 'utf8'));
+  if (text === null)
+    throw new TrancheError('not-found', {
+      what: `${file} (trancheApp() writes it into the app build when the app has shared dependencies)`,
+    });
+  return parseDocument(sharedVersionsSchema, parseJson(text, file), file);
+}
+
 /** What {@link RELEASE_INFO_FILE} holds. */
 export interface ReleaseInfo {
   module: string;
   version: string;
   entry: string;
+  /** The shared dependencies' ranges the build works with (package -> semver range); absent: none. */
+  requiresShared?: Record<string, string>;
 }
 
 const releaseInfoSchema = v.object({
@@ -28,6 +48,8 @@ const releaseInfoSchema = v.object({
     v.check((s) => semverValid(s) === s, 'expected a semver version such as 1.2.3'),
   ),
   entry: v.pipe(v.string('expected a string'), v.minLength(1, 'expected a file of the build')),
+  // Checked as a release option (release.ts): a bad name or range is named there.
+  requiresShared: v.optional(v.record(v.string(), v.string('expected a semver range'))),
 });
 
 /** The release info in `dir`, or null when the build has none. */
@@ -60,5 +82,5 @@ export async function releaseIdentity(
         reason: `--${key} ${flag} contradicts ${path.join(dir, RELEASE_INFO_FILE)}, which says ${JSON.stringify(info[key])}: rebuild the module as ${flag}, or drop --${key}`,
       });
   }
-  return info;
+  return { module: info.module, version: info.version, entry: info.entry };
 }

@@ -20,6 +20,8 @@ import { optionProblem } from '../core/optionProblem.js';
 
 /** Where the precache list is injected: the expression tranche/sw reads it from. */
 export const PRECACHE_INJECTION_POINT = 'self.__WB_MANIFEST';
+/** Where the shell's shared dependencies' versions (package -> version) are injected: tranche/sw reads them there. */
+export const SHARED_INJECTION_POINT = 'self.__TRANCHE_SHARED';
 
 /** The `worker` option of `trancheApp()`. */
 export interface AppWorkerOptions {
@@ -51,11 +53,12 @@ export const DEFAULT_PRECACHE: readonly string[] = ['**/*.{js,css}'];
 /**
  * A plugin that, once the app build is written, bundles the worker into one classic-script
  * file (an IIFE, so it registers as a classic or a module worker alike) with the precache list
- * of the app's files matching `precache` injected as `self.__WB_MANIFEST`.
+ * of the app's files matching `precache` injected as `self.__WB_MANIFEST`, and the shell's
+ * shared dependencies' versions (`shared()`) as `self.__TRANCHE_SHARED`.
  * Fails the build when `precache` matches nothing, when `fileName` would overwrite a file of
  * the app, or when the worker never reads the list (it does not call `installTranche`).
  */
-export function appWorker(options: AppWorkerOptions): Plugin {
+export function appWorker(options: AppWorkerOptions, shared: () => Record<string, string>): Plugin {
   const { entry, fileName = 'sw.js', precache = DEFAULT_PRECACHE } = options;
   let config: ResolvedConfig;
   return {
@@ -75,7 +78,7 @@ export function appWorker(options: AppWorkerOptions): Plugin {
         });
       }
       const entries = await precacheList(outDir, Object.keys(bundle), precache, fileName);
-      const worker = await buildWorker(config, { entry, fileName, outDir, entries });
+      const worker = await buildWorker(config, { entry, fileName, outDir, entries, shared: shared() });
       // define only replaces what the code reads; a worker that never reads the list would
       // build fine and silently precache nothing.
       if (!entries.every((e) => worker.includes(e.revision))) {
@@ -119,10 +122,11 @@ interface WorkerBuild {
   fileName: string;
   outDir: string;
   entries: PrecacheEntry[];
+  shared: Record<string, string>;
 }
 
 /** Builds the worker with the app's root, mode and defines; returns its code. */
-async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entries }: WorkerBuild): Promise<string> {
+async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entries, shared }: WorkerBuild): Promise<string> {
   const result = await build({
     configFile: false,
     root: app.root,
@@ -130,7 +134,7 @@ async function buildWorker(app: ResolvedConfig, { entry, fileName, outDir, entri
     logLevel: app.logLevel,
     publicDir: false,
     resolve: { alias: app.resolve.alias },
-    define: { ...app.define, [PRECACHE_INJECTION_POINT]: JSON.stringify(entries) },
+    define: { ...app.define, [PRECACHE_INJECTION_POINT]: JSON.stringify(entries), [SHARED_INJECTION_POINT]: JSON.stringify(shared) },
     build: {
       outDir,
       emptyOutDir: false,

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { types } from 'node:util';
 import { build, type Plugin, type Rolldown } from 'vite';
+import { packageOf } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 
 /** Where shared dependencies go in the app's output, and their URL path under the app's base. */
@@ -54,7 +55,7 @@ export async function buildShared(specifiers: readonly string[], root: string): 
         problems: [`shared: "${specifier}" is not installed in ${root} (npm install it)`],
       });
     }
-    const version = packageVersion(resolved, specifier);
+    const version = packageVersion(resolved, specifier, 'trancheApp()');
     return {
       specifier,
       version,
@@ -115,9 +116,9 @@ function wrapper(require: NodeJS.Require, specifier: string, resolved: string): 
   return `import m from ${from};\nexport const { ${names.join(', ')} } = m;\nexport default m;\n`;
 }
 
-/** The version in the package.json of the package `resolved` belongs to. */
-function packageVersion(resolved: string, specifier: string): string {
-  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+/** The version in the package.json of the package `resolved` (what `specifier` resolved to) belongs to; `where` names the caller in errors. */
+export function packageVersion(resolved: string, specifier: string, where: string): string {
+  const name = packageOf(specifier);
   for (let dir = path.dirname(resolved); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
@@ -127,9 +128,17 @@ function packageVersion(resolved: string, specifier: string): string {
     }
   }
   throw new TrancheError('invalid-option', {
-    where: 'trancheApp()',
+    where,
     problems: [`shared: no package.json of ${name} above ${resolved}`],
   });
+}
+
+/**
+ * The versions the shell provides, by package (`react/jsx-runtime` is `react`'s): what the app
+ * build writes to tranche-shared.json and gives its worker.
+ */
+export function sharedVersions(dependencies: readonly SharedDependency[]): Record<string, string> {
+  return Object.fromEntries(dependencies.map((d) => [packageOf(d.specifier), d.version]));
 }
 
 /** The import map entries of `dependencies`, under the app's `base` URL. */

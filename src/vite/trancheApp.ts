@@ -25,7 +25,8 @@ import { storeHandler } from '../release/storeHandler.js';
 import { appWorker, appWorkerProblems, type AppWorkerOptions } from './appWorker.js';
 import { externalMatcher, isUnder, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
-import { buildShared, sharedImports, type SharedBuild } from './sharedDeps.js';
+import { SHARED_INFO_FILE } from '../release/releaseInfo.js';
+import { buildShared, sharedImports, sharedVersions, type SharedBuild } from './sharedDeps.js';
 
 /** Where the app's release store is, for `vite preview` and the first visit's import map. */
 export interface AppStoreOptions {
@@ -71,7 +72,9 @@ export interface TrancheAppOptions {
    * Bare specifiers the shell and every module share one copy of (`['react', 'react-dom/client',
    * 'react/jsx-runtime']`): each is built into `shared/` (CommonJS ones with their named
    * exports), mapped in the shell's import map and precached with it, and left external in the
-   * shell's build. Give the same list to each module's `trancheModule({ shared })`.
+   * shell's build. Give the same list to each module's `trancheModule({ shared })`. Their versions
+   * go to the app's worker and to `tranche-shared.json` in the build, which `tranche shared <outDir>`
+   * records in the manifest (docs/manifest.md, "Shared dependencies").
    * @default []
    */
   shared?: readonly string[];
@@ -112,7 +115,11 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
         if (config.command === 'build' && !config.build.ssr && shared.length) sharedBuild = await buildShared(shared, config.root);
       },
       generateBundle() {
-        for (const file of sharedBuild?.files ?? []) this.emitFile({ type: 'asset', fileName: file.fileName, source: file.source });
+        if (!sharedBuild) return;
+        for (const file of sharedBuild.files) this.emitFile({ type: 'asset', fileName: file.fileName, source: file.source });
+        // For `tranche shared <outDir>`: the manifest carries the versions, checked against modules' ranges.
+        const versions = `${JSON.stringify(sharedVersions(sharedBuild.dependencies), null, 2)}\n`;
+        this.emitFile({ type: 'asset', fileName: SHARED_INFO_FILE, source: versions });
       },
       resolveId(source) {
         if (config.command !== 'serve' || !isUnder(names, source)) return null;
@@ -141,7 +148,9 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
       },
     },
   ];
-  if (worker !== false) plugins.push(appWorker(typeof worker === 'string' ? { entry: worker } : worker));
+  // The worker knows the shared versions of the shell it is built with: it never assigns a module version whose ranges they miss.
+  const workerShared = () => sharedVersions(sharedBuild?.dependencies ?? []);
+  if (worker !== false) plugins.push(appWorker(typeof worker === 'string' ? { entry: worker } : worker, workerShared));
   return plugins;
 }
 

@@ -5,13 +5,18 @@
  * same bytes run under any prefix, and a chunk that did not change between versions hashes to
  * the same content address and is stored and downloaded once.
  */
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import type { Plugin, UserConfig } from 'vite';
 import semverValid from 'semver/functions/valid.js';
+import validRange from 'semver/ranges/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
+import { packageOf } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { externalMatcher, isBareSpecifier, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
+import { packageVersion } from './sharedDeps.js';
 
 /** The entry file every release built by `trancheModule` has, at the top of its directory. */
 export const ENTRY_FILE = 'index.js';
@@ -40,24 +45,34 @@ export interface TrancheModuleOptions {
    * @default []
    */
   shared?: readonly string[];
+  /**
+   * The range of each shared package this version works with (package name -> semver range,
+   * `{ react: '>=18.3.0 <20' }`), recorded in its release and checked against the shell's
+   * versions at `promote`/`rollout` and by each worker (docs/manifest.md, "Shared dependencies").
+   * @default `^` the version installed where the module is built, for each package of `shared`
+   */
+  sharedRanges?: Readonly<Record<string, string>>;
 }
 
 /**
  * A Vite plugin that builds one version of a tranche module: ES module output with the entry
  * at `index.js`, other chunks and assets content-hashed under `assets/`, relative imports and
  * asset URLs (`base: './'`), `external` specifiers left bare for the import map, and
- * `tranche-release.json` (`{module, version, entry}`) in the output directory. The build fails,
+ * `tranche-release.json` (`{module, version, entry, requiresShared}`) in the output directory. The build fails,
  * naming the file, when the output imports a bare specifier that is neither a module
  * (`external`) nor shared: nothing in the page would resolve it.
  * The build's code can read `import.meta.env.TRANCHE_MODULE` and `import.meta.env.TRANCHE_VERSION`.
  * Throws an `invalid-option` error naming each bad option.
  */
 export function trancheModule(options: TrancheModuleOptions): Plugin {
-  const { name, version, entry, external = [], shared = [] } = checkOptions(options);
-  const info: ReleaseInfo = { module: name, version, entry: ENTRY_FILE };
+  const { name, version, entry, external = [], shared = [], sharedRanges = {} } = checkOptions(options);
+  let root = process.cwd();
   return {
     name: 'tranche:module',
     apply: 'build',
+    configResolved(config) {
+      root = config.root;
+    },
     // Mutating rather than returning a partial config: Vite's deep merge would add our input
     // to the user's instead of replacing it, giving the build a second entry.
     config(user: UserConfig) {
@@ -105,14 +120,51 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
             `${name}@${version}: ${chunk.fileName} imports ${unresolved.map((id) => `"${id}"`).join(', ')}, which nothing in the page resolves: neither bundled nor shared. Share it (trancheApp and trancheModule option shared), or bundle it (remove it from external)`,
           );
       }
+      const requiresShared = sharedRequirements(shared, sharedRanges, root);
+      const info: ReleaseInfo = {
+        module: name,
+        version,
+        entry: ENTRY_FILE,
+        ...(Object.keys(requiresShared).length ? { requiresShared } : {}),
+      };
       this.emitFile({ type: 'asset', fileName: RELEASE_INFO_FILE, source: `${JSON.stringify(info, null, 2)}\n` });
     },
   };
 }
 
+/**
+ * The ranges of the shared packages a build works with: `sharedRanges`' own, else `^` the version
+ * installed for the module at `root` (what it was built and tested against).
+ */
+function sharedRequirements(shared: readonly string[], ranges: Readonly<Record<string, string>>, root: string): Record<string, string> {
+  const require = createRequire(path.join(root, 'package.json'));
+  const out: Record<string, string> = {};
+  for (const specifier of shared) {
+    const pkg = packageOf(specifier);
+    if (pkg in out) continue;
+    if (ranges[pkg] !== undefined) {
+      out[pkg] = ranges[pkg];
+      continue;
+    }
+    let resolved: string;
+    try {
+      resolved = require.resolve(specifier);
+    } catch {
+      throw new TrancheError('invalid-option', {
+        where: 'trancheModule()',
+        problems: [
+          `shared: "${specifier}" is not installed in ${root}, so the version the module works with is unknown: install it, or give sharedRanges[${JSON.stringify(pkg)}]`,
+        ],
+      });
+    }
+    out[pkg] = `^${packageVersion(resolved, specifier, 'trancheModule()')}`;
+  }
+  return out;
+}
+
 function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
   const problems: string[] = [];
-  const { name, version, entry, external, shared } = options;
+  const { name, version, entry, external, shared, sharedRanges } = options;
   if (typeof name !== 'string' || !MODULE_NAME.test(name)) {
     problems.push(optionProblem('name', 'a module name matching [a-z0-9][a-z0-9._-]{0,63}', name));
   }
@@ -131,6 +183,17 @@ function checkOptions(options: TrancheModuleOptions): TrancheModuleOptions {
     }
   });
   problems.push(...sharedProblems(shared));
+  if (sharedRanges !== undefined && (typeof sharedRanges !== 'object' || sharedRanges === null || Array.isArray(sharedRanges))) {
+    problems.push(optionProblem('sharedRanges', "an object of package name -> semver range, such as { react: '^19.0.0' }", sharedRanges));
+  } else {
+    const packages = new Set((Array.isArray(shared) ? shared : []).map((s: unknown) => (typeof s === 'string' ? packageOf(s) : '')));
+    for (const [pkg, range] of Object.entries(sharedRanges ?? {})) {
+      if (!packages.has(pkg))
+        problems.push(optionProblem(`sharedRanges key ${JSON.stringify(pkg)}`, 'the package of a specifier in shared', pkg));
+      else if (typeof range !== 'string' || validRange(range) === null)
+        problems.push(optionProblem(`sharedRanges.${pkg}`, 'a semver range such as ^19.0.0', range));
+    }
+  }
   if (problems.length) throw new TrancheError('invalid-option', { where: 'trancheModule()', problems });
   return options;
 }

@@ -31,7 +31,7 @@ beforeAll(async () => {
     path.join(app, 'main.js'),
     "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\nconsole.log(useState, createRoot, import('counter'));\n",
   );
-  await writeFile(path.join(app, 'sw.js'), 'self.precached = self.__WB_MANIFEST;\n');
+  await writeFile(path.join(app, 'sw.js'), 'self.precached = self.__WB_MANIFEST;\nself.shared = self.__TRANCHE_SHARED;\n');
   await mkdir(path.join(app, 'counter'));
   await writeFile(
     path.join(app, 'counter/index.js'),
@@ -99,6 +99,14 @@ describe('shared dependencies', () => {
     for (const url of Object.values(importMap())) expect(worker).toContain(url.slice(1));
   });
 
+  it('tells the worker and `tranche shared` (tranche-shared.json) the versions the shell provides, by package', async () => {
+    const versions = { react: REACT_VERSION, 'react-dom': REACT_VERSION };
+    expect(JSON.parse(await readFile(path.join(app, 'dist/tranche-shared.json'), 'utf8'))).toEqual(versions);
+    const worker = await readFile(path.join(app, 'dist/sw.js'), 'utf8');
+    const injected = /self\.shared\s*=\s*(\{[^}]*\})/.exec(worker)?.[1];
+    expect(new Function(`return ${injected}`)()).toEqual(versions);
+  });
+
   it('leaves them bare in a module build, and fails one that imports a bare specifier nothing resolves, naming it', async () => {
     const outDir = path.join(app, 'counter-dist');
     const buildCounter = (external: string[]) =>
@@ -110,6 +118,11 @@ describe('shared dependencies', () => {
         plugins: [trancheModule({ name: 'counter', version: '1.0.0', entry: 'counter/index.js', shared: SHARED })],
       });
     await buildCounter([]);
+    // The release records the ranges it was built against: ^ the installed version, by package.
+    expect(JSON.parse(await readFile(path.join(outDir, 'tranche-release.json'), 'utf8')).requiresShared).toEqual({
+      react: `^${REACT_VERSION}`,
+      'react-dom': `^${REACT_VERSION}`,
+    });
     const index = await readFile(path.join(outDir, 'index.js'), 'utf8');
     expect(index).toMatch(/from\s*["']react["']/);
     expect(index).toMatch(/from\s*["']react\/jsx-runtime["']/);
@@ -117,6 +130,29 @@ describe('shared dependencies', () => {
     await writeFile(path.join(app, 'counter/index.js'), "import pad from 'left-pad';\nexport default () => pad('x', 3);\n");
     await expect(buildCounter(['left-pad'])).rejects.toThrow(
       'counter@1.0.0: index.js imports "left-pad", which nothing in the page resolves: neither bundled nor shared',
+    );
+  });
+
+  it('takes a range per shared package from sharedRanges, and refuses one naming no shared package or no range', async () => {
+    const outDir = path.join(app, 'ranged-dist');
+    await writeFile(path.join(app, 'ranged.js'), "import { useState } from 'react';\nexport default useState;\n");
+    await build({
+      configFile: false,
+      logLevel: 'silent',
+      root: app,
+      build: { outDir },
+      plugins: [
+        trancheModule({ name: 'ranged', version: '1.0.0', entry: 'ranged.js', shared: SHARED, sharedRanges: { react: '>=18.3.0 <20' } }),
+      ],
+    });
+    expect(JSON.parse(await readFile(path.join(outDir, 'tranche-release.json'), 'utf8')).requiresShared).toEqual({
+      react: '>=18.3.0 <20',
+      'react-dom': `^${REACT_VERSION}`,
+    });
+    expect(() =>
+      trancheModule({ name: 'ranged', version: '1.0.0', shared: ['react'], sharedRanges: { vue: '^3.0.0', react: 'soon' } }),
+    ).toThrow(
+      'trancheModule() options:\n  sharedRanges key "vue": expected the package of a specifier in shared, got "vue"\n  sharedRanges.react: expected a semver range such as ^19.0.0, got "soon"',
     );
   });
 });
