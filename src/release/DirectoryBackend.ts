@@ -154,6 +154,8 @@ export class DirectoryBackend implements StoreBackend {
   }
 
   async exclusive<T>(fn: () => Promise<T>, timeoutMs?: number): Promise<T> {
+    // A new store's first change may come before any release made its directory (`tranche shared`).
+    await mkdir(this.root, { recursive: true });
     return withLock(
       join(this.root, '.tranche.lock'),
       async () => {

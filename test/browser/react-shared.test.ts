@@ -5,7 +5,10 @@
  * written by hand. The module's hooks work with the shell's React on a first visit (the shell's
  * import map beside the store's importmap.js) and through the worker; 2.0.0 rolls out; a 3.0.0
  * whose render throws inside a TrancheBoundary is rolled back after one page load, which reloads
- * onto 2.0.0. `vite dev` renders the module from its source with one React.
+ * onto 2.0.0. A 4.0.0 built for a React the shell does not have (sharedRanges) is refused by
+ * `rollout` (the manifest knows the shell's React through `tranche shared`), and once forced out
+ * the worker never assigns it: the page stays on 2.0.0 and the worker says why. `vite dev`
+ * renders the module from its source with one React.
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, stat, symlink, writeFile } from 'node:fs/promises';
@@ -58,14 +61,16 @@ let server: Server;
 let browser: Browser;
 let origin: string;
 
-async function release(version: string): Promise<void> {
+async function release(version: string, sharedRanges?: Record<string, string>): Promise<void> {
   const outDir = path.join(app, 'builds', version);
   await build({
     configFile: false,
     logLevel: 'silent',
     root: app,
     build: { outDir },
-    plugins: [trancheModule({ name: 'counter', version, entry: 'counter/index.js', shared: SHARED })],
+    plugins: [
+      trancheModule({ name: 'counter', version, entry: 'counter/index.js', shared: SHARED, ...(sharedRanges ? { sharedRanges } : {}) }),
+    ],
   });
   await t.store.release(outDir, { module: 'counter', version });
 }
@@ -94,6 +99,8 @@ installTranche({ manifestUrl: '/tranche/manifest.json', publicKeys: [${JSON.stri
     root: app,
     plugins: trancheApp({ modules: { counter: 'counter/index.js' }, shared: SHARED, types: false, worker: 'sw.js' }),
   });
+  // The shell's React versions into the manifest, from the app build's tranche-shared.json.
+  await t.store.setShared(path.join(app, 'dist'));
   await release('1.0.0');
   await t.store.promote('counter', '1.0.0');
   const store = storeHandler(t.dir, { mount: '/tranche/' });
@@ -126,24 +133,24 @@ async function clickCounts(page: Page, version: string): Promise<void> {
   await expect.poll(() => counterText(page)).toBe(`counter ${version}: 1`);
 }
 
+type CounterState = { current: string | null; unmet: string[] } | undefined;
+const counterState = (page: Page): Promise<CounterState> =>
+  page.evaluate(
+    async () =>
+      (
+        await (
+          window as unknown as { tranche: { state(): Promise<{ worker: { modules: Record<string, CounterState> } }> } }
+        ).tranche.state()
+      ).worker.modules.counter,
+  );
+const checkForUpdate = (page: Page) =>
+  page.evaluate(() => (window as unknown as { tranche: { checkForUpdate(): Promise<unknown> } }).tranche.checkForUpdate());
+
 /** Publishes `version` at 100% and waits until the worker has it staged for the next page load. */
 async function rollOut(page: Page, version: string): Promise<void> {
   await t.store.rollout('counter', version, 100);
-  await page.evaluate(() => (window as unknown as { tranche: { checkForUpdate(): Promise<unknown> } }).tranche.checkForUpdate());
-  await expect
-    .poll(
-      () =>
-        page.evaluate(
-          async () =>
-            (
-              await (
-                window as unknown as { tranche: { state(): Promise<{ worker: { modules: Record<string, { current: string | null }> } }> } }
-              ).tranche.state()
-            ).worker.modules.counter?.current,
-        ),
-      { timeout: 30_000 },
-    )
-    .toBe(version);
+  await checkForUpdate(page);
+  await expect.poll(async () => (await counterState(page))?.current, { timeout: 30_000 }).toBe(version);
 }
 
 const tab = (page: Page) =>
@@ -153,7 +160,7 @@ const tab = (page: Page) =>
   }));
 
 describe('React shared by trancheApp({ shared }) in Chromium', () => {
-  it('renders the module with the shell React, rolls 2.0.0 out, and rolls a 3.0.0 that throws inside a boundary back after one load', async () => {
+  it('renders the module with the shell React, rolls 2.0.0 out, rolls a 3.0.0 that throws inside a boundary back after one load, and never assigns a 4.0.0 built for another React', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const sharedRequests: string[] = [];
@@ -182,6 +189,20 @@ describe('React shared by trancheApp({ shared }) in Chromium', () => {
     // The broken load shows the boundary's fallback, reports, and reloads onto 2.0.0.
     await clickCounts(page, '2.0.0');
     expect(await tab(page)).toEqual({ loads: before + 2, rolledBack: [{ version: '3.0.0', reason: 'fatal-error', to: '2.0.0' }] });
+
+    // 4.0.0 needs a React the shell does not have: refused at rollout, never assigned once forced.
+    const react = (await t.store.status()).shared!.react!;
+    await release('4.0.0', { react: '^99.0.0' });
+    await expect(t.store.rollout('counter', '4.0.0', 100)).rejects.toThrow(
+      `tranche rollout: counter@4.0.0 requires shared react@^99.0.0, which the shell does not meet (the shell has react@${react})`,
+    );
+    await t.store.rollout('counter', '4.0.0', 100, { allowIncompatible: true });
+    await checkForUpdate(page);
+    await expect
+      .poll(() => counterState(page), { timeout: 30_000 })
+      .toMatchObject({ current: '2.0.0', unmet: [`counter@4.0.0 requires shared react@^99.0.0 (the shell has react@${react})`] });
+    await page.reload();
+    await clickCounts(page, '2.0.0');
     await context.close();
   });
 

@@ -112,6 +112,11 @@ describe('release, tranche shared, promote and rollout', () => {
     );
   });
 
+  it('records the shell before anything was released (a new store with no directory yet)', async () => {
+    expect((await t.store.setShared({ react: '19.2.0' })).sequence).toBe(1);
+    expect((await t.store.status()).shared).toEqual({ react: '19.2.0' });
+  });
+
   it('keeps modules and shared packages apart: a module named react is not the shell’s React', async () => {
     await t.release('react', '19.2.0');
     await t.store.promote('react', '19.2.0');
