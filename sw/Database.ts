@@ -32,12 +32,16 @@ export interface StatusRow {
 /** QA overrides by module. */
 export type Overrides = Record<string, { version: string; expires: number }>;
 
-/** Everything a starting worker reads. */
-export interface StoredState {
+/** The control rows: who this browser is, the accepted manifest, the worker's condition, the overrides. */
+export interface ControlState {
   identity?: Identity;
   manifest: AcceptedManifest | null;
   status?: StatusRow;
   overrides: Overrides;
+}
+
+/** Everything a starting worker reads. */
+export interface StoredState extends ControlState {
   modules: ModuleRow[];
   versions: VersionRow[];
   bad: BadVersion[];
@@ -212,16 +216,15 @@ export class Database {
       tx.objectStore('versions').getAll(),
       tx.objectStore('bad').getAll(),
     ]);
-    const get = <K extends ControlKey>(key: K) => control.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
-    return {
-      identity: get('identity'),
-      manifest: get('manifest') ?? null,
-      status: get('status'),
-      overrides: get('overrides') ?? {},
-      modules,
-      versions,
-      bad,
-    };
+    return { ...controlState(control), modules, versions, bad };
+  }
+
+  /**
+   * The control rows alone, in one transaction: what a worker started for a module file needs
+   * (its condition, the manifest's age) before it answers, without the module and version rows.
+   */
+  async control(): Promise<ControlState> {
+    return controlState(await this._db.getAll('control'));
   }
 
   /**
@@ -437,6 +440,11 @@ export class Database {
     ]);
     return [...rows.values()];
   }
+}
+
+function controlState(rows: readonly { key: ControlKey; value: unknown }[]): ControlState {
+  const get = <K extends ControlKey>(key: K) => rows.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
+  return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {} };
 }
 
 /** Schema 3: rewrites the version rows an older worker stored as `ready` to `committed`, in the upgrade's transaction. */

@@ -5,6 +5,14 @@
  * clean-up) and Fallback (readiness, error reports, the switch off a failed version); Telemetry
  * exists from the start. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its
  * methods only.
+ *
+ * A started worker reads its state in two steps. At once it opens the database and reads the
+ * control rows (its condition, the accepted manifest): with them and the one version row a
+ * request names, it answers module files (`committed`). The whole state (every module and
+ * version row, the bad marks) is read once something needs it (`loaded`: a navigation, a page
+ * message, install, activation), once the first module answers are out, or `READ_DELAY_MS`
+ * after the start: browsers stop idle workers after about 30 s, and reading a 1,000-module
+ * state before the first answer made a page load after a pause wait for it.
  */
 import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
 import type { FallbackStatus, ReportErrorsMessage } from '../src/core/clientMessages.js';
@@ -30,6 +38,8 @@ import { unskewed } from './clock.js';
 import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
+/** How long a started worker that was asked nothing (started for a request it leaves alone) waits before reading its whole state. */
+const READ_DELAY_MS = 500;
 
 /** What exists once the persisted state is loaded: built together, each with what it needs. */
 interface Loaded {
@@ -43,8 +53,17 @@ interface Loaded {
 
 /** The worker's state and the work that changes it. */
 export class Driver {
-  /** Resolves once the persisted state is loaded; never rejects (see `intercepting`). */
-  readonly loaded: Promise<void>;
+  /** The database, open, with the control rows read (null: no storage); opened when the worker starts. */
+  private readonly _opened: Promise<Database | null>;
+  /** The whole state read and the parts built over it, once `_readAll` was called. */
+  private readonly _state: Promise<void>;
+  private _readAll: () => void = () => undefined;
+  private _reading = false;
+  /** Module files being answered before the whole state is read. */
+  private _answering = 0;
+  /** Version rows read alone meanwhile, by key: a burst of requests for one version's files reads its row once. */
+  private readonly _rowsRead = new Map<string, Promise<VersionRow | null>>();
+  private _readTimer: unknown = null;
   private readonly _files: FileStore;
   private _parts: Loaded | null = null;
   private _broken: unknown = null;
@@ -73,7 +92,21 @@ export class Driver {
     this._events = new Broadcaster(_adapter, [_options.onEvent], telemetry && ((event) => telemetry.record(event)));
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
     this._trusted.catch(() => undefined); // reported by each manifest check instead
-    this.loaded = this._load();
+    this._opened = this._open();
+    this._state = new Promise<void>((resolve) => (this._readAll = resolve)).then(() => this._load());
+  }
+
+  /**
+   * Resolves once the persisted state is loaded, reading it now if that has not begun; never
+   * rejects (see `intercepting`).
+   */
+  get loaded(): Promise<void> {
+    if (!this._reading) {
+      this._reading = true;
+      if (this._readTimer !== null) this._adapter.clearTimeout(this._readTimer);
+      this._readAll();
+    }
+    return this._state;
   }
 
   /** False when the worker must leave every request to the network (kill switch, no storage). */
@@ -96,13 +129,14 @@ export class Driver {
 
   /**
    * Starts the work a worker does on each start: a manifest check, resuming staging and boot
-   * deadlines, the interval. A task after the state is loaded: a worker started for a request
-   * answers it first (choosing every module's target and reading the pinned clients is work
-   * the answer does not need).
+   * deadlines, the interval. A task after the state is loaded, which a worker started for module
+   * files reads once their answers are out (choosing every module's target and reading the
+   * pinned clients is work the answer does not need).
    */
   start(): void {
+    this._readTimer = this._adapter.setTimeout(() => this._readWhenQuiet(), READ_DELAY_MS);
     this.track(
-      this.loaded.then(async () => {
+      this._state.then(async () => {
         await this._adapter.nextTask();
         if (!this.intercepting || !this._parts) return;
         this._schedulePoll();
@@ -128,6 +162,7 @@ export class Driver {
    * is read again and the parts built anew over it, their staging and boot deadlines resumed.
    */
   async activate(): Promise<void> {
+    await this.loaded;
     await this.idle();
     const parts = this._parts;
     if (!parts || !this.intercepting) return;
@@ -194,6 +229,54 @@ export class Driver {
     return this._parts?.modules.servable(module, version) ?? null;
   }
 
+  /** Resolves once the control rows are read: `serving` and `stableVersion` answer from them. */
+  async opened(): Promise<void> {
+    await this._opened;
+  }
+
+  /**
+   * The row of module@version when it is committed (servable), else null; before the whole state
+   * is loaded, that one row read alone. Both say the same: a row is committed in the database
+   * before it is in memory (Database.commit), and its record never changes; a clean-up deleting
+   * it from the database (no snapshot of an open page runs it) is as late for the row in memory.
+   */
+  async committed(module: string, version: string): Promise<VersionRow | null> {
+    const db = await this._opened;
+    if (this._parts || !db) return this.servable(module, version);
+    const key = releaseKey(module, version);
+    let read = this._rowsRead.get(key);
+    if (!read) {
+      read = db.version(key).then((row) => (row?.status === 'committed' ? row : null));
+      this._rowsRead.set(key, read);
+      read.catch(() => this._rowsRead.delete(key));
+    }
+    return read;
+  }
+
+  /**
+   * Counts `answer` (a module file's) among those in flight: until the whole state is read, it is
+   * read once none is, so that the first answers of a started worker go before it.
+   */
+  answering(answer: Promise<Response>): Promise<Response> {
+    if (this._reading) return answer;
+    this._answering++;
+    const done = () => {
+      if (--this._answering === 0) this._readWhenQuiet();
+    };
+    answer.then(done, done);
+    return answer;
+  }
+
+  /** Reads the whole state a task from now, unless a module file is being answered then (its end reads it). */
+  private _readWhenQuiet(): void {
+    if (this._reading) return;
+    this.track(
+      this._adapter.nextTask().then(() => {
+        if (this._answering === 0) return this.loaded;
+      }),
+    );
+  }
+
   /**
    * The stored bytes of `file` of module@version. When they went missing and the store now
    * serves other bytes, the version is failed here (`integrity`) before the error is rethrown.
@@ -202,8 +285,8 @@ export class Driver {
     try {
       return await this._files.respond(file, releaseKey(module, version));
     } catch (err) {
-      const fallback = this._parts?.fallback;
-      if (fallback && isTrancheError(err, 'integrity')) this.track(fallback.fail({ module, version, reason: 'integrity' }));
+      if (isTrancheError(err, 'integrity'))
+        this.track(this.loaded.then(() => this._parts?.fallback.fail({ module, version, reason: 'integrity' })));
       throw err;
     }
   }
@@ -231,7 +314,7 @@ export class Driver {
 
   private async _unstagedRecord(module: string, version: string): Promise<ReleaseRecord> {
     const key = releaseKey(module, version);
-    const row = await this._parts?.db.version(key);
+    const row = await (await this._opened)?.version(key);
     if (row) return row.record;
     const ref = () => this._manifest?.manifest.releases[key];
     // Released after the last check (a server's newer import map names it): look once before refusing.
@@ -337,7 +420,10 @@ export class Driver {
     this._parts?.fallback.stop();
     this._telemetry?.stop();
     if (this._interval !== null) this._adapter.clearTimeout(this._interval);
-    this._parts?.db.close();
+    if (this._readTimer !== null) this._adapter.clearTimeout(this._readTimer);
+    // The database the worker opened at start, unless a recovery replaced it.
+    if (this._parts) this._parts.db.close();
+    else void this._opened.then((db) => db?.close());
   }
 
   /** The loaded parts; throws `no-storage` without storage. */
@@ -356,9 +442,26 @@ export class Driver {
 
   // === Loading and manifest checks ===
 
-  private async _load(): Promise<void> {
+  /** Opens the database and reads the control rows; without storage, marks the worker broken and resolves to null. */
+  private async _open(): Promise<Database | null> {
     try {
       const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
+      const control = await db.control();
+      // Read again with everything else by `_read`, in one transaction with the rows they go with.
+      this._manifest = control.manifest;
+      this._status = control.status ?? this._status;
+      return db;
+    } catch (err) {
+      // Without storage nothing can be verified or pinned: every request goes to the network.
+      this._broken = err;
+      return null;
+    }
+  }
+
+  private async _load(): Promise<void> {
+    const db = await this._opened;
+    if (!db) return;
+    try {
       await this._read(db);
       this._telemetry?.attach(db, this._identity.anonymousId);
     } catch (err) {
@@ -386,6 +489,9 @@ export class Driver {
   }
 
   private async _recover(): Promise<void> {
+    // Lost before the state was read: what the worker holds (identity, bad marks) is not known yet.
+    await this.loaded;
+    if (this._broken) return;
     const old = this._parts;
     const bad = old?.marks.all() ?? [];
     old?.modules.stop();
@@ -407,6 +513,7 @@ export class Driver {
     this._manifest = state.manifest;
     this._status = state.status ?? this._status;
     this._parts = this._build(db, state);
+    this._rowsRead.clear();
   }
 
   /** Builds the parts over the loaded database, each given what it needs: marks, then modules, then fallback. */

@@ -30,7 +30,10 @@ export class FileStore {
     private readonly _adapter: Adapter,
     private readonly _storeBase: string,
     private readonly _cacheName: string,
-  ) {}
+  ) {
+    // Opened beside the database as the worker starts: its first answer needs both.
+    this._open().catch(() => undefined); // a failure is met again by the first read
+  }
 
   /** Where the store serves the bytes with this hash (also their key in the cache). */
   urlOf(sha256: string): string {

@@ -80,7 +80,7 @@ export class Router {
     }
     const parsed = parseModuleUrl(request.url, this._options.moduleBase);
     if (!parsed) return null;
-    return this._module(request, parsed, clientId, resultingClientId);
+    return this._driver.answering(this._module(request, parsed, clientId, resultingClientId));
   }
 
   private async _navigate(request: Request, resultingClientId: string): Promise<Response> {
@@ -140,8 +140,14 @@ export class Router {
     return byPath.get(path);
   }
 
+  /**
+   * A module file. A versioned URL (what import maps name) needs only the worker's condition and
+   * the version's row, which a worker started for it reads before the rest of its state
+   * (sw/Driver.ts); one without a version, or a dedicated worker's script, needs the client's
+   * snapshot, and with it the whole state.
+   */
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
-    await this._driver.loaded;
+    await this._driver.opened();
     if (!this._driver.serving) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
     const inherited =
@@ -152,7 +158,7 @@ export class Router {
       this._driver.stableVersion(parsed.module);
     if (!version) return text(404, `tranche: module ${parsed.module} has no version for this page (none in its snapshot or the manifest)`);
     const label = releaseKey(parsed.module, version);
-    const row = this._driver.servable(parsed.module, version);
+    const row = await this._driver.committed(parsed.module, version);
     // Not committed here (still staging, never assigned): from the store, checked against the record.
     if (!row) return this._unstaged(parsed, version);
     const file = this._fileOf(row.record, parsed.path);

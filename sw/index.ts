@@ -47,7 +47,10 @@ export type {
 
 /** What `installTranche` returns, for the app's own worker code. */
 export interface TrancheWorker {
-  /** Resolves once the persisted state is loaded (it never rejects: without storage the worker leaves requests to the network). */
+  /**
+   * Resolves once the persisted state is loaded, reading it now if the worker has not begun to
+   * (it never rejects: without storage the worker leaves requests to the network).
+   */
   readonly loaded: Promise<void>;
   /** Fetches and verifies the manifest now. */
   checkForUpdates(): Promise<CheckResult>;
@@ -114,7 +117,9 @@ export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
   driver.start();
 
   return {
-    loaded: driver.loaded,
+    get loaded() {
+      return driver.loaded;
+    },
     checkForUpdates: () => driver.checkForUpdates(),
     state: (clientId = '') => driver.state(clientId),
     idle: () => driver.idle(),

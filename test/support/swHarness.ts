@@ -16,6 +16,7 @@ export async function startDriver(
 ): Promise<Driver> {
   const driver = new Driver(resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [publicKey], ...options }, `${ORIGIN}/`), platform);
   driver.start();
+  await driver.loaded; // as an event needing the state does (a worker asked nothing reads it after a timer)
   await driver.idle();
   return driver;
 }

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../sw/options.js';
 import { Router } from '../../sw/Router.js';
-import type { Driver } from '../../sw/Driver.js';
+import { Driver } from '../../sw/Driver.js';
 import { FakePlatform, MANIFEST_URL, ORIGIN } from '../support/fakePlatform.js';
 import { currentVersions, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
@@ -86,6 +86,31 @@ describe('Router: module requests', () => {
     expect(r.handle(new Request(`${ORIGIN}/modules/cart/index.js`, { method: 'POST' }), 'page-1', '')).toBeNull();
     await driver.idle();
     driver.close();
+  });
+
+  it('a worker started for a module file answers it first, then reads the rest of its state and does its start work', async () => {
+    (await startDriver(platform, t.publicKey)).close();
+    await t.store.promote('cart', '2.0.0');
+    const options = resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [t.publicKey] }, `${ORIGIN}/`);
+    const before = platform.requests.length;
+    const restarted = new Driver(options, platform);
+    restarted.start();
+    const response = (await router(restarted).handle(new Request(`${ORIGIN}/modules/cart/1.0.0/chunk.js`), 'page-1', ''))!;
+    expect(await response.text()).toContain('cart@1.0.0 chunk');
+    expect(platform.requests.slice(before)).toEqual([]); // the start's manifest check waited for the answer
+    await restarted.idle(); // nothing else asked: the answer's end read the state, and the check found 2.0.0
+    expect((await currentVersions(restarted)).cart).toBe('2.0.0');
+    restarted.close();
+
+    // A worker started for a request it leaves alone (and asked nothing) does its start work after a moment.
+    await t.store.promote('cart', '3.0.0');
+    const idle = new Driver(options, platform);
+    idle.start();
+    expect(router(idle).handle(new Request(`${ORIGIN}/app.css`), '', '')).toBeNull();
+    platform.advance(1000);
+    await idle.idle();
+    expect((await currentVersions(idle)).cart).toBe('3.0.0');
+    idle.close();
   });
 
   it('re-downloads and verifies a blob the browser evicted', async () => {
