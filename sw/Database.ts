@@ -20,7 +20,10 @@ export interface Identity {
 export interface AcceptedManifest {
   envelope: SignedEnvelope;
   manifest: Manifest;
-  /** When a check last confirmed it (accepted it, or found it unchanged): what `maxManifestAgeMs` counts from. */
+  /**
+   * When a check last confirmed it (accepted it, or found it unchanged): what `maxManifestAgeMs`
+   * counts from. Stored apart as the `confirmed` control row too (`Database.condition`).
+   */
   acceptedAt: number;
 }
 /** The worker's condition, persisted so that a restart does not forget it was degraded. */
@@ -47,9 +50,23 @@ export interface StoredState extends ControlState {
   bad: BadVersion[];
 }
 
+/** What a worker started for a module file reads before it answers (`Database.condition`). */
+export interface Condition {
+  status?: StatusRow;
+  /** When the accepted manifest was last confirmed (its `acceptedAt`), absent before the first. */
+  confirmed?: number;
+}
+
 interface ControlValues {
   identity: Identity;
+  /** Its `acceptedAt` is when it was accepted; a later check's confirmation is the `confirmed` row's. */
   manifest: AcceptedManifest;
+  /**
+   * When a check last confirmed the accepted manifest: a small row, written by each check that
+   * finds the manifest unchanged (rewriting the manifest for it cost a 1,000-module one ~0.5 MB a
+   * check) and read alone at start (reading the manifest made the first answer wait for it).
+   */
+  confirmed: number;
   status: StatusRow;
   overrides: Overrides;
 }
@@ -220,11 +237,23 @@ export class Database {
   }
 
   /**
-   * The control rows alone, in one transaction: what a worker started for a module file needs
-   * (its condition, the manifest's age) before it answers, without the module and version rows.
+   * The worker's condition and the manifest's age, in one transaction: what a worker started for
+   * a module file needs before it answers, without the manifest, module and version rows.
    */
-  async control(): Promise<ControlState> {
-    return controlState(await this._db.getAll('control'));
+  async condition(): Promise<Condition> {
+    const tx = this._db.transaction('control', 'readonly');
+    const [status, confirmed] = await Promise.all([tx.store.get('status'), tx.store.get('confirmed')]);
+    // Written before the `confirmed` row existed: the manifest row alone says it.
+    const manifest = confirmed ? undefined : await tx.store.get('manifest');
+    return {
+      status: status?.value as StatusRow | undefined,
+      confirmed: (confirmed?.value as number | undefined) ?? (manifest?.value as AcceptedManifest | undefined)?.acceptedAt,
+    };
+  }
+
+  /** A check found the accepted manifest unchanged at `at`. */
+  async confirm(at: number): Promise<void> {
+    await this.setControl('confirmed', at);
   }
 
   /**
@@ -237,7 +266,9 @@ export class Database {
     const control = tx.objectStore('control');
     await Promise.all([
       control.put({ key: 'identity', value: identity }),
-      ...(manifest ? [control.put({ key: 'manifest', value: manifest })] : []),
+      ...(manifest
+        ? [control.put({ key: 'manifest', value: manifest }), control.put({ key: 'confirmed', value: manifest.acceptedAt })]
+        : []),
       ...bad.map((mark) => tx.objectStore('bad').put(mark)),
       tx.done,
     ]);
@@ -266,6 +297,7 @@ export class Database {
   async acceptManifest(accepted: AcceptedManifest, update: (rows: Map<string, ModuleRow>) => void): Promise<ModuleRow[]> {
     const tx = this._db.transaction(['control', 'modules'], 'readwrite');
     await tx.objectStore('control').put({ key: 'manifest', value: accepted });
+    await tx.objectStore('control').put({ key: 'confirmed', value: accepted.acceptedAt });
     return this._finishModules(tx, update);
   }
 
@@ -444,7 +476,10 @@ export class Database {
 
 function controlState(rows: readonly { key: ControlKey; value: unknown }[]): ControlState {
   const get = <K extends ControlKey>(key: K) => rows.find((row) => row.key === key)?.value as ControlValues[K] | undefined;
-  return { identity: get('identity'), manifest: get('manifest') ?? null, status: get('status'), overrides: get('overrides') ?? {} };
+  const accepted = get('manifest');
+  // The later of the two: a worker of an older tranche rewrites the manifest row on confirming it.
+  const manifest = accepted && { ...accepted, acceptedAt: Math.max(accepted.acceptedAt, get('confirmed') ?? -Infinity) };
+  return { identity: get('identity'), manifest: manifest ?? null, status: get('status'), overrides: get('overrides') ?? {} };
 }
 
 /** Schema 3: rewrites the version rows an older worker stored as `ready` to `committed`, in the upgrade's transaction. */

@@ -6,9 +6,9 @@
  * exists from the start. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its
  * methods only.
  *
- * A started worker reads its state in two steps. At once it opens the database and reads the
- * control rows (its condition, the accepted manifest): with them and the one version row a
- * request names, it answers module files (`committed`). The whole state (every module and
+ * A started worker reads its state in two steps. At once it opens the database and reads its
+ * condition and when the accepted manifest was last confirmed (`Database.condition`): with them
+ * and the one version row a request names, it answers module files (`committed`). The whole state (every module and
  * version row, the bad marks) is read once something needs it (`loaded`: a navigation, a page
  * message, install, activation), once the first module answers are out, or `READ_DELAY_MS`
  * after the start: browsers stop idle workers after about 30 s, and reading a 1,000-module
@@ -53,7 +53,7 @@ interface Loaded {
 
 /** The worker's state and the work that changes it. */
 export class Driver {
-  /** The database, open, with the control rows read (null: no storage); opened when the worker starts. */
+  /** The database, open, with the condition read (null: no storage); opened when the worker starts. */
   private readonly _opened: Promise<Database | null>;
   /** The whole state read and the parts built over it, once `_readAll` was called. */
   private readonly _state: Promise<void>;
@@ -70,6 +70,8 @@ export class Driver {
   private _identity: Identity = { anonymousId: '', userId: null };
   private _manifest: AcceptedManifest | null = null;
   private _status: StatusRow = { condition: 'NORMAL', why: NOMINAL, since: 0 };
+  /** When the accepted manifest was last confirmed, as read at start: what `serving` goes by until the manifest itself is read. */
+  private _confirmed: number | undefined = undefined;
   private readonly _trusted: Promise<TrustedKeys>;
   private readonly _events: Broadcaster;
   private readonly _telemetry: Telemetry | null;
@@ -121,7 +123,7 @@ export class Driver {
    */
   get serving(): boolean {
     if (!this.intercepting) return false;
-    const confirmed = this._manifest?.acceptedAt;
+    const confirmed = this._manifest?.acceptedAt ?? this._confirmed;
     if (confirmed === undefined) return true;
     const now = this._adapter.now();
     return now - unskewed(confirmed, now, 0) <= this._options.maxManifestAgeMs;
@@ -229,7 +231,7 @@ export class Driver {
     return this._parts?.modules.servable(module, version) ?? null;
   }
 
-  /** Resolves once the control rows are read: `serving` and `stableVersion` answer from them. */
+  /** Resolves once the condition is read: `serving` answers from it. */
   async opened(): Promise<void> {
     await this._opened;
   }
@@ -314,7 +316,8 @@ export class Driver {
 
   private async _unstagedRecord(module: string, version: string): Promise<ReleaseRecord> {
     const key = releaseKey(module, version);
-    const row = await (await this._opened)?.version(key);
+    await this.loaded; // the manifest: a worker started for this request has not read it
+    const row = await this._parts?.db.version(key);
     if (row) return row.record;
     const ref = () => this._manifest?.manifest.releases[key];
     // Released after the last check (a server's newer import map names it): look once before refusing.
@@ -442,14 +445,14 @@ export class Driver {
 
   // === Loading and manifest checks ===
 
-  /** Opens the database and reads the control rows; without storage, marks the worker broken and resolves to null. */
+  /** Opens the database and reads the condition; without storage, marks the worker broken and resolves to null. */
   private async _open(): Promise<Database | null> {
     try {
       const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
-      const control = await db.control();
+      const { status, confirmed } = await db.condition();
       // Read again with everything else by `_read`, in one transaction with the rows they go with.
-      this._manifest = control.manifest;
-      this._status = control.status ?? this._status;
+      this._status = status ?? this._status;
+      this._confirmed = confirmed;
       return db;
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
@@ -583,7 +586,7 @@ export class Driver {
       // Confirmed: the age `maxManifestAgeMs` limits starts again.
       if (this._manifest && this._parts) {
         this._manifest = { ...this._manifest, acceptedAt: this._adapter.now() };
-        await this._parts.db.setControl('manifest', this._manifest);
+        await this._parts.db.confirm(this._manifest.acceptedAt);
       }
       // A bad mark's back-off may have ended since the last check: its version is offered again.
       this._parts?.modules.announceAndStage();
