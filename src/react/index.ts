@@ -5,7 +5,17 @@
  * Both leave the page without the module's UI, so both are reported as fatal: one is enough to
  * fail that module version (docs/fallback.md).
  */
-import { Component, useEffect, type ErrorInfo, type ReactNode } from 'react';
+import {
+  Component,
+  createElement,
+  lazy,
+  Suspense,
+  useEffect,
+  type ComponentType,
+  type ErrorInfo,
+  type LazyExoticComponent,
+  type ReactNode,
+} from 'react';
 import type { RootOptions } from 'react-dom/client';
 import type { Tranche } from '../client/Tranche.js';
 
@@ -17,7 +27,8 @@ import type { Tranche } from '../client/Tranche.js';
 export function trancheRootOptions(tranche: Tranche): Pick<RootOptions, 'onCaughtError' | 'onUncaughtError'> {
   return {
     onCaughtError(error, { componentStack, errorBoundary }) {
-      if (errorBoundary instanceof TrancheBoundary) return;
+      // A TrancheBoundary reports what it caught itself; React logs it only without this option.
+      if (errorBoundary instanceof TrancheBoundary) return void console.error(error);
       report(tranche, error, { componentStack });
     },
     onUncaughtError(error, { componentStack }) {
@@ -26,18 +37,10 @@ export function trancheRootOptions(tranche: Tranche): Pick<RootOptions, 'onCaugh
   };
 }
 
-function report(
-  tranche: Tranche,
-  error: unknown,
-  { module, componentStack }: { module?: string; componentStack?: string | undefined },
-): void {
+function report(tranche: Tranche, error: unknown, { componentStack }: { componentStack?: string | undefined }): void {
   // React logs what these options handle only when they are not given: keep it visible.
   console.error(error);
-  tranche.reportError(error, {
-    fatal: true,
-    ...(module !== undefined && { module }),
-    ...(componentStack !== undefined && { componentStack }),
-  });
+  tranche.reportError(error, { fatal: true, ...(componentStack !== undefined && { componentStack }) });
 }
 
 /** Props of `TrancheBoundary`. */
@@ -62,7 +65,8 @@ export class TrancheBoundary extends Component<TrancheBoundaryProps, { failed: b
   }
 
   override componentDidCatch(error: unknown, { componentStack }: ErrorInfo): void {
-    report(this.props.tranche, error, { module: this.props.module, componentStack: componentStack ?? undefined });
+    // Not logged here: React's onCaughtError does (its default, or trancheRootOptions').
+    this.props.tranche.reportError(error, { fatal: true, module: this.props.module, ...(componentStack && { componentStack }) });
   }
 
   override render(): ReactNode {
@@ -79,4 +83,36 @@ export function TrancheReady({ tranche }: { tranche: Tranche }): null {
     tranche.ready().catch((error: unknown) => console.warn(error));
   }, [tranche]);
   return null;
+}
+
+/** Props of `TrancheModule`. */
+export interface TrancheModuleProps {
+  tranche: Tranche;
+  /** The module's name, as the page's import map names it (`counter`). */
+  name: string;
+  /** Imports it: `() => import('counter')`. Its default export is the component rendered. */
+  load: () => Promise<{ default: ComponentType }>;
+  /** What to show instead once it threw, or failed to load. */
+  fallback: ReactNode;
+  /** What to show while it loads. */
+  loading?: ReactNode;
+}
+
+/** The lazy component of each module name: one per page, so a render never imports it again. */
+const lazyModules = new Map<string, LazyExoticComponent<ComponentType>>();
+
+/**
+ * A module's component, the way a React app renders one: imported lazily (`load`, the first
+ * time this module name renders), inside a `TrancheBoundary` that shows `fallback` and reports
+ * a render or import error as fatal for the module's version, with a `TrancheReady` that calls
+ * `tranche.ready()` once the component has committed.
+ */
+export function TrancheModule({ tranche, name, load, fallback, loading = null }: TrancheModuleProps): ReactNode {
+  let Module = lazyModules.get(name);
+  if (!Module) lazyModules.set(name, (Module = lazy(load)));
+  return createElement(
+    TrancheBoundary,
+    { tranche, module: name, fallback },
+    createElement(Suspense, { fallback: loading }, createElement(Module), createElement(TrancheReady, { tranche })),
+  );
 }
