@@ -2,9 +2,7 @@
  * docs/getting-started.md, followed literally in a fresh app made by create-vite's vanilla-ts
  * template, with tranche installed from `npm pack`'s tarball, in Chromium. Every command and
  * file comes from the guide; the test only runs three commands its own way, each the same thing
- * on this machine: `npm install tranche` installs the tarball, `npm run dev` and the static
- * server listen on free ports of 127.0.0.1 (the static server is test/support/freshApp.ts's,
- * which, like python's, knows nothing of tranche).
+ * on this machine (GuideRun, test/support/guide.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,18 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/chromium.js';
-import {
-  createViteApp,
-  npmInstall,
-  packTranche,
-  removeDir,
-  serveStatic,
-  sh,
-  startCommand,
-  tempDir,
-  type RunningServer,
-} from '../support/freshApp.js';
-import { applyBlock, commandsOf, guideBlocks, linesWritten, type GuideBlock } from '../support/guide.js';
+import { packTranche, removeDir, scaffoldViteApp, tempDir, type RunningServer } from '../support/freshApp.js';
+import { guideBlocks, GuideRun } from '../support/guide.js';
 
 const GUIDE = fileURLToPath(new URL('../../docs/getting-started.md', import.meta.url));
 const blocks = guideBlocks(readFileSync(GUIDE, 'utf8'));
@@ -35,42 +23,15 @@ const MINUTE = 60_000;
 
 let work: string;
 let app: string;
-let tarball: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let site: RunningServer | undefined;
-const env: Record<string, string> = {};
 /** What the open tab's console said, in order. */
 const consoleLines: string[] = [];
-/** What the last command the test ran as written printed. */
-let lastOutput = '';
+let guide: GuideRun;
 /** Navigations of the open tab's main frame. */
 let navigations = 0;
-
-/** Runs one command of the guide (see the file comment for the three run the test's way); returns a server it started. */
-async function run(command: string): Promise<RunningServer | undefined> {
-  const exported = /^export (\w+)=(\S+)$/.exec(command);
-  if (exported) return void (env[exported[1]!] = exported[2]!);
-  if (command === 'npm install tranche') return void npmInstall(app, [tarball]);
-  if (command === 'npm run dev') return startCommand('npm run dev -- --host 127.0.0.1', app, /Local:\s+(http:\/\/\S+?)\/?\s/);
-  const staticServer = /^python3 -m http\.server \d+ --directory (\S+)$/.exec(command);
-  if (staticServer) return serveStatic(path.join(app, staticServer[1]!));
-  lastOutput = sh(command, app, env);
-  return undefined;
-}
-
-/** Does what the guide's section `number` says, in order; returns the server it started, if any. */
-async function follow(number: string): Promise<RunningServer | undefined> {
-  const section = blocks.filter((b) => b.section.startsWith(`${number} `));
-  expect(section.length, `section ${number} of the guide`).toBeGreaterThan(0);
-  let server: RunningServer | undefined;
-  for (const block of section) {
-    if (block.kind !== 'sh') applyBlock(app, block);
-    else for (const command of commandsOf(block)) server = (await run(command)) ?? server;
-  }
-  return server;
-}
 
 /** Resolves with the first console line of the open tab, from now on, that matches `pattern`. */
 function nextConsoleLine(pattern: RegExp): Promise<string> {
@@ -104,8 +65,9 @@ async function stopIdleWorker(): Promise<void> {
 
 beforeAll(async () => {
   work = tempDir('getting-started');
-  tarball = packTranche(work);
-  app = createViteApp('vanilla-ts', work);
+  // Its dependencies are installed by the guide's first command, `npm install tranche`.
+  app = scaffoldViteApp('vanilla-ts', work);
+  guide = new GuideRun(blocks, app, packTranche());
   browser = await launchChromium();
   context = await browser.newContext();
   page = await context.newPage();
@@ -125,12 +87,9 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
   it(
     'adopting tranche (sections 1-4) takes at most 15 lines of glue beyond the module',
     async () => {
-      for (const number of ADOPTION) await follow(number);
-      const glue = blocks.filter(
-        (b: GuideBlock) => ADOPTION.some((n) => b.section.startsWith(`${n} `)) && b.kind !== 'sh' && b.file !== MODULE_CODE,
-      );
-      const lines = glue.reduce((sum, b) => sum + linesWritten(b), 0);
-      console.info(`getting-started: ${lines} lines of glue in ${glue.map((b) => b.file).join(', ')}`);
+      for (const number of ADOPTION) await guide.follow(number);
+      const { lines, files } = guide.glue(ADOPTION, [MODULE_CODE]);
+      console.info(`getting-started: ${lines} lines of glue in ${files.join(', ')}`);
       expect(lines).toBeLessThanOrEqual(15);
     },
     5 * MINUTE,
@@ -139,7 +98,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
   it(
     'vite dev renders the module from its source, with no worker',
     async () => {
-      const dev = (await follow('5.'))!;
+      const dev = (await guide.follow('5.'))!;
       try {
         const dev_page = await context.newPage();
         const fromSource = dev_page.waitForRequest((r) => new URL(r.url()).pathname === `/${MODULE_CODE}`);
@@ -160,7 +119,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
   it(
     '1.0.0 released and promoted: a first visit to the build on a plain static server shows it, from the network',
     async () => {
-      site = (await follow('6.'))!;
+      site = (await guide.follow('6.'))!;
       const moduleScript = page.waitForResponse((r) => new URL(r.url()).pathname === '/tranche/modules/counter/1.0.0/index.js');
       await page.goto(site.origin);
       expect((await moduleScript).fromServiceWorker()).toBe(false);
@@ -174,7 +133,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
   it(
     '2.0.0 rolled out to 100%: the page is told it is ready, and the next reload shows it',
     async () => {
-      await follow('7.');
+      await guide.follow('7.');
       await stopIdleWorker();
       const ready = nextConsoleLine(/^tranche: counter 2\.0\.0 is ready, reload to run it$/);
       await page.reload();
@@ -192,7 +151,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
       const heading = async (): Promise<string | null> => page.locator('h1').textContent();
       const oldHeading = await heading();
       const ready = nextConsoleLine(/^tranche: counter 3\.0\.0 is ready, reload to run it$/);
-      await follow('8.');
+      await guide.follow('8.');
       // The browser finds the new shell's worker, which takes the tab over, and the new manifest.
       await stopIdleWorker();
       await page.reload();
@@ -218,10 +177,10 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
   it(
     'the rollout ended for everyone: status shows 2.0.0, and the tab still runs it',
     async () => {
-      await follow('9.');
-      console.info(`getting-started: tranche status printed\n${lastOutput}`);
-      expect(lastOutput).toMatch(/counter\b.*2\.0\.0/);
-      expect(lastOutput).not.toMatch(/3\.0\.0.*%/);
+      await guide.follow('9.');
+      console.info(`getting-started: tranche status printed\n${guide.lastOutput}`);
+      expect(guide.lastOutput).toMatch(/counter\b.*2\.0\.0/);
+      expect(guide.lastOutput).not.toMatch(/3\.0\.0.*%/);
       await stopIdleWorker();
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');

@@ -6,7 +6,20 @@
  * guide of docs/ in such an app (test/browser/getting-started.test.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,6 +55,17 @@ export function removeDir(dir: string): void {
 }
 
 /**
+ * The environment of a user's shell: this process's, without the `NODE_ENV=test` vitest sets.
+ * With it, `vite build` is not a production build: @vitejs/plugin-react compiles JSX for
+ * `react/jsx-dev-runtime`, which no app shares, so a module bundles it (CommonJS requiring
+ * `react`, which fails in the browser).
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const { NODE_ENV: _vitest, ...env } = process.env;
+  return env;
+}
+
+/**
  * Runs `command` (a shell command line, as a user types it) in `cwd` to completion and returns
  * its stdout; throws with the command, its exit status and its output when it fails.
  */
@@ -49,7 +73,7 @@ export function sh(command: string, cwd: string, env: Record<string, string> = {
   try {
     return execFileSync('sh', ['-c', command], {
       cwd,
-      env: { ...process.env, ...env },
+      env: { ...userEnv(), ...env },
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       maxBuffer: 64 * 1024 * 1024,
@@ -61,30 +85,48 @@ export function sh(command: string, cwd: string, env: Record<string, string> = {
 }
 
 /**
- * `npm pack` of this repository as it is now, into `outDir`; returns the tarball's path. The
- * package is built (prepack) in a staging copy of its sources, so the repository's own dist/,
- * which other test files read meanwhile, is never emptied.
+ * `npm pack` of this repository as it is now; returns the tarball's path. The package is built
+ * (prepack) in a staging copy of its sources, so the repository's own dist/, which other test
+ * files read meanwhile, is never emptied. The tarball is kept in node_modules/.cache/, named by
+ * a hash of those sources: the test files that install it (getting-started, react-vite) pack
+ * once per change of the sources, not once each.
  */
-export function packTranche(outDir: string): string {
+export function packTranche(): string {
+  const cache = path.join(REPO, 'node_modules/.cache/tranche-pack');
+  const tarball = path.join(cache, `${sourcesHash()}.tgz`);
+  if (existsSync(tarball)) return tarball;
   const staging = tempDir('tranche-pack');
   try {
     for (const source of PACKAGE_SOURCES) cpSync(path.join(REPO, source), path.join(staging, source), { recursive: true });
     symlinkSync(path.join(REPO, 'node_modules'), path.join(staging, 'node_modules'), 'dir');
-    mkdirSync(outDir, { recursive: true });
-    const out = sh(`npm pack --json --pack-destination ${JSON.stringify(outDir)}`, staging);
+    const out = sh(`npm pack --json --pack-destination ${JSON.stringify(staging)}`, staging);
     const [{ filename }] = JSON.parse(out.slice(out.indexOf('['))) as [{ filename: string }];
-    return path.join(outDir, filename);
+    for (const old of existsSync(cache) ? readdirSync(cache) : []) rmSync(path.join(cache, old), { force: true });
+    mkdirSync(cache, { recursive: true });
+    // A rename, so a test file packing at the same time never installs half a tarball.
+    renameSync(path.join(staging, filename), tarball);
+    return tarball;
   } finally {
     removeDir(staging);
   }
 }
 
-/** Scaffolds create-vite's `template` (e.g. vanilla-ts, react-ts) as `<parent>/<name>` and installs its dependencies; returns the app's directory. */
-export function createViteApp(template: string, parent: string, name = 'my-app'): string {
+/** SHA-256 of every file `npm pack` packs from (PACKAGE_SOURCES), with its path. */
+function sourcesHash(): string {
+  const hash = createHash('sha256');
+  const add = (relative: string): void => {
+    const file = path.join(REPO, relative);
+    if (statSync(file).isDirectory()) for (const entry of readdirSync(file).sort()) add(path.join(relative, entry));
+    else hash.update(`${relative}\0`).update(readFileSync(file));
+  };
+  for (const source of PACKAGE_SOURCES) add(source);
+  return hash.digest('hex');
+}
+
+/** Scaffolds create-vite's `template` (e.g. vanilla-ts, react-ts) as `<parent>/<name>`, nothing installed yet (its first `npm install` does that); returns the app's directory. */
+export function scaffoldViteApp(template: string, parent: string, name = 'my-app'): string {
   sh(`${JSON.stringify(CREATE_VITE)} ${name} --template ${template} --no-interactive --no-immediate`, parent);
-  const app = path.join(parent, name);
-  npmInstall(app);
-  return app;
+  return path.join(parent, name);
 }
 
 /** `npm install <specs>` in `app` (its package.json's dependencies when `specs` is empty). */
@@ -104,7 +146,7 @@ export interface RunningServer {
  * rejects with its output if it exits first. `close()` stops its whole process group.
  */
 export function startCommand(command: string, cwd: string, ready: RegExp): Promise<RunningServer> {
-  const child: ChildProcess = spawn('sh', ['-c', command], { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('sh', ['-c', command], { cwd, env: userEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const close = (): Promise<void> =>
     new Promise((resolve) => {

@@ -7,10 +7,11 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { npmInstall, serveStatic, sh, startCommand, type RunningServer } from './freshApp.js';
 
 /** One fenced block of a guide. */
 export interface GuideBlock {
-  /** The heading of the `##` section the block is in, e.g. `6. Release 1.0.0 and deploy`. */
+  /** The heading of the `##` or `###` section the block is in, e.g. `6. Release 1.0.0 and deploy`. */
   section: string;
   kind: 'sh' | 'file' | 'diff';
   /** The file a `file` or `diff` block writes, relative to the app. */
@@ -25,7 +26,8 @@ export function guideBlocks(markdown: string): GuideBlock[] {
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.startsWith('## ')) section = line.slice(3).trim();
+    const heading = /^#{2,3} (.*)$/.exec(line);
+    if (heading) section = heading[1]!.trim();
     const fence = /^```(.*)$/.exec(line);
     if (!fence) continue;
     const end = lines.indexOf('```', i + 1);
@@ -71,4 +73,55 @@ export function applyBlock(dir: string, block: GuideBlock): void {
 export function linesWritten(block: GuideBlock): number {
   const lines = block.body.split('\n');
   return block.kind === 'diff' ? lines.filter((l) => l.startsWith('+')).length : lines.length;
+}
+
+/**
+ * A guide followed in the fresh app at `app` (test/support/freshApp.ts). Every command runs as
+ * written, but three, each the same thing on this machine: `npm install tranche` installs
+ * `tarball` (`npm pack`'s), `npm run dev` and `python3 -m http.server` listen on free ports of
+ * 127.0.0.1 (the static server is freshApp's, which, like python's, knows nothing of tranche).
+ */
+export class GuideRun {
+  /** What the guide's `export NAME=value` lines set, for the commands after them. */
+  readonly env: Record<string, string> = {};
+  /** What the last command run as written printed. */
+  lastOutput = '';
+
+  constructor(
+    private readonly blocks: readonly GuideBlock[],
+    private readonly app: string,
+    private readonly tarball: string,
+  ) {}
+
+  /** Runs one command of the guide; returns a server it started. */
+  async run(command: string): Promise<RunningServer | undefined> {
+    const exported = /^export (\w+)=(\S+)$/.exec(command);
+    if (exported) return void (this.env[exported[1]!] = exported[2]!);
+    if (command === 'npm install tranche') return void npmInstall(this.app, [this.tarball]);
+    if (command === 'npm run dev') return startCommand('npm run dev -- --host 127.0.0.1', this.app, /Local:\s+(http:\/\/\S+?)\/?\s/);
+    const staticServer = /^python3 -m http\.server \d+ --directory (\S+)$/.exec(command);
+    if (staticServer) return serveStatic(path.join(this.app, staticServer[1]!));
+    this.lastOutput = sh(command, this.app, this.env);
+    return undefined;
+  }
+
+  /** Does what the section numbered `number` (`6.`) says, in order; returns the server it started, if any. */
+  async follow(number: string): Promise<RunningServer | undefined> {
+    const section = this.blocks.filter((b) => b.section.startsWith(`${number} `));
+    if (section.length === 0) throw new Error(`the guide has no section ${number}`);
+    let server: RunningServer | undefined;
+    for (const block of section) {
+      if (block.kind !== 'sh') applyBlock(this.app, block);
+      else for (const command of commandsOf(block)) server = (await this.run(command)) ?? server;
+    }
+    return server;
+  }
+
+  /** The lines the sections numbered `numbers` have the reader write, beyond the files `except`; and those files. */
+  glue(numbers: readonly string[], except: readonly string[]): { lines: number; files: string[] } {
+    const glue = this.blocks.filter(
+      (b) => numbers.some((n) => b.section.startsWith(`${n} `)) && b.kind !== 'sh' && !except.includes(b.file!),
+    );
+    return { lines: glue.reduce((sum, b) => sum + linesWritten(b), 0), files: [...new Set(glue.map((b) => b.file!))] };
+  }
 }
