@@ -46,7 +46,7 @@ async function visit(): Promise<{ context: BrowserContext; page: Page; cart: str
   expect(await booted(page)).toBe('ok');
   const state = await clientState(page);
   const assigned = state.worker.modules.cart!.assigned!.version;
-  expect(state.snapshot!.modules.cart).toBe(assigned);
+  expect(state.snapshot!.modules.cart, `the worker's cart: ${JSON.stringify(state.worker.modules.cart)}`).toBe(assigned);
   expect((await renderedVersions(page)).cart).toBe(assigned);
   cartClients[assigned] = (cartClients[assigned] ?? 0) + 1;
   return { context, page, cart: assigned };

@@ -99,9 +99,30 @@ export async function openShop(context: BrowserContext, url: string): Promise<Pa
   const page = await context.newPage();
   await page.goto(url);
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await stagedAll(page);
   await page.reload();
   await booted(page);
   return page;
+}
+
+/**
+ * Waits until the worker stages nothing. A new worker stages its assigned versions while it
+ * installs, but a download that fails (a busy machine's server is slow) is retried after
+ * activation, and a page load meanwhile runs the last good version, as it should: a test that
+ * expects the assigned one waits for the retry. A staging failure is logged, and named if it lasts.
+ */
+async function stagedAll(page: Page, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let logged = '';
+  for (;;) {
+    const modules = (await clientState(page)).worker.modules;
+    const staging = Object.entries(modules).filter(([, m]) => m.staging);
+    if (staging.length === 0) return;
+    const failures = JSON.stringify(staging.filter(([, m]) => m.staging!.failure).map(([name, m]) => [name, m.staging]));
+    if (failures !== '[]' && failures !== logged) console.warn(`openShop: staging failed, waiting for the retry: ${(logged = failures)}`);
+    if (Date.now() > deadline) throw new Error(`openShop: the worker still stages ${JSON.stringify(Object.fromEntries(staging))}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /**
