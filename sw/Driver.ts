@@ -53,7 +53,9 @@ interface Loaded {
 
 /** The worker's state and the work that changes it. */
 export class Driver {
-  /** The database, open, with the condition read (null: no storage); opened when the worker starts. */
+  /** The database, opened when the worker starts. */
+  private readonly _database: Promise<Database>;
+  /** The database with the condition read (null: no storage). */
   private readonly _opened: Promise<Database | null>;
   /** The whole state read and the parts built over it, once `_readAll` was called. */
   private readonly _state: Promise<void>;
@@ -94,6 +96,7 @@ export class Driver {
     this._events = new Broadcaster(_adapter, [_options.onEvent], telemetry && ((event) => telemetry.record(event)));
     this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
     this._trusted.catch(() => undefined); // reported by each manifest check instead
+    this._database = Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
     this._opened = this._open();
     this._state = new Promise<void>((resolve) => (this._readAll = resolve)).then(() => this._load());
   }
@@ -241,9 +244,10 @@ export class Driver {
    * is loaded, that one row read alone. Both say the same: a row is committed in the database
    * before it is in memory (Database.commit), and its record never changes; a clean-up deleting
    * it from the database (no snapshot of an open page runs it) is as late for the row in memory.
+   * Read beside the condition (it waits for the database only): the caller decides by `serving`.
    */
   async committed(module: string, version: string): Promise<VersionRow | null> {
-    const db = await this._opened;
+    const db = await this._database.catch(() => null);
     if (this._parts || !db) return this.servable(module, version);
     const key = releaseKey(module, version);
     let read = this._rowsRead.get(key);
@@ -448,7 +452,7 @@ export class Driver {
   /** Opens the database and reads the condition; without storage, marks the worker broken and resolves to null. */
   private async _open(): Promise<Database | null> {
     try {
-      const db = await Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
+      const db = await this._database;
       const { status, confirmed } = await db.condition();
       // Read again with everything else by `_read`, in one transaction with the rows they go with.
       this._status = status ?? this._status;

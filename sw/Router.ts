@@ -147,6 +147,9 @@ export class Router {
    * snapshot, and with it the whole state.
    */
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
+    // The version's row is read beside the condition: a started worker's first answer waits for both at once.
+    const named = parsed.version && request.destination !== 'worker' ? this._driver.committed(parsed.module, parsed.version) : null;
+    named?.catch(() => undefined); // awaited below, unless the worker does not serve
     await this._driver.opened();
     if (!this._driver.serving) return this._adapter.fetch(request);
     // A dedicated worker's script: the worker runs its creator's snapshot from now on.
@@ -158,7 +161,7 @@ export class Router {
       this._driver.stableVersion(parsed.module);
     if (!version) return text(404, `tranche: module ${parsed.module} has no version for this page (none in its snapshot or the manifest)`);
     const label = releaseKey(parsed.module, version);
-    const row = await this._driver.committed(parsed.module, version);
+    const row = await (named ?? this._driver.committed(parsed.module, version));
     // Not committed here (still staging, never assigned): from the store, checked against the record.
     if (!row) return this._unstaged(parsed, version);
     const file = this._fileOf(row.record, parsed.path);
