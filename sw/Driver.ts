@@ -81,6 +81,8 @@ export class Driver {
   private _checking: Promise<CheckResult> | null = null;
   private _lastCheck = -Infinity;
   private _interval: unknown = null;
+  /** Set by `close()`: the worker stops, and database work still under way is cut off. */
+  private _closed = false;
   /** Starting a new database after the old one was deleted under the worker, or null. */
   private _recovery: Promise<void> | null = null;
   /** Records of versions served without being staged here, by the record hash the signed manifest gives. */
@@ -415,14 +417,24 @@ export class Driver {
     };
   }
 
-  /** Keeps `work` in the background work `idle()` waits for; logs what it throws. */
+  /**
+   * Keeps `work` in the background work `idle()` waits for; logs what it throws, except a
+   * database call refused because `close()` closed the database: that work was cut off by the
+   * stop (a snapshot still being stored, a commit), as a stopped worker's is, and the next
+   * start resumes from what was stored.
+   */
   track(work: Promise<unknown>): void {
-    const tracked = work.catch((err) => console.error('tranche:', err)).finally(() => this._background.delete(tracked));
+    const tracked = work
+      .catch((err: unknown) => {
+        if (!(this._closed && (err as Error | null)?.name === 'InvalidStateError')) console.error('tranche:', err);
+      })
+      .finally(() => this._background.delete(tracked));
     this._background.add(tracked);
   }
 
   /** Stops timers and closes the database (tests simulate a worker stop with it). */
   close(): void {
+    this._closed = true;
     this._parts?.modules.stop();
     this._parts?.fallback.stop();
     this._telemetry?.stop();
