@@ -10,29 +10,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { storeHandler } from '../../src/release/index.js';
-import type { FallbackPolicyOptions } from '../../src/core/fallbackPolicy.js';
-import type { TelemetryOptions } from '../../sw/options.js';
+import type { SwTestConfig } from '../browser/fixtures/swTestConfig.js';
 import { SW_BUNDLE } from './buildSwBundle.js';
 
-/** What the test worker reads from `self.TRANCHE_TEST`. */
-export interface SwTestConfig {
-  publicKeys: unknown[];
-  retryDelayMs: number;
-  navigationCheckThrottleMs: number;
-  fallback?: FallbackPolicyOptions;
-  telemetry?: TelemetryOptions;
-  /**
-   * false: a new worker waits until no page runs the old one (no skipWaiting/claim), the
-   * browser's default. (Default: it takes over open pages at once.)
-   */
-  takeOver?: boolean;
-  /** Changes the worker script's bytes, as a rebuilt shell's precache list does. */
-  shellBuild?: number;
-  /** The app's path on the origin: its store is at `<base>store/`, its modules at `<base>modules/`, its shell at `<base>`. (Default: `/`.) */
-  base?: string;
-  /** The manifest's URL when the store lives on another origin (a bucket). (Default: `<base>store/manifest.json`.) */
-  manifestUrl?: string;
-}
+export type { SwTestConfig };
 
 /** A test's hand on one request: return true when it answered it. */
 export type ServerHook = (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>;
