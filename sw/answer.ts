@@ -3,9 +3,9 @@
  * clientMessages.ts. Every request is answered, whatever the worker's condition (a degraded
  * worker that ignores pages leaves apps no way out, angular #22087); a request the worker cannot
  * honour gets an error reply naming why. `REPORT_ERRORS` is never answered: a page in an error
- * storm must not wait on the worker.
+ * storm must not wait on the worker (sw/install.ts hands it to the Driver).
  */
-import type { ReadyRequest, ReportErrorsMessage } from '../src/core/clientMessages.js';
+import type { ReadyRequest } from '../src/core/clientMessages.js';
 import type { PageRequest, Reply, ReplyError } from '../src/core/protocol.js';
 import { TrancheError, isTrancheError } from '../src/core/TrancheError.js';
 import type { Driver } from './Driver.js';
@@ -25,11 +25,6 @@ function replyError(err: unknown, what: string): ReplyError {
     ? err
     : new TrancheError('worker-failed', { what, reason: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   return { code: error.code, message: error.message, details: { ...error.details } };
-}
-
-/** Acts on `REPORT_ERRORS` from client `clientId`; what goes wrong is the worker's to log, not the page's. */
-export async function receiveReport(driver: Driver, message: ReportErrorsMessage, clientId: string): Promise<void> {
-  await driver.reportErrors(clientId, message);
 }
 
 async function run(driver: Driver, request: PageRequest | ReadyRequest, clientId: string): Promise<unknown> {

@@ -2,15 +2,12 @@
  * tranche/sw: the service worker runtime. An app's service worker calls `installTranche` once,
  * at top level, before adding fetch listeners of its own (docs/service-worker.md).
  */
-import { isPageMessage } from '../src/core/parseMessage.js';
 import type { CheckResult, WorkerState } from '../src/core/protocol.js';
 import type { FallbackStatus } from '../src/core/clientMessages.js';
-import { answer, receiveReport } from './answer.js';
 import { browserAdapter } from './browserAdapter.js';
-import { Driver } from './Driver.js';
-import { resolveOptions, type PrecacheEntry, type TrancheWorkerOptions } from './options.js';
+import { install } from './install.js';
+import type { PrecacheEntry, TrancheWorkerOptions } from './options.js';
 import { installPrecache } from './precache.js';
-import { Router } from './Router.js';
 
 // The public surface: what an app's worker code passes in and what it gets back or observes.
 // The wire messages between page and worker (src/core/protocol.ts) are the package's own affair.
@@ -66,55 +63,13 @@ declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST?: PrecacheEntry[]
 
 /** Installs tranche into this service worker: its event listeners, state and update checks. */
 export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
-  const adapter = browserAdapter(self);
-  const resolved = resolveOptions(
-    { ...options, precache: options.precache ?? self.__WB_MANIFEST, shared: options.shared ?? self.__TRANCHE_SHARED },
-    self.registration.scope,
-  );
-  const driver = new Driver(resolved, adapter);
-  const router = new Router(resolved, adapter, driver);
-
-  // With `takeOver`, a new version of this worker replaces the old one once installed: open
-  // pages keep their snapshots. Fetch events wait for the activation, which reads the state again.
-  let shellChanged = false;
-  self.addEventListener('install', (event) =>
-    event.waitUntil(
-      Promise.all([driver.prepare(), router.prepare()]).then(([, changed]) => {
-        shellChanged = changed;
-        return resolved.takeOver ? self.skipWaiting() : undefined;
-      }),
-    ),
-  );
-  self.addEventListener('activate', (event) => event.waitUntil(driver.activate().then(takeOver)));
-  /** Controls the open pages; those that run an older HTML than this worker's build are told. */
-  async function takeOver(): Promise<void> {
-    if (!resolved.takeOver) return;
-    await self.clients.claim();
-    if (shellChanged) driver.emit({ type: 'SHELL_UPDATED' });
-  }
-  self.addEventListener('fetch', (event) => {
-    const response = router.handle(event.request, event.clientId, event.resultingClientId);
-    if (!response) return;
-    event.respondWith(response);
-    // Boot deadlines and telemetry flushes must outlive an otherwise idle worker.
-    event.waitUntil(driver.keepAlive());
-  });
-  self.addEventListener('message', (event) => {
-    const data: unknown = event.data;
-    if (!isPageMessage(data)) return; // the app's own messages (or a malformed one)
-    const message = data;
-    const source = event.source as Client | null;
-    const clientId = source?.id ?? '';
-    const work =
-      message.type === 'REPORT_ERRORS'
-        ? // Fire and forget: a page in an error storm never waits for an answer.
-          receiveReport(driver, message, clientId).catch((err) => console.error('tranche:', err))
-        : answer(driver, message, clientId).then((reply) => (event.ports[0] ?? source)?.postMessage(reply));
-    event.waitUntil(work.then(() => driver.keepAlive()));
+  const { driver, resolved } = install(self, browserAdapter(self), {
+    ...options,
+    precache: options.precache ?? self.__WB_MANIFEST,
+    shared: options.shared ?? self.__TRANCHE_SHARED,
   });
   // After tranche's fetch listener: module files and app navigations are tranche's.
   installPrecache(resolved.precache);
-  driver.start();
 
   return {
     get loaded() {

@@ -1,7 +1,7 @@
 /**
  * Error codes: one per condition, carried from the worker to the page. The worker's replies go
- * through its real answer() and the page's through askWorker (workbox-window's messageSW over a
- * real MessageChannel), so a page can tell the kill switch from a refused override; bad options
+ * through its real message listener (sw/install.ts) and the page's through askWorker
+ * (workbox-window's messageSW over a real MessageChannel), so a page can tell the kill switch from a refused override; bad options
  * get one code, `invalid-option`, naming the entry point, from every entry point; and
  * docs/errors.md lists exactly the codes of the messages table.
  */
@@ -16,12 +16,11 @@ import { isTrancheError } from '../../src/core/TrancheError.js';
 import { storeHandler } from '../../src/release/storeHandler.js';
 import { trancheApp } from '../../src/vite/trancheApp.js';
 import { trancheModule } from '../../src/vite/trancheModule.js';
-import { answer } from '../../sw/answer.js';
 import type { Driver } from '../../sw/Driver.js';
 import { resolveOptions } from '../../sw/options.js';
 import { storageNames } from '../../sw/storageNames.js';
 import { FakePlatform, MANIFEST_URL, ORIGIN } from '../support/fakePlatform.js';
-import { startDriver } from '../support/swHarness.js';
+import { scopeOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -35,10 +34,10 @@ beforeEach(async () => {
 });
 afterEach(() => t.remove());
 
-/** What the page would see: `ServiceWorker.postMessage` with a port, answered by the worker's answer(). */
+/** What the page would see: `ServiceWorker.postMessage` with a port, answered by the worker's message listener. */
 function workerOf(driver: Driver, reply?: unknown): ServiceWorker {
   const postMessage = (message: PageRequest, [port]: MessagePort[]) => {
-    void (reply === undefined ? answer(driver, message, 'page-1') : Promise.resolve(reply)).then((r) => {
+    void (reply === undefined ? scopeOf(driver).ask(message, 'page-1') : Promise.resolve(reply)).then((r) => {
       port!.postMessage(r);
       port!.close();
     });

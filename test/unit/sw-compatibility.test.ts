@@ -7,13 +7,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { answer, receiveReport } from '../../sw/answer.js';
 import { compatibleTargets, servedVersions } from '../../sw/assignment.js';
 import type { ModuleRow } from '../../sw/Database.js';
 import type { Driver } from '../../sw/Driver.js';
 import type { Manifest } from '../../src/core/manifest.js';
 import { FakePlatform, STORE_URL } from '../support/fakePlatform.js';
-import { currentVersions, startDriver } from '../support/swHarness.js';
+import { ask, currentVersions, reportErrors, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 const row = (module: string, current: string | null, previous: string[] = []): ModuleRow => ({
@@ -135,7 +134,7 @@ describe('Driver: compatibility ranges from the signed manifest', () => {
     // A page load on cart@2.1.0 and catalog@1.0.0 boots healthily: both are good fallbacks here.
     const first = await driver.pinSnapshot('first');
     platform.addClient('first');
-    expect(await answer(driver, { type: 'READY', nonce: first.id }, 'first')).toMatchObject({ ok: true });
+    expect(await ask(driver, { type: 'READY', nonce: first.id }, 'first')).toMatchObject({ ok: true });
     await t.store.promote('cart', '2.2.0');
     await t.store.promote('catalog', '1.1.0');
     expect(await update(driver)).toEqual({ cart: '2.2.0', catalog: '1.1.0' });
@@ -143,7 +142,7 @@ describe('Driver: compatibility ranges from the signed manifest', () => {
     const snapshot = await driver.pinSnapshot('page-1');
     platform.addClient('page-1');
     const entries = [{ module: 'cart', version: '2.2.0', kind: 'boot' as const, count: 1, samples: [] }];
-    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce: snapshot.id, entries, dropped: 0 }, 'page-1');
+    await reportErrors(driver, { type: 'REPORT_ERRORS', nonce: snapshot.id, entries, dropped: 0 }, 'page-1');
     await driver.idle();
     expect((await driver.state('')).bad).toMatchObject([{ module: 'cart', version: '2.2.0' }]);
     // catalog@1.1.0 requires cart ^2.2.0: it goes back to 1.0.0 with cart, though the manifest assigns it 1.1.0.

@@ -3,7 +3,7 @@ import { bucketOf } from '../../src/core/bucketing.js';
 import { Driver } from '../../sw/Driver.js';
 import { resolveOptions } from '../../sw/options.js';
 import { FakePlatform, ORIGIN, STORE_URL } from '../support/fakePlatform.js';
-import { currentVersions, eventsOf, startDriver } from '../support/swHarness.js';
+import { currentVersions, eventsOf, scopeOf, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -235,6 +235,42 @@ describe('Driver: telemetry hook', () => {
     expect(seen.at(-1)).toBe('pinned page-1 1.0.0');
     expect((await currentVersions(driver)).cart).toBe('1.0.0');
     await driver.idle();
+    driver.close();
+  });
+});
+
+describe("the worker's listeners (sw/install.ts, what installTranche adds to the worker)", () => {
+  it('answers each page request once on its port, leaves messages that are not page messages to the app, never answers REPORT_ERRORS', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const scope = scopeOf(driver);
+    const state = scope.post({ type: 'GET_STATE' }, 'page-1');
+    expect(await state.reply).toMatchObject({ type: 'REPLY', ok: true, result: { condition: 'NORMAL', sequence: 2 } });
+    const refused = await scope.ask({ type: 'SET_OVERRIDE', module: 'cart', version: '9.9.9' }, 'page-1');
+    expect(refused).toMatchObject({ type: 'REPLY', ok: false, error: { code: 'override-refused', details: { version: '9.9.9' } } });
+
+    // The app's own messages, and page messages that fail the schema, are for the app's listeners.
+    const others = [{ type: 'APP_PING' }, { type: 'READY', nonce: 42 }, { type: 'SET_OVERRIDE', module: 'cart' }, 'hello', null].map(
+      (data) => scope.post(data, 'page-1'),
+    );
+
+    const snapshot = await driver.pinSnapshot('page-1');
+    const boot = { module: 'cart', version: '1.0.0', kind: 'boot', count: 1, samples: [] };
+    const report = scope.post({ type: 'REPORT_ERRORS', nonce: snapshot.id, entries: [boot], dropped: 0 }, 'page-1');
+    await driver.idle();
+    expect(report).toMatchObject({ replies: [], keptAlive: true });
+    expect((await driver.state('page-1')).bad).toMatchObject([{ module: 'cart', version: '1.0.0' }]);
+    expect(state.replies).toHaveLength(1);
+    for (const other of others) expect(other).toMatchObject({ replies: [], keptAlive: false });
+    driver.close();
+  });
+
+  it("answers a module file of the page's snapshot through its fetch listener and leaves other URLs to the network", async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const scope = scopeOf(driver);
+    await driver.pinSnapshot('page-1');
+    const file = scope.fetch(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), 'page-1');
+    expect(await (await file)!.text()).toContain('"1.0.0"');
+    expect(scope.fetch(new Request(`${ORIGIN}/api/cart`), 'page-1')).toBeNull();
     driver.close();
   });
 });

@@ -3,10 +3,9 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ErrorEntry, ErrorKind, RolledBackEvent } from '../../src/core/clientMessages.js';
 import type { BadVersion } from '../../src/core/clientMessages.js';
 import type { Reply } from '../../src/core/protocol.js';
-import { answer, receiveReport } from '../../sw/answer.js';
 import type { Driver } from '../../sw/Driver.js';
 import { FakePlatform, type FakeClient } from '../support/fakePlatform.js';
-import { currentVersions, startDriver } from '../support/swHarness.js';
+import { ask, currentVersions, reportErrors, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -38,11 +37,11 @@ async function openPage(driver: Driver, id: string, open = true): Promise<{ clie
 }
 
 function ready(driver: Driver, clientId: string, nonce: string | null): Promise<Reply> {
-  return answer(driver, { type: 'READY', nonce }, clientId);
+  return ask(driver, { type: 'READY', nonce }, clientId);
 }
 
 async function report(driver: Driver, clientId: string, nonce: string | null, entries: ErrorEntry[], dropped = 0): Promise<void> {
-  await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries, dropped }, clientId);
+  await reportErrors(driver, { type: 'REPORT_ERRORS', nonce, entries, dropped }, clientId);
   await driver.idle();
 }
 

@@ -1,12 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
-import { answer, receiveReport } from '../../sw/answer.js';
 import { Database } from '../../sw/Database.js';
 import { storageNames } from '../../sw/storageNames.js';
 import type { Driver } from '../../sw/Driver.js';
 import { resolveOptions, type TrancheWorkerOptions } from '../../sw/options.js';
 import { FakePlatform, ORIGIN } from '../support/fakePlatform.js';
-import { startDriver } from '../support/swHarness.js';
+import { ask, reportErrors, startDriver } from '../support/swHarness.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
@@ -52,14 +51,14 @@ describe('Telemetry', () => {
     await driver.setIdentity('user-42'); // the app identity never leaves the browser in telemetry
     platform.addClient('page-1');
     const { id: nonce } = await driver.pinSnapshot('page-1');
-    expect(await answer(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
+    expect(await ask(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
     await t.store.rollout('cart', '2.0.0', 100);
     platform.hook = ((hook) => (url, init) =>
       url.pathname.includes('/files/') ? new Response('busy', { status: 503 }) : hook!(url, init))(platform.hook);
     await driver.checkForUpdates();
     await driver.idle();
     for (let i = 0; i < 2; i++) {
-      await receiveReport(
+      await reportErrors(
         driver,
         {
           type: 'REPORT_ERRORS',
@@ -81,7 +80,7 @@ describe('Telemetry', () => {
       'errors cart@1.0.0 2',
       'errors 100',
     ]);
-    await receiveReport(
+    await reportErrors(
       driver,
       { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'runtime', count: 1, samples: [] }], dropped: 0 },
       'page-1',
@@ -130,9 +129,9 @@ describe('Telemetry', () => {
     const driver = await startDriver(platform, t.publicKey, telemetry);
     platform.addClient('page-1');
     const { id: nonce } = await driver.pinSnapshot('page-1');
-    expect(await answer(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
+    expect(await ask(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
     const boot = { module: 'cart', version: '1.0.0', kind: 'boot' as const, count: 1, samples: [] };
-    await receiveReport(driver, { type: 'REPORT_ERRORS', nonce, entries: [boot], dropped: 0 }, 'page-1');
+    await reportErrors(driver, { type: 'REPORT_ERRORS', nonce, entries: [boot], dropped: 0 }, 'page-1');
     driver.close(); // stopped: no timer fired, nothing was sent
     expect(received).toHaveLength(0);
     const again = await startDriver(platform, t.publicKey, telemetry);
@@ -169,7 +168,7 @@ describe('Database upgrade', () => {
     const driver = await startDriver(platform, t.publicKey, telemetry);
     const page = platform.addClient('page-1');
     const { id: nonce } = await driver.pinSnapshot('page-1');
-    await receiveReport(
+    await reportErrors(
       driver,
       { type: 'REPORT_ERRORS', nonce, entries: [{ module: 'cart', version: '1.0.0', kind: 'boot', count: 1, samples: [] }], dropped: 0 },
       'page-1',
