@@ -13,11 +13,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorEntry } from '../../src/core/clientMessages.js';
 import { launchChromium } from '../support/chromium.js';
-import { RECORDER_SW, appPage, bundle, type PageFile } from '../support/clientPages.js';
+import { RECORDER_SW, appPage, clientBundle, type PageFile } from '../support/clientPages.js';
 import type { Tranche as TrancheClass } from '../../src/client/Tranche.js';
 
 /** What the test pages (test/support/clientPages.ts) put on `window`. */
@@ -33,7 +32,7 @@ let origin: string;
 const files = new Map<string, PageFile>();
 
 beforeAll(async () => {
-  files.set('/tranche.js', { type: 'text/javascript', body: await bundle(build) });
+  files.set('/tranche.js', { type: 'text/javascript', body: await clientBundle() });
   files.set('/sw.js', { type: 'text/javascript', body: RECORDER_SW });
   server = createServer((req, res) => {
     const file = files.get(new URL(req.url ?? '/', 'http://x').pathname);

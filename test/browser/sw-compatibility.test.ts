@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { browserFixture } from '../support/browserFixture.js';
-import { askWorker, loaded, openApp, waitForState } from '../support/swPage.js';
+import { checkForUpdate, loaded, openApp, waitForState } from '../support/swPage.js';
 import { startSwServer, type SwTestServer } from '../support/swServer.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
@@ -50,7 +50,7 @@ describe('compatibility ranges in Chromium', () => {
     expect((await loaded(page)).rendered).toEqual({ cart: '2.1.0', catalog: '1.0.0' });
 
     await t.store.promote('cart', '2.2.0', { allowIncompatible: true });
-    await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(page);
     // Nothing left to stage (a worker that ignored the range would have staged and committed cart@2.2.0 by now).
     await waitForState(page, (s) => s.sequence === 3 && s.modules.cart?.staging === null, 'the manifest taken in');
     // The client keeps cart@2.1.0: what it is assigned needs a catalog it is not given.
@@ -71,7 +71,7 @@ describe('compatibility ranges in Chromium', () => {
       return false;
     };
     await t.store.promote('catalog', '1.1.0');
-    await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(page);
     await waitForState(page, (s) => s.modules.cart?.current === '2.2.0', 'cart@2.2.0 committed');
     // Committed, but not beside catalog@1.0.0: page loads keep cart@2.1.0 until catalog@1.1.0 is in.
     expect(await reload(page)).toEqual({ pinned: { cart: '2.1.0', catalog: '1.0.0' }, rendered: { cart: '2.1.0', catalog: '1.0.0' } });

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../src/core/protocol.js';
 import { browserFixture } from '../support/browserFixture.js';
-import { askWorker, events, lazyChunk, loaded, openApp, recordEvents, waitForState, workerState } from '../support/swPage.js';
+import { checkForUpdate, events, lazyChunk, loaded, openApp, recordEvents, waitForState, workerState } from '../support/swPage.js';
 import { newFilePaths, scenario, type Scenario } from '../support/swScenario.js';
 import { badManifests } from '../support/trancheStore.js';
 
@@ -61,7 +60,7 @@ describe('tranche/sw under failure in Chromium', () => {
       return true;
     };
     await s.t.store.promote('cart', '2.0.0');
-    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated' });
+    expect(await checkForUpdate(page)).toMatchObject({ outcome: 'updated' });
     const state = await waitForState(page, (st) => st.modules.cart?.staging?.failure?.reason !== undefined, 'the integrity failure');
     expect(state.modules.cart).toMatchObject({ current: '1.0.0', staging: { version: '2.0.0', failure: { reason: 'integrity' } } });
     expect((await events(page)).filter((e) => e.type === 'STAGING_FAILED')).toMatchObject([
@@ -82,7 +81,7 @@ describe('tranche/sw under failure in Chromium', () => {
 
   it('a version not staged here is served only as bytes that match its record, never as the network answers it', async () => {
     await s.t.store.rollout('cart', '2.0.0', 0); // live for nobody: in the signed manifest, never staged here
-    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated' });
+    expect(await checkForUpdate(page)).toMatchObject({ outcome: 'updated' });
     const record = await s.record('cart', '2.0.0');
     const entry = record.files.find((f) => f.path === 'index.js')!;
     const evil = 'window.tampered = true; export const version = "evil"; export function render() {}\n';
@@ -109,7 +108,7 @@ describe('tranche/sw under failure in Chromium', () => {
   it('tampered, unsigned, foreign-key, replayed and expired manifests are rejected; pages keep working on the last good one', async () => {
     const old = await s.t.manifestText();
     await s.t.store.rollout('cart', '2.0.0', 0);
-    expect(await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).toMatchObject({ outcome: 'updated', sequence: 2 });
+    expect(await checkForUpdate(page)).toMatchObject({ outcome: 'updated', sequence: 2 });
     const bad = await badManifests(s.t);
     const cases: [string, string, string][] = [
       ['tampered', bad.tampered, 'signature'],
@@ -124,7 +123,7 @@ describe('tranche/sw under failure in Chromium', () => {
         res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache' }).end(text);
         return true;
       };
-      const result = await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' });
+      const result = await checkForUpdate(page);
       expect({ what, outcome: result.outcome, reason: result.reason, sequence: result.sequence }).toEqual({
         what,
         outcome: 'rejected',
@@ -149,7 +148,7 @@ describe('tranche/sw under failure in Chromium', () => {
 
   it('kill switch: the worker unregisters and the app loads from the network', async () => {
     await s.t.store.setKillSwitch(true);
-    await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(page);
     await page.waitForFunction(() => navigator.serviceWorker.getRegistration().then((r) => r === undefined));
     const shellLoads = () => s.server.requests.filter((r) => r === '/').length;
     const before = shellLoads();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { bucketOf } from '../../src/core/bucketing.js';
 import { browserFixture } from '../support/browserFixture.js';
 import { scenario } from '../support/swScenario.js';
-import { askWorker, loaded, openApp, waitForState, workerState } from '../support/swPage.js';
+import { checkForUpdate, identify, loaded, openApp, waitForState, workerState } from '../support/swPage.js';
 
 const fixture = browserFixture(async () => {
   const s = await scenario();
@@ -38,7 +38,7 @@ describe('identity in Chromium', () => {
       return (await loaded(page)).rendered.cart;
     };
     for (const userId of [user, null, user]) {
-      await askWorker(page, { type: 'SET_IDENTITY', userId });
+      await identify(page, userId);
       expect(await reloadCart()).toBe(anonymous.version);
       const state = await workerState(page);
       expect(state.identity).toBe(userId === null ? 'anonymous' : 'app');
@@ -48,7 +48,7 @@ describe('identity in Chromium', () => {
     // The anonymous cohort moves (2.0.0 to 0%, or to 100%): now the signed-in user's bucket decides.
     await t.store.rollout('cart', '2.0.0', anonymous.version === '2.0.0' ? 0 : 100);
     const next = anonymous.version === '2.0.0' ? '1.0.0' : '2.0.0';
-    await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(page);
     await waitForState(page, (s) => s.modules.cart?.current === next, `cart@${next} committed`);
     expect(await reloadCart()).toBe(next);
     expect((await workerState(page)).modules.cart!.assigned).toMatchObject({ version: next, bucket: userBucket });

@@ -8,8 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { browserFixture } from '../support/browserFixture.js';
 import { scenario } from '../support/swScenario.js';
-import { askWorker, loaded, openApp, shiftWorkerClock } from '../support/swPage.js';
-import type { CheckResult } from '../../src/core/protocol.js';
+import { checkForUpdate, loaded, openApp, shiftWorkerClock } from '../support/swPage.js';
 
 const fixture = browserFixture(() => scenario());
 const DAY_MS = 86_400_000;
@@ -26,7 +25,7 @@ describe('staleness limit in Chromium', () => {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('store down');
       return true;
     };
-    expect((await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).outcome).toBe('rejected');
+    expect((await checkForUpdate(page)).outcome).toBe('rejected');
     await shiftWorkerClock(page, 29 * DAY_MS);
     await page.reload();
     const stale = await loaded(page);
@@ -42,7 +41,7 @@ describe('staleness limit in Chromium', () => {
 
     // The store answers again: the check confirms the manifest and the stored versions are served again.
     server.hook = null;
-    expect((await askWorker<CheckResult>(page, { type: 'CHECK_FOR_UPDATES' })).outcome).toBe('unchanged');
+    expect((await checkForUpdate(page)).outcome).toBe('unchanged');
     await page.reload();
     expect((await loaded(page)).rendered).toEqual({ cart: '1.0.0' });
   }, 120_000);

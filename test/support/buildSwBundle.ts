@@ -1,11 +1,14 @@
 /**
  * Vitest global setup of the browser project: bundles the test app's service worker (tranche/sw
- * from source) with vite once per run, into .tmp/sw-test/sw.js, the way an app's build would.
+ * from source) with vite once per run, into .tmp/sw-test/sw.js, the way an app's build would,
+ * and the page client the test pages import (.tmp/client-test/tranche.js).
  * The benchmarks (test/bench/) bundle their workers with the same `bundleWorker`.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
+import { CLIENT_BUNDLE, bundle } from './clientPages.js';
 
 /** Where the bundle lands; test/support/swServer.ts serves it. */
 export const SW_BUNDLE = fileURLToPath(new URL('../../.tmp/sw-test/sw.js', import.meta.url));
@@ -38,4 +41,7 @@ export async function bundleWorker(entry: string, outFile: string): Promise<void
 
 export default async function buildSwBundle(): Promise<void> {
   await bundleWorker(fileURLToPath(new URL('../browser/fixtures/sw-entry.ts', import.meta.url)), SW_BUNDLE);
+  // The page client the test pages run (test/support/clientPages.ts `clientBundle`).
+  await mkdir(dirname(CLIENT_BUNDLE), { recursive: true });
+  await writeFile(CLIENT_BUNDLE, await bundle(build));
 }

@@ -3,10 +3,14 @@
  * app page whose snapshot element is what the worker injects, module files under versioned
  * URLs, and a recording worker standing in for the worker side of the fallback messages.
  */
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { build as viteBuild } from 'vite';
 
 const CLIENT_ENTRY = fileURLToPath(new URL('../../src/client/index.ts', import.meta.url));
+
+/** Where the browser project's global setup (buildSwBundle.ts) writes `bundle()`'s output once per run. */
+export const CLIENT_BUNDLE = fileURLToPath(new URL('../../.tmp/client-test/tranche.js', import.meta.url));
 
 /** The page client (`tranche`) as one minified ES module. */
 export async function bundle(build: typeof viteBuild): Promise<string> {
@@ -17,6 +21,14 @@ export async function bundle(build: typeof viteBuild): Promise<string> {
   });
   const output = (Array.isArray(result) ? result[0]! : result) as { output: { code?: string }[] };
   return output.output[0]!.code!;
+}
+
+let built: Promise<string> | null = null;
+
+/** The page client bundle the test pages import as `/tranche.js`: the global setup's, else (a bench run) built now. */
+export function clientBundle(): Promise<string> {
+  built ??= readFile(CLIENT_BUNDLE, 'utf8').catch(async () => bundle((await import('vite')).build));
+  return built;
 }
 
 /**

@@ -6,14 +6,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BrowserContext, Page } from 'playwright-core';
-import { build } from 'vite';
 import { beforeEach, expect } from 'vitest';
 import { parseTelemetryBatch, type TelemetryBatch } from '../../src/core/telemetry.js';
 import type { WorkerState } from '../../src/core/protocol.js';
 import { openStore } from '../../src/release/index.js';
 import { browserFixture } from './browserFixture.js';
-import { bundle } from './clientPages.js';
-import { askWorker, loaded, openApp, waitForState, workerState } from './swPage.js';
+import { clientBundle } from './clientPages.js';
+import { checkForUpdate, loaded, openApp, waitForState, workerState } from './swPage.js';
 import { startSwServer, type SwTestConfig, type SwTestServer } from './swServer.js';
 import type { S3TestServer } from './s3Server.js';
 import { createTestStore, type TestStore } from './trancheStore.js';
@@ -142,8 +141,6 @@ export interface FallbackWorld {
 
 let buckets = 0;
 
-let client: Promise<string> | null = null;
-
 /**
  * Another app served at / instead of the fallback test app: its HTML and the files it loads
  * (path -> [content type, body]). It must boot as the test app does (`loaded()` reads it).
@@ -154,8 +151,8 @@ export interface OtherApp {
 }
 
 /**
- * Builds the world, its worker configured with `worker` merged in; the page client is bundled
- * once per test file (when the test app is served; `app` replaces it). With `s3`, the store the
+ * Builds the world, its worker configured with `worker` merged in; the page client is the one
+ * the global setup bundled (when the test app is served; `app` replaces it). With `s3`, the store the
  * worker reads is a bucket of its own there (another origin), which lets the app's origin read it
  * (CORS) and gets the store published on every change.
  */
@@ -203,7 +200,7 @@ export async function fallbackWorld(
   const thirdParty = server.origin.replace('127.0.0.1', 'localhost');
   const other = await app?.();
   const files: Record<string, [string, string]> = other?.files ?? {
-    '/tranche.js': ['text/javascript', await (client ??= bundle(build))],
+    '/tranche.js': ['text/javascript', await clientBundle()],
     '/shell.js': ['text/javascript', SHELL_JS],
   };
   server.hook = async (req, res, path) => {
@@ -289,7 +286,7 @@ export async function moveTo(world: FallbackWorld, page: Page, version: string):
   // older manifest: ask again until the worker has the new one.
   const current = (state: WorkerState) => state.modules.cart?.current === version;
   for (let asked = 0; !current(await workerState(page)) && asked < 20; asked++) {
-    await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(page);
     if (current(await workerState(page))) break;
     await page.waitForTimeout(1_000);
   }

@@ -1,10 +1,11 @@
 /**
  * Driving the test app in Chromium: open it (first visit installs the worker, which stages;
- * the second load is served by the worker with a snapshot), ask the worker things the way the
- * page client does, and stop the worker through CDP.
+ * the second load is served by the worker with a snapshot), ask the worker things through the
+ * page's client (`window.tranche`), and stop the worker through CDP.
  */
 import type { BrowserContext, Page } from 'playwright-core';
-import type { PageRequest, Reply, Snapshot, WorkerEvent, WorkerState } from '../../src/core/protocol.js';
+import type { Tranche } from '../../src/client/index.js';
+import type { CheckResult, Snapshot, WorkerEvent, WorkerState } from '../../src/core/protocol.js';
 
 /** What a loaded page runs: its snapshot and the versions its module code wrote into the DOM. */
 export interface Loaded {
@@ -35,26 +36,32 @@ export async function openApp(context: BrowserContext, origin: string): Promise<
   return page;
 }
 
-/** Sends a request to the worker on a MessageChannel, as the page client does, and returns its reply. */
-export async function askWorker<T>(page: Page, request: PageRequest): Promise<T> {
-  const reply = await page.evaluate(
-    (msg) =>
-      new Promise<Reply>((resolve, reject) => {
-        const channel = new MessageChannel();
-        channel.port1.onmessage = (event) => resolve(event.data as Reply);
-        const worker = navigator.serviceWorker.controller;
-        if (!worker) return reject(new Error('page has no controlling worker'));
-        worker.postMessage(msg, [channel.port2]);
-      }),
-    request,
-  );
-  if (!reply.ok) throw new Error(`${reply.error.code}: ${reply.error.message}`);
-  return reply.result as T;
+/** The page client of a test app page (test/support/swServer.ts `APP_HTML`). */
+interface AppWindow {
+  tranche: Tranche;
 }
 
-/** The worker's state as this page sees it. */
-export function workerState(page: Page): Promise<WorkerState> {
-  return askWorker<WorkerState>(page, { type: 'GET_STATE' });
+/** Waits until the page's module script created its client. */
+async function clientReady(page: Page): Promise<void> {
+  await page.waitForFunction(() => (window as unknown as Partial<AppWindow>).tranche !== undefined);
+}
+
+/** Asks the worker to check the manifest now, through the page's client (`checkForUpdate()`). */
+export async function checkForUpdate(page: Page): Promise<CheckResult> {
+  await clientReady(page);
+  return page.evaluate(() => (window as unknown as AppWindow).tranche.checkForUpdate());
+}
+
+/** Sets the app identity through the page's client (`identify()`). */
+export async function identify(page: Page, userId: string | null): Promise<void> {
+  await clientReady(page);
+  await page.evaluate((id) => (window as unknown as AppWindow).tranche.identify(id), userId);
+}
+
+/** The worker's state as this page sees it, through the page's client (`state()`). */
+export async function workerState(page: Page): Promise<WorkerState> {
+  await clientReady(page);
+  return page.evaluate(async () => (await (window as unknown as AppWindow).tranche.state()).worker);
 }
 
 /** Polls the worker until `done(state)` holds. */

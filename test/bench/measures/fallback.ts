@@ -13,7 +13,7 @@ import type { Figure } from '../figures.js';
 import { trancheScript } from '../origins.js';
 import { median, repeat } from '../stats.js';
 import { CART, fallbackWorld, moveTo, type FallbackWorld } from '../../support/fallbackApp.js';
-import { askWorker, loaded, openApp } from '../../support/swPage.js';
+import { checkForUpdate, loaded, openApp } from '../../support/swPage.js';
 
 const GOAL_SWITCH_MS = 50;
 const GOAL_RECOVERED_MS = 1000;
@@ -80,7 +80,7 @@ async function round(world: FallbackWorld, page: Page, version: string): Promise
   expectGood(await loaded(page));
   // Back to where the next round starts: no rollout live, the failed version blocked.
   await world.t.store.rollback('cart');
-  await askWorker(page, { type: 'CHECK_FOR_UPDATES' });
+  await checkForUpdate(page);
   return { switched: rolledBack.perf - report.perf, recovered: good.wall - report.wall };
 }
 

@@ -11,7 +11,7 @@ import type { Figure } from '../figures.js';
 import { chunkSource } from './moduleFetch.js';
 import { openOrigin, type Origin } from '../origins.js';
 import { recordOf } from '../storeFiles.js';
-import { askWorker, waitForState } from '../../support/swPage.js';
+import { checkForUpdate, waitForState } from '../../support/swPage.js';
 import type { SwTestServer } from '../../support/swServer.js';
 import { createTestStore, type TestStore } from '../../support/trancheStore.js';
 
@@ -74,7 +74,7 @@ async function update(
   const counter = countStoreBytes(origin.server);
   try {
     await store.store.promote('app', version);
-    await askWorker(origin.page, { type: 'CHECK_FOR_UPDATES' });
+    await checkForUpdate(origin.page);
     await waitForState(origin.page, (state) => state.modules.app?.current === version, `app@${version} to become current`);
   } finally {
     counter.stop();
