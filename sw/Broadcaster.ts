@@ -7,7 +7,7 @@ import type { Adapter } from './Adapter.js';
 import type { BroadcastEvent, WorkerHookEvent } from './options.js';
 
 /** Something that watches every event; called synchronously, so it must be cheap. */
-export type EventHook = (event: WorkerHookEvent) => void | Promise<void>;
+type EventHook = (event: WorkerHookEvent) => void | Promise<void>;
 
 /** Sends worker events to every window client and to the hooks. */
 export class Broadcaster {

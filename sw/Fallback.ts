@@ -19,7 +19,7 @@ import type { BroadcastEvent, ErrorCount, WorkerHookEvent } from './options.js';
 import type { SnapshotBook } from './SnapshotBook.js';
 
 /** What fallback needs from the worker around it. */
-export interface FallbackHost {
+interface FallbackHost {
   manifest(): Manifest | null;
   /** Tells every page and the hooks. */
   emit(event: BroadcastEvent): void;

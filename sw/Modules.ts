@@ -22,7 +22,7 @@ import { StagingQueue } from './StagingQueue.js';
 import { workerModuleState } from './workerModuleState.js';
 
 /** What the modules need from the worker around them. */
-export interface ModuleHost {
+interface ModuleHost {
   /** The accepted manifest, or null before the first one. */
   manifest(): Manifest | null;
   /** Every stored QA override (expired ones are ignored where read). */

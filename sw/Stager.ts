@@ -31,7 +31,7 @@ export function failureOf(err: unknown, version: string, before: StagingFailure 
 }
 
 /** What to stage. */
-export interface StageTarget {
+interface StageTarget {
   module: string;
   version: string;
   ref: ReleaseRef;

@@ -6,7 +6,7 @@
 import type { Adapter } from './Adapter.js';
 
 /** What the queue runs; Modules (sw/Modules.ts) implements it. */
-export interface StagingWork {
+interface StagingWork {
   /** Stages and commits what `module` is moving to; returns when to retry (epoch ms) or null. */
   stage(module: string, signal: AbortSignal): Promise<number | null>;
   cleanUp(): Promise<void>;

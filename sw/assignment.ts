@@ -112,7 +112,7 @@ export function planModules(
 }
 
 /** Whether module@version failed on this client and is not offered again yet. */
-export type IsBad = (module: string, version: string) => boolean;
+type IsBad = (module: string, version: string) => boolean;
 
 /**
  * The version each module of `rows` should move to: one combination in which every `requires`

@@ -16,7 +16,7 @@ import type { FileStore } from './FileStore.js';
 const SNAPSHOT_GRACE_MS = 5 * 60_000;
 
 /** What clean-up removed. */
-export interface CleanUpResult {
+interface CleanUpResult {
   clients: string[];
   versions: string[];
 }

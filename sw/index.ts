@@ -28,6 +28,7 @@ export type {
   CheckResult,
   ManifestRejectedEvent,
   ManifestRejectionReason,
+  ShellUpdatedEvent,
   Snapshot,
   StagingFailedEvent,
   StagingFailureReason,

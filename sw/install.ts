@@ -49,7 +49,7 @@ export interface WorkerScope {
 }
 
 /** What `install` built: the worker's state and its request handling. */
-export interface Installed {
+interface Installed {
   readonly resolved: ResolvedOptions;
   readonly driver: Driver;
   readonly router: Router;

@@ -30,7 +30,7 @@ export interface ErrorBatch {
 }
 
 /** Batching limits. Every field is optional. */
-export interface ErrorBatcherOptions {
+interface ErrorBatcherOptions {
   /**
    * How long errors are collected before they are sent together.
    * @default 250

@@ -6,7 +6,7 @@
 import type { RawError } from './describeError.js';
 
 /** What `watchPage` calls. */
-export interface PageHandlers {
+interface PageHandlers {
   /**
    * An error happened; called synchronously inside the browser's handler, so keep it cheap.
    * Without it errors are not listened for.

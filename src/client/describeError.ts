@@ -27,7 +27,7 @@ export interface RawError {
 }
 
 /** An error ready for the batcher. */
-export interface DescribedError {
+interface DescribedError {
   /** The module version to blame; null when no module file is named. */
   ref: ModuleRef | null;
   /** A failed chunk load or dynamic import rather than code that threw. */

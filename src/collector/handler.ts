@@ -37,9 +37,9 @@ export interface FiguresAnswer {
   figures: VersionFigures[];
 }
 
-export const TELEMETRY_PATH = '/api/telemetry';
+const TELEMETRY_PATH = '/api/telemetry';
 export const FIGURES_PATH = '/api/figures';
-export const METRICS_PATH = '/metrics';
+const METRICS_PATH = '/metrics';
 
 function json(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);

@@ -17,7 +17,7 @@ export const METRIC_OF_TYPE: Record<string, { name: string; help: string; reason
 };
 /** Distinct clients per module@version that loaded a page in the last ACTIVE_WINDOW_MS. */
 export const ACTIVE_CLIENTS_METRIC = 'tranche_active_clients';
-export const ACTIVE_WINDOW_MS = 5 * 60_000;
+const ACTIVE_WINDOW_MS = 5 * 60_000;
 
 /** A registry fed by `collector`'s accepted events; `metrics()` renders it. */
 export function collectorMetrics(collector: Collector): PromClient.Registry {

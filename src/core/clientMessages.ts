@@ -49,7 +49,7 @@ export const MAX_STACK_CHARS = 4000;
 export const MAX_NONCE_CHARS = 128;
 
 /** One example error: its message and, when it had one, its stack. */
-export interface ErrorSample {
+interface ErrorSample {
   message: string;
   stack?: string;
 }

@@ -13,7 +13,7 @@ export type Requirements = Readonly<Record<string, string>>;
 export type RequirementsOf = (name: string, version: string) => Requirements | undefined;
 
 /** One requirement a combination does not meet. */
-export interface Unmet {
+interface Unmet {
   /** The name and version that requires. */
   name: string;
   version: string;
@@ -65,7 +65,7 @@ export function describeUnmet(u: Unmet): string {
 }
 
 /** A combination in which every range holds, and what had to be left out to get it. */
-export interface CompatibleChoice {
+interface CompatibleChoice {
   chosen: Record<string, string>;
   /** Names given no version at all: none of their candidates could be met (with the requirement that failed last). */
   leftOut: Unmet[];

@@ -27,13 +27,13 @@ export interface Ed25519Jwk {
 /** Trusted public keys by key id, ready for `verifyManifest`. */
 export type TrustedKeys = ReadonlyMap<string, CryptoKey>;
 
-export function base64urlEncode(bytes: Uint8Array): string {
+function base64urlEncode(bytes: Uint8Array): string {
   let bin = '';
   for (const b of bytes) bin += String.fromCharCode(b);
   return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-export function base64urlDecode(text: string): Uint8Array<ArrayBuffer> {
+function base64urlDecode(text: string): Uint8Array<ArrayBuffer> {
   const bin = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
   return Uint8Array.from(bin, (c) => c.charCodeAt(0));
 }
@@ -105,7 +105,7 @@ export async function signManifest(manifest: Manifest, privateJwk: unknown, wher
   return { format: FORMAT, keyId, signature: base64urlEncode(signature), payload };
 }
 
-export interface ManifestVerifyOptions {
+interface ManifestVerifyOptions {
   /** Public keys accepted as signers (several during a key rotation). */
   trusted: TrustedKeys;
   /** The highest sequence accepted before; a manifest must be newer. Omit to accept any. */

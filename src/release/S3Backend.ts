@@ -36,7 +36,7 @@ export interface S3Options {
 }
 
 /** A lock older than this was left by a killed writer: no command holds it this long. */
-export const LOCK_LEASE_MS = 10 * 60_000;
+const LOCK_LEASE_MS = 10 * 60_000;
 const LOCK = '.tranche.lock';
 
 /** True for a store location naming a bucket (`s3://…`). */
@@ -45,7 +45,7 @@ export function isS3Url(location: string): boolean {
 }
 
 /** `s3://bucket/prefix` split; refuses anything else naming what is wrong. */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
+function parseS3Url(url: string): { bucket: string; prefix: string } {
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   const prefix = match?.[2]?.replace(/\/+$/, '') ?? '';
   if (!match || (prefix && prefix.split('/').some((part) => part === '' || part === '.' || part === '..')))

@@ -78,7 +78,7 @@ function logSumExp(xs: number[]): number {
 }
 
 /** Mixture likelihood ratio of `x` of `n` events in an arm whose null share is `rho`, over ratios `thetas`. */
-export function mixtureRatio(x: number, n: number, rho: number, thetas: readonly number[]): number {
+function mixtureRatio(x: number, n: number, rho: number, thetas: readonly number[]): number {
   if (n === 0 || rho <= 0 || rho >= 1) return 1;
   const logs = thetas.map((theta) => {
     const p = (theta * rho) / (theta * rho + 1 - rho);

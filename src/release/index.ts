@@ -9,7 +9,7 @@
  * ```
  */
 export { backendAt, openStore, ReleaseStore } from './ReleaseStore.js';
-export type { ModuleSummary, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
+export type { ModuleSummary, PlanOptions, PublishOptions, Resolution, StoreOptions, StoreStatus } from './ReleaseStore.js';
 export { keygen } from './keys.js';
 export type { KeygenResult } from './keys.js';
 export type { ReleaseOptions, ReleaseResult } from './release.js';

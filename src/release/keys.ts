@@ -55,7 +55,7 @@ export async function readJwkFile(path: string, what: string): Promise<unknown> 
 }
 
 /** What a store's `keys/` holds. */
-export interface StoreKeys {
+interface StoreKeys {
   /** The keys it trusts to sign its manifests, by key id. */
   keys: TrustedKeys;
   /** Their files, e.g. `keys/<keyId>.jwk`. */

@@ -43,7 +43,7 @@ function notBlocked(module: string, mod: ModuleState, version: string): void {
 }
 
 /** Checks a rollout percentage: 0..100 in steps of 0.01. Returns it rounded to those steps. */
-export function checkPercent(percent: number): number {
+function checkPercent(percent: number): number {
   if (!Number.isFinite(percent) || percent < 0 || percent > 100 || Math.abs(percent * 100 - Math.round(percent * 100)) > 1e-6) {
     throw new TrancheError('invalid-argument', {
       where: `--percent ${percent}`,

@@ -24,9 +24,9 @@ import type { HistoryEntry } from './history.js';
 import type { VersionFigures } from '../collector/Collector.js';
 import { utf8, type StoreBackend } from './StoreBackend.js';
 
-export const PLANS = 'plans/';
+const PLANS = 'plans/';
 /** `plans/<module>.json`: the module's ramp plan. */
-export function planPath(module: string): string {
+function planPath(module: string): string {
   return `${PLANS}${module}.json`;
 }
 
@@ -34,11 +34,10 @@ export function planPath(module: string): string {
 const MAX_DECISIONS = 200;
 
 export type PlanState = 'running' | 'paused' | 'completed' | 'failed' | 'stopped';
-export type Outcome =
-  'Started' | 'Successful' | 'Failed' | 'Inconclusive' | 'SampleRatioMismatch' | 'Held' | 'Resumed' | 'Stopped' | 'Completed';
+type Outcome = 'Started' | 'Successful' | 'Failed' | 'Inconclusive' | 'SampleRatioMismatch' | 'Held' | 'Resumed' | 'Stopped' | 'Completed';
 
 /** What the analysis saw when it decided. */
-export interface DecisionFigures {
+interface DecisionFigures {
   /** The tests' window (since the plan started) and the step's (sample sizes, sample ratio), epoch ms. */
   window: { from: number; to: number };
   stepWindow: { from: number; to: number };
@@ -96,7 +95,7 @@ const countSchema = (max: number) =>
   );
 
 /** A thresholds file: any subset of AnalysisThresholds; unknown fields are refused. */
-export const thresholdsSchema = v.strictObject({
+const thresholdsSchema = v.strictObject({
   falseAlarmRate: v.optional(rateSchema),
   minPageLoads: v.optional(countSchema(10_000_000)),
   inconclusiveLimit: v.optional(countSchema(100)),
@@ -160,7 +159,7 @@ export function parseSteps(text: string, what: string): number[] {
 }
 
 /** The plan of `module`, or null. */
-export async function readPlan(backend: StoreBackend, module: string): Promise<{ plan: Plan; bytes: Uint8Array } | null> {
+async function readPlan(backend: StoreBackend, module: string): Promise<{ plan: Plan; bytes: Uint8Array } | null> {
   const path = planPath(module);
   const bytes = await backend.read(path);
   if (!bytes) return null;
@@ -197,7 +196,7 @@ export function armOf(figures: VersionFigures[], module: string, version: string
 }
 
 /** What `decide` needs besides the plan. */
-export interface DecideInput {
+interface DecideInput {
   now: number;
   /** The module in the current manifest (null: not in it). */
   module: ModuleState | null;
@@ -209,7 +208,7 @@ export interface DecideInput {
 }
 
 /** What a plan does next. */
-export type Action =
+type Action =
   | { kind: 'none' }
   | { kind: 'rollout'; percent: number }
   | { kind: 'promote' }
@@ -218,7 +217,7 @@ export type Action =
   | { kind: 'extend' };
 
 /** A decision and the plan after it (the plan is unchanged when nothing is worth recording). */
-export interface Verdict {
+interface Verdict {
   decision: Decision | null;
   action: Action;
   plan: Plan;

@@ -13,7 +13,7 @@ import { MODULE_NAME, isVersion } from '../core/names.js';
  * file named `.<version>.json.<pid>.<random>.tmp`, which must fit a 255-byte file name (ext4,
  * APFS, NTFS) with a 7-digit pid; 200 leaves room for all of it. semver itself allows 256.
  */
-export const MAX_STORED_VERSION_LENGTH = 200;
+const MAX_STORED_VERSION_LENGTH = 200;
 
 /** `text` quoted for a message, cut short when long: a hostile argument must not flood it. */
 function quoted(text: unknown): string {

@@ -32,7 +32,7 @@ export function keyPath(keyId: string): string {
 }
 
 /** One kind of document a store keeps. */
-export interface DocumentKind {
+interface DocumentKind {
   readonly name: string;
   /** Matches the whole store-relative path of every document of this kind. */
   readonly pattern: RegExp;
@@ -44,7 +44,7 @@ export interface DocumentKind {
   readonly type: string;
 }
 
-export const DOCUMENTS: readonly DocumentKind[] = [
+const DOCUMENTS: readonly DocumentKind[] = [
   { name: 'manifest', pattern: /^manifest\.json$/, immutable: false, served: true, type: 'application/json' },
   { name: 'record', pattern: /^records\/[^/]+\/[^/]+\.json$/, immutable: true, served: true, type: 'application/json' },
   { name: 'file', pattern: /^files\/[0-9a-f]{64}$/, immutable: true, served: true, type: 'application/octet-stream' },

@@ -48,7 +48,7 @@ export interface PrecacheEntry {
   revision: string;
 }
 
-export const DEFAULT_PRECACHE: readonly string[] = ['**/*.{js,css}'];
+const DEFAULT_PRECACHE: readonly string[] = ['**/*.{js,css}'];
 
 /**
  * A plugin that, once the app build is written, bundles the worker into one classic-script
