@@ -212,13 +212,19 @@ function differences(old: ReleaseRecord, next: ReleaseRecord): string[] {
     ),
   ];
   if (old.entry !== next.entry) out.push(`entry: ${old.entry} → ${next.entry}`);
-  const sorted = (r: Record<string, string> = {}) =>
-    Object.entries(r)
+  for (const field of ['requires', 'requiresShared'] as const) {
+    const [was, now] = [requiresText(old[field]), requiresText(next[field])];
+    if (was !== now) out.push(`${field}: ${was} → ${now}`);
+  }
+  return out;
+}
+
+/** A version's `requires` as one line in name order (`header@^2.0.0, nav@~1.1.0`), `(none)` when empty. */
+export function requiresText(requires: Readonly<Record<string, string>> = {}): string {
+  return (
+    Object.entries(requires)
       .sort()
       .map(([name, range]) => `${name}@${range}`)
-      .join(', ') || '(none)';
-  if (sorted(old.requires) !== sorted(next.requires)) out.push(`requires: ${sorted(old.requires)} → ${sorted(next.requires)}`);
-  if (sorted(old.requiresShared) !== sorted(next.requiresShared))
-    out.push(`requiresShared: ${sorted(old.requiresShared)} → ${sorted(next.requiresShared)}`);
-  return out;
+      .join(', ') || '(none)'
+  );
 }

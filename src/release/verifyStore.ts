@@ -1,8 +1,9 @@
 /**
  * `verify`: everything a client would check, checked for the whole store at once. The manifest's
  * signature and schema; every record in `records/` against its schema and, when the manifest
- * references it, against the manifest's SHA-256; every file any record lists against its SHA-256
- * and size. Problems are collected, each naming its file, rather than stopping at the first.
+ * references it, against the manifest's SHA-256 and the manifest's copies of its `requires` and
+ * `requiresShared`; every file any record lists against its SHA-256 and size. Problems are
+ * collected, each naming its file, rather than stopping at the first.
  * Temp files left by a killed command are not part of the store and are ignored.
  */
 import { TrancheError, isTrancheError } from '../core/TrancheError.js';
@@ -15,7 +16,7 @@ import { exposedKeyWarning, readJwkFile, storeKeys } from './keys.js';
 import { mapConcurrent } from './mapConcurrent.js';
 import { readText, utf8, type StoreBackend } from './StoreBackend.js';
 import { MANIFEST, RECORDS, blobPath, documentKind } from './storeLayout.js';
-import { checkRecordPath } from './release.js';
+import { checkRecordPath, requiresText } from './release.js';
 
 const CONCURRENCY = 16;
 
@@ -119,7 +120,7 @@ async function checkRecords(
   blobs: Map<string, Blob>,
   problems: string[],
 ): Promise<number> {
-  const expected = new Map(Object.entries(manifest?.releases ?? {}).map(([key, ref]) => [ref.record, { key, sha256: ref.sha256 }]));
+  const expected = new Map(Object.entries(manifest?.releases ?? {}).map(([key, ref]) => [ref.record, { key, ...ref }]));
   const listed = (await backend.list(RECORDS)).filter((path) => documentKind(path)?.name === 'record');
   const paths = [...new Set([...listed, ...expected.keys()])];
   for (const path of paths) {
@@ -141,6 +142,13 @@ async function checkRecords(
       }
       const record = parseReleaseRecord(parseJson(utf8(bytes), path), path);
       if (path.startsWith(RECORDS)) checkRecordPath(record, path);
+      for (const field of ['requires', 'requiresShared'] as const) {
+        const [copy, own] = [requiresText(ref?.[field]), requiresText(record[field])];
+        if (ref && copy !== own)
+          problems.push(
+            `manifest.json: releases["${ref.key}"].${field} is ${copy}, but ${path} requires ${own} (workers check this copy before staging ${ref.key}): publish any change to rewrite it`,
+          );
+      }
       for (const file of record.files) {
         const known = blobs.get(file.sha256);
         if (known && known.size !== file.size)

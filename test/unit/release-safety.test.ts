@@ -7,7 +7,7 @@ import { appendFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateKeyPair } from '../../src/core/signature.js';
+import { generateKeyPair, signManifest } from '../../src/core/signature.js';
 import { openStore } from '../../src/release/index.js';
 import { createTestStore, type TestStore } from '../support/trancheStore.js';
 
@@ -67,6 +67,27 @@ describe('verify', () => {
     const unreferenced = join(t.dir, 'records/cart/1.1.0.json');
     await writeFile(unreferenced, (await readFile(unreferenced, 'utf8')).replace('"format": 1', '"format": 7'));
     expect(await problems()).toContain('records/cart/1.1.0.json: unknown format version 7 (this tranche reads format 1)');
+  });
+
+  it("finds a manifest whose copy of a version's requires differs from its record, naming module@version", async () => {
+    await t.release('header', '1.0.0');
+    await t.store.promote('header', '1.0.0');
+    await t.release('cart', '1.2.0', undefined, { header: '^1.0.0' });
+    await t.store.rollout('cart', '1.2.0', 10);
+    expect(await problems()).toEqual([]);
+    // A manifest signed with the store's key by a broken or stale publisher: one copy dropped, one invented.
+    const payload = JSON.parse(JSON.parse(await t.manifestText()).payload);
+    expect(payload.releases['cart@1.2.0'].requires).toEqual({ header: '^1.0.0' });
+    delete payload.releases['cart@1.2.0'].requires;
+    payload.releases['cart@1.0.0'].requires = { header: '^2.0.0' };
+    await writeFile(join(t.dir, 'manifest.json'), JSON.stringify(await signManifest(payload, t.privateKey)));
+    expect(await problems()).toEqual([
+      'manifest.json: releases["cart@1.0.0"].requires is header@^2.0.0, but records/cart/1.0.0.json requires (none) (workers check this copy before staging cart@1.0.0): publish any change to rewrite it',
+      'manifest.json: releases["cart@1.2.0"].requires is (none), but records/cart/1.2.0.json requires header@^1.0.0 (workers check this copy before staging cart@1.2.0): publish any change to rewrite it',
+    ]);
+    // as the line says, a publish rewrites the copies from the records
+    await t.store.rollout('cart', '1.2.0', 20);
+    expect(await problems()).toEqual([]);
   });
 
   it('checks the signature with the given keys instead of the store ones', async () => {
