@@ -79,6 +79,8 @@ export class Driver {
   private readonly _telemetry: Telemetry | null;
   private readonly _background = new Set<Promise<unknown>>();
   private _checking: Promise<CheckResult> | null = null;
+  /** The check queued behind `_checking` for callers that asked while it ran, or null. */
+  private _nextCheck: Promise<CheckResult> | null = null;
   private _lastCheck = -Infinity;
   private _interval: unknown = null;
   /** Set by `close()`: the worker stops, and database work still under way is cut off. */
@@ -193,10 +195,25 @@ export class Driver {
     await Promise.all([this.idle(), this._parts?.fallback.keepAlive(), this._telemetry?.keepAlive()]);
   }
 
-  /** Fetches and verifies the manifest now (concurrent callers share one check). */
+  /**
+   * Fetches and verifies the manifest. The result is at least as new as the call: a check already
+   * running may have fetched the manifest before a publish this caller knows of, so callers that
+   * ask while one runs share one more check, started when it ends.
+   */
   checkForUpdates(): Promise<CheckResult> {
-    this._checking ??= this._check().finally(() => (this._checking = null));
-    return this._checking;
+    if (!this._checking) return this._startCheck();
+    const next = () => {
+      this._nextCheck = null;
+      return this._checking ?? this._startCheck();
+    };
+    this._nextCheck ??= this._checking.then(next, next);
+    return this._nextCheck;
+  }
+
+  private _startCheck(): Promise<CheckResult> {
+    const checking = this._check().finally(() => (this._checking = null));
+    this._checking = checking;
+    return checking;
   }
 
   /** A navigation happened: check the manifest unless one was checked recently. */

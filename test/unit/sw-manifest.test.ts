@@ -74,6 +74,37 @@ describe('Driver: manifest checks', () => {
     driver.close();
   });
 
+  it('a check asked for while another runs answers with a manifest at least as new as the ask', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const before = (await driver.state('')).sequence;
+    // The first check's request reaches the store before the publish, its answer arrives after.
+    let arrived!: () => void;
+    const requested = new Promise<void>((resolve) => (arrived = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    platform.hook = async (url) => {
+      if (url.href.split('?')[0] !== MANIFEST_URL) return undefined;
+      platform.hook = null;
+      const text = await t.manifestText();
+      arrived();
+      await answered;
+      return new Response(text);
+    };
+    const fetches = platform.fetchCount(MANIFEST_URL);
+    const first = driver.checkForUpdates();
+    await requested;
+    await t.store.promote('cart', '2.0.0');
+    // Two callers after the publish (a page's checkForUpdates(), the interval) share one more check.
+    const asked = [driver.checkForUpdates(), driver.checkForUpdates()];
+    answer();
+    expect(await first).toEqual({ outcome: 'unchanged', sequence: before });
+    for (const result of await Promise.all(asked)) expect(result).toEqual({ outcome: 'updated', sequence: before + 1 });
+    expect(platform.fetchCount(MANIFEST_URL) - fetches).toBe(2);
+    await driver.idle();
+    expect((await currentVersions(driver)).cart).toBe('2.0.0');
+    driver.close();
+  });
+
   it('pages get no module until a first manifest is accepted', async () => {
     serveManifest(null);
     const driver = await startDriver(platform, t.publicKey);
