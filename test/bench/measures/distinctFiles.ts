@@ -137,6 +137,8 @@ async function run(env: BenchEnv): Promise<Figure[]> {
     const nativePage = await nativeContext.newPage();
     await nativePage.goto(`${native.origin}/`);
     await fetchAll(nativePage, files); // into the HTTP cache
+    const rounds = env.rounds(40, 12);
+    env.log(`  workers installed; ${rounds} rounds of 7 variants`);
 
     const cold = (kind: WorkerKind) => async () => {
       await tabs[kind].page.stopWorkers();
@@ -154,8 +156,8 @@ async function run(env: BenchEnv): Promise<Figure[]> {
         workboxWarm: warm('workbox'),
         native: () => fetchAll(nativePage, files),
       },
-      env.rounds(40, 12),
-      3,
+      rounds,
+      2,
     );
     const refetched = files.filter(([path]) => native.count(path) !== 1);
     if (refetched.length) throw new Error(`native: ${refetched.length} files were not answered from the HTTP cache (${refetched[0]![0]})`);
