@@ -64,13 +64,13 @@ declare const self: ServiceWorkerGlobalScope & { __WB_MANIFEST?: PrecacheEntry[]
 
 /** Installs tranche into this service worker: its event listeners, state and update checks. */
 export function installTranche(options: TrancheWorkerOptions): TrancheWorker {
-  // Module files and app navigations are tranche's; the shell's precached files come next.
-  const { driver } = install(
-    self,
-    browserAdapter(self),
-    { ...options, precache: options.precache ?? self.__WB_MANIFEST, shared: options.shared ?? self.__TRANCHE_SHARED },
-    (resolved) => installPrecache(resolved.precache),
-  );
+  const { driver, resolved } = install(self, browserAdapter(self), {
+    ...options,
+    precache: options.precache ?? self.__WB_MANIFEST,
+    shared: options.shared ?? self.__TRANCHE_SHARED,
+  });
+  // After tranche's fetch listener: module files and app navigations are tranche's.
+  installPrecache(resolved.precache);
 
   return {
     get loaded() {

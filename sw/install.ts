@@ -55,22 +55,12 @@ interface Installed {
   readonly router: Router;
 }
 
-/** Answers a request the Router declines (the shell's precache), or null to leave it alone. */
-export type DeclinedAnswer = (request: Request) => Promise<Response> | null;
-
 /**
  * Adds tranche's install, activate, fetch and message listeners to `scope` and starts the
- * worker's work. A request the Router declines goes to `declined` (built from the resolved
- * options: the shell's precache); an app's own listeners added after these see what both leave alone.
+ * worker's work. An app's own listeners added after these see what tranche leaves alone.
  */
-export function install(
-  scope: WorkerScope,
-  adapter: Adapter,
-  options: TrancheWorkerOptions,
-  declined?: (resolved: ResolvedOptions) => DeclinedAnswer,
-): Installed {
+export function install(scope: WorkerScope, adapter: Adapter, options: TrancheWorkerOptions): Installed {
   const resolved = resolveOptions(options, scope.registration.scope);
-  const fromShell = declined?.(resolved);
   const driver = new Driver(resolved, adapter);
   const router = new Router(resolved, adapter, driver);
 
@@ -93,7 +83,7 @@ export function install(
     if (shellChanged) driver.emit({ type: 'SHELL_UPDATED' });
   }
   scope.addEventListener('fetch', (event) => {
-    const response = router.handle(event.request, event.clientId, event.resultingClientId) ?? fromShell?.(event.request);
+    const response = router.handle(event.request, event.clientId, event.resultingClientId);
     if (!response) return;
     event.respondWith(response);
     // Boot deadlines and telemetry flushes must outlive an otherwise idle worker.

@@ -79,8 +79,7 @@ const CHUNKS: Record<string, Record<string, string>> = {
  * `rolled-back`, `worker-updated` and `shell-updated` events are kept, in sessionStorage (which
  * outlives the reloads of a tab).
  * `/shell.js` and the third-party script throw at boot and on demand when the URL has `?noise`.
- * `shellBuild` names the build of the shell the HTML belongs to; `lazyShell()` imports that
- * build's lazy shell chunk.
+ * `shellBuild` names the build of the shell the HTML belongs to.
  */
 function appHtml(thirdParty: string, shellBuild: number): string {
   return `<!doctype html>
@@ -100,7 +99,6 @@ function appHtml(thirdParty: string, shellBuild: number): string {
   );
   for (const type of ['worker-updated', 'shell-updated']) tranche.addEventListener(type, () => keep('updates', \`\${type} on build ${shellBuild}\`));
   document.getElementById('buy').addEventListener('click', () => (window.buys = (window.buys ?? 0) + 1));
-  window.lazyShell = async () => (await import('${shellLazyFile(shellBuild)}')).value;
   await tranche.register({ immediate: true });
   const element = document.getElementById('tranche-snapshot');
   window.snapshot = element ? JSON.parse(element.textContent) : null;
@@ -209,10 +207,6 @@ export async function fallbackWorld(
       return send(res, 200, 'text/javascript', THIRD_PARTY_JS, { 'access-control-allow-origin': '*' });
     if (path === '/telemetry') return collect(world, req, res);
     if (path === '/') return send(res, 200, 'text/html; charset=utf-8', other?.html ?? appHtml(thirdParty, world.shellBuild));
-    // A deploy replaces the shell's assets: the server has only the current build's lazy chunk.
-    if (path === shellLazyFile(world.shellBuild))
-      return send(res, 200, 'text/javascript', `export const value = 'shell build ${world.shellBuild} lazy chunk';\n`);
-    if (path.startsWith('/assets/')) return send(res, 404, 'text/plain', 'not found');
     const file = files[path];
     return file ? send(res, 200, file[0], file[1]) : false;
   };
@@ -239,23 +233,7 @@ async function collect(world: FallbackWorld, req: IncomingMessage, res: ServerRe
  */
 export function redeployShell(world: FallbackWorld, worker: Partial<SwTestConfig> = {}): void {
   world.shellBuild++;
-  const precache = world.server.config.precache && shellPrecache(world.shellBuild);
-  world.server.config = { ...world.server.config, ...worker, shellBuild: world.shellBuild, ...(precache && { precache }) };
-}
-
-/** The hashed lazy chunk of shell build `build` (the server has only the current build's). */
-export function shellLazyFile(build: number): string {
-  return `/assets/Lazy-build${build}.js`;
-}
-
-/** The precache list of shell build `build` (pass it as the worker's `precache` to have the worker precache the shell). */
-export function shellPrecache(build: number): SwTestConfig['precache'] {
-  return [{ url: shellLazyFile(build), revision: null }];
-}
-
-/** Imports the lazy chunk of the shell build the page runs, as the app would on demand; resolves to what it says. */
-export function lazyShellChunk(page: Page): Promise<string> {
-  return page.evaluate(() => (window as unknown as { lazyShell(): Promise<string> }).lazyShell());
+  world.server.config = { ...world.server.config, ...worker, shellBuild: world.shellBuild };
 }
 
 /** The shell build a page's HTML belongs to. */
