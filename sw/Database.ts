@@ -383,25 +383,24 @@ export class Database {
   /**
    * A page load called `ready()` at `at`: records it on the client's row and credits the
    * versions `keys` it runs with a healthy boot, in one transaction. Rows clean-up already
-   * removed are left alone.
+   * removed are left alone. False, with nothing written, when the row says it was ready already
+   * (its READY reached this worker, or the one it took over from, before).
    */
-  async markReady(clientId: string, at: number, keys: readonly string[]): Promise<void> {
+  async markReady(clientId: string, at: number, keys: readonly string[]): Promise<boolean> {
     const tx = this._db.transaction(['clients', 'versions'], 'readwrite');
     const clients = tx.objectStore('clients');
     const versions = tx.objectStore('versions');
-    const touch = async <T>(
-      store: { get(key: string): Promise<T | undefined>; put(value: T): Promise<unknown> },
-      key: string,
-      change: (row: T) => T,
-    ) => {
-      const row = await store.get(key);
-      if (row) await store.put(change(row));
+    const client = await clients.get(clientId);
+    if (typeof client?.ready === 'number') {
+      await tx.done;
+      return false;
+    }
+    const credit = async (key: string) => {
+      const row = await versions.get(key);
+      if (row) await versions.put({ ...row, healthyAt: at });
     };
-    await Promise.all([
-      touch(clients, clientId, (row) => ({ ...row, ready: at })),
-      ...keys.map((key) => touch(versions, key, (row) => ({ ...row, healthyAt: at }))),
-      tx.done,
-    ]);
+    await Promise.all([...(client ? [clients.put({ ...client, ready: at })] : []), ...keys.map(credit), tx.done]);
+    return true;
   }
 
   /** Every telemetry batch waiting to be sent. */

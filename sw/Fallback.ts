@@ -112,7 +112,8 @@ export class Fallback {
     const keys = Object.entries(snapshot.modules)
       .filter(([m, v]) => !this._modules.isBad(m, v))
       .map(([m, v]) => releaseKey(m, v));
-    await this._db.markReady(clientId, now, keys);
+    // A READY asked again (the page's controller changed before it answered) counts once.
+    if (!(await this._db.markReady(clientId, now, keys))) return;
     this._modules.credit(keys, now);
     // READY is answered once its healthy boot is stored.
     await this._host.notify({ type: 'PAGE_READY', clientId, snapshot });

@@ -12,6 +12,9 @@ import { Driver } from './Driver.js';
 import { resolveOptions, type ResolvedOptions, type TrancheWorkerOptions } from './options.js';
 import { Router } from './Router.js';
 
+/** How long a navigation's event waits for its page to be created (see `pageCreated`). */
+const PAGE_CREATION_WAIT_MS = 10_000;
+
 /** An event whose handler may keep the worker alive until `work` settles. */
 export interface LifecycleEvent {
   waitUntil(work: Promise<unknown>): void;
@@ -41,7 +44,7 @@ export interface MessageEventLike extends LifecycleEvent {
 /** The worker global scope, as far as tranche's listeners use it. */
 export interface WorkerScope {
   readonly registration: { readonly scope: string };
-  readonly clients: { claim(): Promise<void> };
+  readonly clients: { claim(): Promise<void>; get(id: string): Promise<unknown> };
   skipWaiting(): Promise<void>;
   addEventListener(type: 'install' | 'activate', listener: (event: LifecycleEvent) => void): void;
   addEventListener(type: 'fetch', listener: (event: FetchEventLike) => void): void;
@@ -83,12 +86,31 @@ export function install(scope: WorkerScope, adapter: Adapter, options: TrancheWo
     if (shellChanged) driver.emit({ type: 'SHELL_UPDATED' });
   }
   scope.addEventListener('fetch', (event) => {
+    if (event.resultingClientId) event.waitUntil(pageCreated(event.resultingClientId));
     const response = router.handle(event.request, event.clientId, event.resultingClientId);
     if (!response) return;
     event.respondWith(response);
     // Boot deadlines and telemetry flushes must outlive an otherwise idle worker.
     event.waitUntil(driver.keepAlive());
   });
+  /**
+   * Resolves once the page a navigation (or a dedicated worker's script) creates exists, or after
+   * `PAGE_CREATION_WAIT_MS`. A page becomes a client only when its response commits; a new worker
+   * activating before then (`takeOver`) moves every page of the registration to itself but this
+   * one, which its `clients.claim()` skips too (w3c/ServiceWorker#1090). The page would stay
+   * with this worker, redundant by then: Chromium sends its module requests to the network, where
+   * they fail, and the version is blamed. While the event lasts this worker is busy, which holds a
+   * new worker's activation until the page exists (`clients.get` waits for a page still loading).
+   */
+  function pageCreated(clientId: string): Promise<void> {
+    let timer: unknown;
+    const bound = new Promise<void>((resolve) => (timer = adapter.setTimeout(resolve, PAGE_CREATION_WAIT_MS)));
+    const created = scope.clients.get(clientId).then(
+      () => adapter.clearTimeout(timer),
+      () => adapter.clearTimeout(timer),
+    );
+    return Promise.race([created, bound]);
+  }
   scope.addEventListener('message', (event) => {
     const message: unknown = event.data;
     if (!isPageMessage(message)) return; // the app's own messages (or a malformed one)

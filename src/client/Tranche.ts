@@ -246,7 +246,7 @@ export class Tranche {
     // The controller holds this page's snapshot; an uncontrolled page asks its scope's active worker.
     const controller = navigator.serviceWorker.controller;
     const worker = controller ? Promise.resolve(controller) : navigator.serviceWorker.ready.then((registration) => registration.active!);
-    return askWorker<T>(worker, message, what, this._options.timeoutMs);
+    return askWorker<T>(worker, message, what, this._options.timeoutMs, navigator.serviceWorker);
   }
 
   private readonly _onControllerChange = (): void => {

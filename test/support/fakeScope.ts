@@ -22,11 +22,31 @@ export class FakeScope implements WorkerScope {
   /** How many times the worker asked to skip waiting / claim the open pages. */
   skippedWaiting = 0;
   claimed = 0;
-  readonly clients = { claim: async () => void this.claimed++ };
+  readonly clients = { claim: async () => void this.claimed++, get: (id: string) => this._page(id).created };
+  /** What the last fetch event was kept alive for. */
+  fetchKeptFor: Promise<unknown>[] = [];
   private readonly _listeners = new Map<string, Listener[]>();
+  /** Pages by client id: `clients.get` waits for one still loading, as a browser's does. */
+  private readonly _pages = new Map<string, { created: Promise<{ id: string }>; create: () => void }>();
 
   async skipWaiting(): Promise<void> {
     this.skippedWaiting++;
+  }
+
+  /** The page `id` (a navigation's `resultingClientId`) is created: it is a client now. */
+  createPage(id: string): void {
+    this._page(id).create();
+  }
+
+  private _page(id: string): { created: Promise<{ id: string }>; create: () => void } {
+    let page = this._pages.get(id);
+    if (!page) {
+      let create = (): void => undefined;
+      const created = new Promise<{ id: string }>((resolve) => (create = () => resolve({ id })));
+      page = { created, create };
+      this._pages.set(id, page);
+    }
+    return page;
   }
 
   addEventListener(type: string, listener: Listener): void {
@@ -50,12 +70,14 @@ export class FakeScope implements WorkerScope {
    */
   fetch(request: Request, clientId = '', resultingClientId = ''): Promise<Response> | null {
     let answer: Promise<Response> | null = null;
+    const kept: Promise<unknown>[] = [];
+    this.fetchKeptFor = kept;
     const event: FetchEventLike = {
       request,
       clientId,
       resultingClientId,
       respondWith: (response) => void (answer = response),
-      waitUntil: () => undefined,
+      waitUntil: (work) => void kept.push(work),
     };
     this._dispatch('fetch', event);
     return answer;

@@ -273,4 +273,31 @@ describe("the worker's listeners (sw/install.ts, what installTranche adds to the
     expect(scope.fetch(new Request(`${ORIGIN}/api/cart`), 'page-1')).toBeNull();
     driver.close();
   });
+
+  it('keeps the event of a request that creates a page alive until the page exists (at most 10 s), so a new worker activates after it and claims it', async () => {
+    const driver = await startDriver(platform, t.publicKey);
+    const scope = scopeOf(driver);
+    const settled = (work: Promise<unknown>[]) => {
+      const all = { done: false };
+      void Promise.all(work).then(() => (all.done = true));
+      return all;
+    };
+    scope.fetch(new Request(`${ORIGIN}/`), '', 'page-2');
+    const created = settled(scope.fetchKeptFor);
+    await driver.idle();
+    await platform.nextTask();
+    expect(created.done).toBe(false);
+    scope.createPage('page-2');
+    await expect.poll(() => created.done).toBe(true);
+
+    // A navigation that never creates a page (a download, a 204) keeps it no longer than 10 s.
+    scope.fetch(new Request(`${ORIGIN}/report.pdf`), '', 'page-3');
+    const never = settled(scope.fetchKeptFor);
+    platform.advance(9_999);
+    await platform.nextTask();
+    expect(never.done).toBe(false);
+    platform.advance(1);
+    await expect.poll(() => never.done).toBe(true);
+    driver.close();
+  });
 });

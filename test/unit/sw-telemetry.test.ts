@@ -46,11 +46,14 @@ const summary = () =>
   events().map((e) => [e.type, e.module && `${e.module}@${e.version}`, e.reason, e.count, e.to].filter((x) => x !== undefined).join(' '));
 
 describe('Telemetry', () => {
-  it('sends exposures, healthy boots, summed error counts, rollbacks, staging and manifest failures, with unique ids, as the anonymous client', async () => {
+  it('sends exposures, healthy boots (one per page load, READY asked twice), summed error counts, rollbacks, staging and manifest failures, with unique ids, as the anonymous client', async () => {
     const driver = await startDriver(platform, t.publicKey, { ...telemetry, retryDelayMs: 60_000 });
     await driver.setIdentity('user-42'); // the app identity never leaves the browser in telemetry
     platform.addClient('page-1');
     const { id: nonce } = await driver.pinSnapshot('page-1');
+    await driver.idle(); // the page loads: its pin is stored
+    expect(await ask(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
+    // Asked again (the page's controller changed before it answered): still one healthy boot.
     expect(await ask(driver, { type: 'READY', nonce }, 'page-1')).toMatchObject({ ok: true });
     await t.store.rollout('cart', '2.0.0', 100);
     platform.hook = ((hook) => (url, init) =>
