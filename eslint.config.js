@@ -9,6 +9,15 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // Prettier wraps code at 140 columns but leaves long strings and comments alone: split those by
+      // hand. ESLint's own max-len (deprecated, kept until ESLint 11; @stylistic's max-len takes the
+      // same options) so no dependency is added for one rule.
+      'max-len': ['error', { code: 140, ignoreUrls: true }],
     },
+  },
+  {
+    // Being changed by another branch: their long lines are split there. Remove this block after.
+    files: ['test/bench/main.ts', 'test/bench/measures/fallback.ts'],
+    rules: { 'max-len': 'off' },
   },
 );

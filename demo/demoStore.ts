@@ -52,7 +52,8 @@ export async function prepareDemoStore(dir: string, keys: DemoKeys, modules: rea
   if (status.sequence > 0) {
     const keyWarning =
       status.keyId !== keys.keyId
-        ? `the store in ${dir} is signed by key ${status.keyId}, but the demo's worker trusts ${keys.keyId} (${keys.publicKeyPath}): pass the --keys that made it`
+        ? `the store in ${dir} is signed by key ${status.keyId}, ` +
+          `but the demo's worker trusts ${keys.keyId} (${keys.publicKeyPath}): pass the --keys that made it`
         : undefined;
     return { store, created: false, ...(keyWarning && { keyWarning }) };
   }

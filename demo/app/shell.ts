@@ -38,7 +38,8 @@ function tell(text: string): void {
 tranche.addEventListener('rolled-back', (e) => {
   if (e.affectsThisPage)
     tell(
-      `${e.module} ${e.version} broke in this browser; ${e.willReload ? 'reloading with' : 'new pages get'} ${e.to ?? 'the previous version'}.`,
+      `${e.module} ${e.version} broke in this browser; ` +
+        `${e.willReload ? 'reloading with' : 'new pages get'} ${e.to ?? 'the previous version'}.`,
     );
 });
 

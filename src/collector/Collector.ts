@@ -179,7 +179,9 @@ export class Collector {
       return {
         status: 400,
         body: {
-          error: `telemetry batch: events[${outside}].time is ${where} the collector's clock; accepted: ${this._maxAgeMs} ms before to ${this._maxAheadMs} ms after`,
+          error:
+            `telemetry batch: events[${outside}].time is ${where} the collector's clock; ` +
+            `accepted: ${this._maxAgeMs} ms before to ${this._maxAheadMs} ms after`,
         },
       };
     }

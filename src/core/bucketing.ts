@@ -105,7 +105,10 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
       const room = (next ? next.from : BUCKETS) - existing.from;
       throw new TrancheError('no-room', {
         what: `${moduleName}@${version}`,
-        reason: `can grow to at most ${room / 100}% while ${next ? `${moduleName}@${next.version} holds buckets from ${next.from}` : 'the bucket space ends'}; promote or roll back one first`,
+        reason:
+          `can grow to at most ${room / 100}% while ` +
+          `${next ? `${moduleName}@${next.version} holds buckets from ${next.from}` : 'the bucket space ends'}; ` +
+          'promote or roll back one first',
       });
     }
   } else {
@@ -113,7 +116,11 @@ export function placeRollout(moduleName: string, mod: Pick<ModuleState, 'rollout
     if (from === undefined) {
       throw new TrancheError('no-room', {
         what: `${moduleName}@${version}`,
-        reason: `no free run of ${percent}% of buckets is left beside the other rollouts (${others.map((o) => `${o.version} at ${o.percent}%`).join(', ')}); make room first: tranche promote ${moduleName}@${largest(others).version} (ends its rollout) or tranche rollback ${moduleName} (ends them all)`,
+        reason:
+          `no free run of ${percent}% of buckets is left beside the other rollouts ` +
+          `(${others.map((o) => `${o.version} at ${o.percent}%`).join(', ')}); ` +
+          `make room first: tranche promote ${moduleName}@${largest(others).version} (ends its rollout) ` +
+          `or tranche rollback ${moduleName} (ends them all)`,
       });
     }
   }

@@ -120,7 +120,8 @@ export const messages: { [C in ErrorCode]: (d: ErrorDetails[C]) => string } = {
   'empty-build': (d) => `build directory ${d.buildDir} contains no files`,
   'store-failed': (d) => `${d.what}: ${d.reason}`,
   locked: (d) =>
-    `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; if no tranche command is running there, delete the lock file`,
+    `could not take the store lock ${d.path} within ${d.waitedMs} ms: it is held by ${d.holder}; ` +
+    'if no tranche command is running there, delete the lock file',
   exists: (d) => `${d.path} already exists; refusing to overwrite it`,
   timeout: (d) => `${d.what}: the service worker did not answer within ${d.ms} ms`,
   'no-worker': (d) => `${d.what}: no service worker to ask: ${d.reason}`,

@@ -50,7 +50,8 @@ export interface PublishOptions {
   expires?: string;
   /**
    * Publish a change even when it leaves a live version's `--requires` range met by no live
-   * version, or its shared dependencies' range met by no version the shell has (its clients all fall back); the note then carries a warning. Rollbacks never refuse.
+   * version, or its shared dependencies' range met by no version the shell has (its clients all
+   * fall back); the note then carries a warning. Rollbacks never refuse.
    * @default false
    */
   allowIncompatible?: boolean;
@@ -316,7 +317,10 @@ export class ReleaseStore {
     return releasedVersions(this.backend);
   }
 
-  /** Committed changes, oldest first: all, or those touching `module` (store-wide ones such as the kill switch or keys touch every module). */
+  /**
+   * Committed changes, oldest first: all, or those touching `module` (store-wide ones such as the
+   * kill switch or keys touch every module).
+   */
   async history(module?: string): Promise<HistoryEntry[]> {
     if (module !== undefined) checkModule(module, 'history() module');
     const sequence = (await readCurrentManifest(this.backend))?.sequence ?? 0;

@@ -183,7 +183,8 @@ export class S3Backend implements StoreBackend {
   }
 
   async exclusive<T>(fn: () => Promise<T>, timeoutMs = LOCK_TIMEOUT_MS): Promise<T> {
-    const owner = `${JSON.stringify({ host: hostname(), pid: process.pid, since: new Date().toISOString(), nonce: randomBytes(8).toString('hex') })}\n`;
+    const holder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
+    const owner = `${JSON.stringify(holder)}\n`;
     const started = Date.now();
     for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
       if (await this.create(LOCK, owner)) {

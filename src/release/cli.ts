@@ -108,7 +108,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 const allowIncompatibleOption = () =>
   new Option(
     '--allow-incompatible',
-    "publish even when a live version's --requires range is met by no live version, or its shared range by the shell (its clients fall back)",
+    "publish even when a live version's --requires range is met by no live version, " +
+      'or its shared range by the shell (its clients fall back)',
   );
 const expiresOption = () =>
   new Option('--expires <time>', "ISO time after which clients reject the new manifest, or never (default: the current manifest's)");

@@ -96,8 +96,8 @@ export function formatHistoryEntry(e: HistoryEntry, module?: string): string {
 export function formatVerify(r: VerifyReport): string {
   const keys = r.trustedFrom.length ? r.trustedFrom.join(', ') : 'no keys';
   const warnings = r.warnings.map((line) => `${line}\n`).join('');
-  if (!r.ok)
-    return `${warnings}${r.problems.join('\n')}\n${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found (signature checked with ${keys})`;
+  const found = `${r.problems.length} problem${r.problems.length === 1 ? '' : 's'} found`;
+  if (!r.ok) return `${warnings}${r.problems.join('\n')}\n${found} (signature checked with ${keys})`;
   const manifest = r.sequence === null ? 'no manifest yet' : `manifest sequence ${r.sequence} signature valid (checked with ${keys})`;
   return `${warnings}OK: ${manifest}; ${r.records} records and ${r.files} files (${formatBytes(r.bytes)}) verified`;
 }

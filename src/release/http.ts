@@ -101,5 +101,6 @@ export function crossSiteProblem(req: IncomingMessage, { allowedOrigins, allowed
     // "null" (a sandboxed or file page) and anything unparsable are not the server's origin
   }
   if (sameOrigin || originAllowed(origin, allowedOrigins)) return null;
-  return `cross-origin request from ${JSON.stringify(origin)} refused (allowed: this server's own origin${allowedOrigins?.length ? `, ${allowedOrigins.join(', ')}` : ''})`;
+  const others = allowedOrigins?.length ? `, ${allowedOrigins.join(', ')}` : '';
+  return `cross-origin request from ${JSON.stringify(origin)} refused (allowed: this server's own origin${others})`;
 }

@@ -98,7 +98,11 @@ export async function storeKeys(backend: StoreBackend): Promise<StoreKeys> {
 
 /** The line `verify` prints for a private key found in `keys/`. */
 export function exposedKeyWarning(where: string): string {
-  return `warning: ${where} is a private key (it has "d"): remove it from the store now; tranche never trusts, serves nor copies it, but anyone who read it can sign manifests (rotate to a new key if it was ever public)`;
+  return (
+    `warning: ${where} is a private key (it has "d"): remove it from the store now; ` +
+    'tranche never trusts, serves nor copies it, but anyone who read it can sign manifests ' +
+    '(rotate to a new key if it was ever public)'
+  );
 }
 
 /** Writes the public part of `jwk` to `keys/<keyId>.jwk`: from then on the store trusts it. */

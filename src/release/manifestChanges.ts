@@ -202,9 +202,8 @@ export function unmeetableShared(
       for (const [pkg, range] of Object.entries(requiresSharedOf(name, version) ?? {})) {
         const found = shared[pkg];
         if (found !== undefined && inRange(found, range)) continue;
-        lines.push(
-          `${name}@${version} requires shared ${pkg}@${range}, which the shell does not meet (${found === undefined ? `the shell has no ${pkg}` : `the shell has ${pkg}@${found}`})`,
-        );
+        const has = found === undefined ? `the shell has no ${pkg}` : `the shell has ${pkg}@${found}`;
+        lines.push(`${name}@${version} requires shared ${pkg}@${range}, which the shell does not meet (${has})`);
       }
     }
   }
@@ -228,9 +227,8 @@ export function unmeetableRequirements(modules: Readonly<Record<string, ModuleSt
       for (const [required, range] of Object.entries(requirementsOf(name, version) ?? {})) {
         const live = modules[required] ? liveVersions(modules[required]) : [];
         if (live.some((v) => inRange(v, range))) continue;
-        lines.push(
-          `${name}@${version} requires ${required}@${range}, which no live version of ${required} meets (${live.length ? `live: ${live.join(', ')}` : `${required} is not in the manifest`})`,
-        );
+        const liveText = live.length ? `live: ${live.join(', ')}` : `${required} is not in the manifest`;
+        lines.push(`${name}@${version} requires ${required}@${range}, which no live version of ${required} meets (${liveText})`);
       }
     }
   }

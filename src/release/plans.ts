@@ -289,18 +289,26 @@ export function decide(plan: Plan, input: DecideInput): Verdict {
   };
   const failed = tests.find((x) => x.failed);
   if (failed) {
-    const reason = `${failed.metric} ${failed.canary.rate.toFixed(4)} against the stable's ${failed.stable.rate.toFixed(4)} (${failed.canary.events} of ${failed.canary.exposure} vs ${failed.stable.events} of ${failed.stable.exposure}); statistic ${failed.statistic.toPrecision(4)} >= ${failed.threshold.toPrecision(4)}`;
+    const { canary, stable } = failed;
+    const reason =
+      `${failed.metric} ${canary.rate.toFixed(4)} against the stable's ${stable.rate.toFixed(4)} ` +
+      `(${canary.events} of ${canary.exposure} vs ${stable.events} of ${stable.exposure}); ` +
+      `statistic ${failed.statistic.toPrecision(4)} >= ${failed.threshold.toPrecision(4)}`;
     return at('Failed', { kind: 'rollback' }, reason, { state: 'failed', reason }, figures);
   }
   if (srm.mismatch) {
-    const reason = `sample-ratio mismatch: the canary has ${(100 * srm.observedShare).toFixed(1)}% of the two arms' active clients (${srm.canaryClients} of ${srm.canaryClients + srm.stableClients}), expected ${(100 * expectedShare).toFixed(1)}%; statistic ${srm.statistic.toPrecision(4)} >= ${srm.threshold.toPrecision(4)}: clients may not be getting what the manifest says`;
+    const reason =
+      `sample-ratio mismatch: the canary has ${(100 * srm.observedShare).toFixed(1)}% of the two arms' active clients ` +
+      `(${srm.canaryClients} of ${srm.canaryClients + srm.stableClients}), expected ${(100 * expectedShare).toFixed(1)}%; ` +
+      `statistic ${srm.statistic.toPrecision(4)} >= ${srm.threshold.toPrecision(4)}: clients may not be getting what the manifest says`;
     return at('SampleRatioMismatch', { kind: 'pause' }, reason, { state: 'paused', reason }, figures);
   }
   const stepEnd = plan.stepStartedAt + plan.stepMs * (1 + plan.extensions);
   if (now < stepEnd) return { decision: null, action: none, plan };
   const enough = input.step.canary.pageLoads >= t.minPageLoads && input.step.stable.pageLoads >= t.minPageLoads;
   if (!enough) {
-    const sample = `${input.step.canary.pageLoads} canary and ${input.step.stable.pageLoads} stable page loads this step, ${t.minPageLoads} needed per arm`;
+    const { canary, stable } = input.step;
+    const sample = `${canary.pageLoads} canary and ${stable.pageLoads} stable page loads this step, ${t.minPageLoads} needed per arm`;
     if (plan.extensions < t.inconclusiveLimit)
       return at(
         'Inconclusive',
@@ -314,7 +322,8 @@ export function decide(plan: Plan, input: DecideInput): Verdict {
   }
   const nextStep = plan.step + 1;
   const worst = tests.reduce((a, b) => (b.statistic > a.statistic ? b : a));
-  const why = `no guardrail failed (largest statistic ${worst.statistic.toPrecision(4)} of ${worst.threshold.toPrecision(4)}, ${worst.metric})`;
+  const largest = `${worst.statistic.toPrecision(4)} of ${worst.threshold.toPrecision(4)}`;
+  const why = `no guardrail failed (largest statistic ${largest}, ${worst.metric})`;
   if (plan.steps[nextStep] === 100 || nextStep >= plan.steps.length)
     return at('Successful', { kind: 'promote' }, `${why}; promoted`, { state: 'completed', step: plan.steps.length - 1 }, figures);
   const percent = plan.steps[nextStep]!;

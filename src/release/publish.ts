@@ -111,14 +111,18 @@ export async function publish(
     if (broken.length && incompatible === 'refuse')
       throw new TrancheError('incompatible', {
         what: `tranche ${verb}`,
-        reason: `${broken.join('; ')}: its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible`,
+        reason:
+          `${broken.join('; ')}: its clients would all fall back; ` +
+          'make a version that meets it live first, or pass --allow-incompatible',
       });
     if (broken.length) note += `; warning: ${broken.join('; ')} (its clients fall back)`;
     // Never at or below a sequence published before: clients that accepted it would reject this one.
     const published = await readPublishedSequence(backend);
     const sequence = Math.max(current?.sequence ?? 0, published) + 1;
     if (current && current.sequence < published)
-      note += `; manifest.json was sequence ${current.sequence}, older than the ${published} this store published (a restored copy?), so this is ${sequence}`;
+      note +=
+        `; manifest.json was sequence ${current.sequence}, ` +
+        `older than the ${published} this store published (a restored copy?), so this is ${sequence}`;
     // keyId is filled in by signManifest from the key that actually signs.
     const next: Manifest = {
       format: FORMAT,
@@ -136,7 +140,10 @@ export async function publish(
     if (trusted.size && !trusted.has(envelope.keyId))
       throw new TrancheError('untrusted-key', {
         what: where,
-        reason: `key ${envelope.keyId} is not one this store trusts (keys/: ${[...trusted.keys()].join(', ')}); to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key (docs/cli.md, "Key rotation")`,
+        reason:
+          `key ${envelope.keyId} is not one this store trusts (keys/: ${[...trusted.keys()].join(', ')}); ` +
+          'to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key ' +
+          '(docs/cli.md, "Key rotation")',
       });
     if (!trusted.size) await saveTrustedKey(backend, jwk as Ed25519Jwk, envelope.keyId);
     if (trust) await saveTrustedKey(backend, trust.jwk, trust.keyId);
@@ -161,7 +168,9 @@ function keptExpiry(current: Manifest | null): string | undefined {
   const expires = current?.expires;
   if (expires !== undefined && Date.parse(expires) <= Date.now())
     throw new TrancheError('usage', {
-      reason: `the store's manifests expire, and the current one expired at ${expires}: pass --expires <time> for the new one (or --expires never)`,
+      reason:
+        `the store's manifests expire, and the current one expired at ${expires}: ` +
+        'pass --expires <time> for the new one (or --expires never)',
     });
   return expires;
 }

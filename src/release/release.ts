@@ -146,9 +146,10 @@ export async function releasedVersions(backend: StoreBackend, module?: string): 
 async function checkRequirement(backend: StoreBackend, name: string, range: string): Promise<void> {
   const versions = (await releasedVersions(backend, name))[name] ?? [];
   if (versions.some((ver) => inRange(ver, range))) return;
+  const released = versions.length ? `released: ${versions.join(', ')}` : `${name} has no releases`;
   throw new TrancheError('unmet-requirement', {
     what: `--requires ${name}@${range}`,
-    reason: `no released version of ${name} satisfies ${range} (${versions.length ? `released: ${versions.join(', ')}` : `${name} has no releases`})`,
+    reason: `no released version of ${name} satisfies ${range} (${released})`,
   });
 }
 

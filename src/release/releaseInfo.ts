@@ -71,7 +71,9 @@ export async function releaseIdentity(
   if (!info) {
     if (flags.module === undefined || flags.version === undefined)
       throw new TrancheError('usage', {
-        reason: `${path.join(dir, RELEASE_INFO_FILE)} not found: pass --module and --version (trancheModule writes that file into its build)`,
+        reason:
+          `${path.join(dir, RELEASE_INFO_FILE)} not found: ` +
+          'pass --module and --version (trancheModule writes that file into its build)',
       });
     return { module: flags.module, version: flags.version, ...(flags.entry !== undefined && { entry: flags.entry }) };
   }
@@ -79,7 +81,9 @@ export async function releaseIdentity(
     const flag = flags[key];
     if (flag !== undefined && flag !== info[key])
       throw new TrancheError('usage', {
-        reason: `--${key} ${flag} contradicts ${path.join(dir, RELEASE_INFO_FILE)}, which says ${JSON.stringify(info[key])}: rebuild the module as ${flag}, or drop --${key}`,
+        reason:
+          `--${key} ${flag} contradicts ${path.join(dir, RELEASE_INFO_FILE)}, which says ${JSON.stringify(info[key])}: ` +
+          `rebuild the module as ${flag}, or drop --${key}`,
       });
   }
   return { module: info.module, version: info.version, entry: info.entry };

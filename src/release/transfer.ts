@@ -198,13 +198,17 @@ async function targetState(
     if (!isTrancheError(err)) throw err;
     throw new TrancheError('untrusted-manifest', {
       what: where,
-      reason: `${err.message}; refusing to replace a manifest this store cannot vouch for (publish from the store that signed it, or add its key)`,
+      reason:
+        `${err.message}; refusing to replace a manifest this store cannot vouch for ` +
+        '(publish from the store that signed it, or add its key)',
     });
   }
   if (theirSequence < sequence) return 'behind';
   throw new TrancheError('conflict', {
     what: where,
-    reason: `has sequence ${theirSequence}, this store ${sequence}: publishing would move it backwards; publish from an up-to-date copy of the store`,
+    reason:
+      `has sequence ${theirSequence}, this store ${sequence}: publishing would move it backwards; ` +
+      'publish from an up-to-date copy of the store',
   });
 }
 

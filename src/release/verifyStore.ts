@@ -69,7 +69,9 @@ export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom 
     const published = await readPublishedSequence(backend).catch((err: Error) => (problems.push(err.message), 0));
     if (manifest.sequence < published)
       problems.push(
-        `manifest.json: sequence ${manifest.sequence} is older than sequence ${published}, which this store published before (a restored backup or a stale copy; clients that saw ${published} reject it): publish any change to supersede it (it gets ${published + 1})`,
+        `manifest.json: sequence ${manifest.sequence} is older than sequence ${published}, which this store published before ` +
+          `(a restored backup or a stale copy; clients that saw ${published} reject it): ` +
+          `publish any change to supersede it (it gets ${published + 1})`,
       );
   }
   return { ok: !problems.length, problems, warnings, trustedFrom, sequence: manifest?.sequence ?? null, records, files: blobs.size, bytes };
@@ -146,7 +148,8 @@ async function checkRecords(
         const [copy, own] = [requiresText(ref?.[field]), requiresText(record[field])];
         if (ref && copy !== own)
           problems.push(
-            `manifest.json: releases["${ref.key}"].${field} is ${copy}, but ${path} requires ${own} (workers check this copy before staging ${ref.key}): publish any change to rewrite it`,
+            `manifest.json: releases["${ref.key}"].${field} is ${copy}, but ${path} requires ${own} ` +
+              `(workers check this copy before staging ${ref.key}): publish any change to rewrite it`,
           );
       }
       for (const file of record.files) {

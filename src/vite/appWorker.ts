@@ -85,7 +85,8 @@ export function appWorker(options: AppWorkerOptions, shared: () => Record<string
         throw new TrancheError('invalid-option', {
           where: 'trancheApp()',
           problems: [
-            `worker.entry ${entry}: never reads ${PRECACHE_INJECTION_POINT} (installTranche from tranche/sw does), so the app shell would not be precached`,
+            `worker.entry ${entry}: never reads ${PRECACHE_INJECTION_POINT} (installTranche from tranche/sw does), ` +
+              'so the app shell would not be precached',
           ],
         });
       }

@@ -116,7 +116,10 @@ function wrapper(require: NodeJS.Require, specifier: string, resolved: string): 
   return `import m from ${from};\nexport const { ${names.join(', ')} } = m;\nexport default m;\n`;
 }
 
-/** The version in the package.json of the package `resolved` (what `specifier` resolved to) belongs to; `where` names the caller in errors. */
+/**
+ * The version in the package.json of the package `resolved` (what `specifier` resolved to)
+ * belongs to; `where` names the caller in errors.
+ */
 export function packageVersion(resolved: string, specifier: string, where: string): string {
   const name = packageOf(specifier);
   for (let dir = path.dirname(resolved); dir !== path.dirname(dir); dir = path.dirname(dir)) {

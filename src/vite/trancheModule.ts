@@ -117,7 +117,9 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
         );
         if (unresolved.length)
           this.error(
-            `${name}@${version}: ${chunk.fileName} imports ${unresolved.map((id) => `"${id}"`).join(', ')}, which nothing in the page resolves: neither bundled nor shared. Share it (trancheApp and trancheModule option shared), or bundle it (remove it from external)`,
+            `${name}@${version}: ${chunk.fileName} imports ${unresolved.map((id) => `"${id}"`).join(', ')}, ` +
+              'which nothing in the page resolves: neither bundled nor shared. ' +
+              'Share it (trancheApp and trancheModule option shared), or bundle it (remove it from external)',
           );
       }
       const requiresShared = sharedRequirements(shared, sharedRanges, root);
@@ -153,7 +155,8 @@ function sharedRequirements(shared: readonly string[], ranges: Readonly<Record<s
       throw new TrancheError('invalid-option', {
         where: 'trancheModule()',
         problems: [
-          `shared: "${specifier}" is not installed in ${root}, so the version the module works with is unknown: install it, or give sharedRanges[${JSON.stringify(pkg)}]`,
+          `shared: "${specifier}" is not installed in ${root}, so the version the module works with is unknown: ` +
+            `install it, or give sharedRanges[${JSON.stringify(pkg)}]`,
         ],
       });
     }

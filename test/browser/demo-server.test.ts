@@ -211,7 +211,8 @@ describe('a first visit (no worker yet) to a tampered store', () => {
       const answer = await fetch(`${demo.url}modules/header/1.0.0/${entry.path}`);
       expect(`${answer.status} ${await answer.text()}`).toMatch(
         new RegExp(
-          `^500 tranche store: files/${entry.sha256} \\(header@1\\.0\\.0 ${entry.path}\\): SHA-256 mismatch, expected ${entry.sha256}, got [0-9a-f]{64}$`,
+          `^500 tranche store: files/${entry.sha256} \\(header@1\\.0\\.0 ${entry.path}\\): ` +
+            `SHA-256 mismatch, expected ${entry.sha256}, got [0-9a-f]{64}$`,
         ),
       );
       await context.close();

@@ -56,7 +56,7 @@ describe('automatic fallback in Chromium', () => {
     ]);
   });
 
-  it('the database deleted under an open tab: a new one at once, same client id and buckets, and the failed version stays off', async () => {
+  it('the database deleted under an open tab: a new one at once, same client id and buckets, the failed version stays off', async () => {
     await moveTo(world, page, CART.throwsOnImport);
     const before = (await tab(page)).loads;
     await page.reload();
@@ -106,7 +106,7 @@ describe('automatic fallback in Chromium', () => {
     expect((await tab(page)).rolledBack).toEqual([rollback(CART.throwsFromThirdClick, 'runtime-errors', CART.good)]);
   });
 
-  it('a version importing a bare specifier nothing maps, after ready(): the one failed import falls it back, blamed on the importer', async () => {
+  it('after ready(), one failed import of a bare specifier nothing maps falls its version back, blamed on the importer', async () => {
     await moveTo(world, page, CART.importsUnmapped);
     await page.reload();
     expect((await loaded(page)).rendered.cart).toBe(CART.importsUnmapped);

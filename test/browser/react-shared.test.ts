@@ -36,9 +36,10 @@ import { TrancheBoundary, TrancheReady, trancheRootOptions } from '${REPO}src/re
 sessionStorage.setItem('loads', String(Number(sessionStorage.getItem('loads')) + 1));
 const tranche = new Tranche('/sw.js', { reportIntervalMs: 50 });
 window.tranche = tranche;
-tranche.addEventListener('rolled-back', ({ version, reason, to }) =>
-  sessionStorage.setItem('rolled-back', JSON.stringify([...JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]'), { version, reason, to }])),
-);
+tranche.addEventListener('rolled-back', ({ version, reason, to }) => {
+  const before = JSON.parse(sessionStorage.getItem('rolled-back') ?? '[]');
+  sessionStorage.setItem('rolled-back', JSON.stringify([...before, { version, reason, to }]));
+});
 void tranche.register();
 const Counter = lazy(() => import('counter'));
 createRoot(document.getElementById('root'), trancheRootOptions(tranche)).render(
@@ -83,7 +84,8 @@ beforeAll(async () => {
   await writeFile(path.join(app, 'package.json'), '{ "name": "app", "type": "module" }\n');
   await writeFile(
     path.join(app, 'index.html'),
-    '<!doctype html><html><head><meta charset="utf-8"></head><body><div id="root"></div><script type="module" src="/main.js"></script></body></html>\n',
+    '<!doctype html><html><head><meta charset="utf-8"></head>' +
+      '<body><div id="root"></div><script type="module" src="/main.js"></script></body></html>\n',
   );
   await writeFile(path.join(app, 'main.js'), MAIN);
   await writeFile(path.join(app, 'counter/index.js'), COUNTER);
@@ -160,7 +162,7 @@ const tab = (page: Page) =>
   }));
 
 describe('React shared by trancheApp({ shared }) in Chromium', () => {
-  it('renders the module with the shell React, rolls 2.0.0 out, rolls a 3.0.0 that throws inside a boundary back after one load, and never assigns a 4.0.0 built for another React', async () => {
+  it('uses the shell React; rolls 2.0.0 out, a throwing 3.0.0 back after one load; never assigns a 4.0.0 for another React', async () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     const sharedRequests: string[] = [];

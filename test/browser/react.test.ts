@@ -33,7 +33,9 @@ async function reactApp(): Promise<OtherApp> {
     .then((result) => (Array.isArray(result) ? result[0]! : result) as { output: { code?: string }[] })
     .then((r) => r.output[0]!.code!);
   return {
-    html: '<!doctype html><html><head><meta charset="utf-8"><title>react</title></head><body><div id="root"></div><script type="module" src="/react-app.js"></script></body></html>',
+    html:
+      '<!doctype html><html><head><meta charset="utf-8"><title>react</title></head>' +
+      '<body><div id="root"></div><script type="module" src="/react-app.js"></script></body></html>',
     files: { '/react-app.js': ['text/javascript', await bundled] },
   };
 }

@@ -32,7 +32,7 @@ function waiting(p: Page): Promise<boolean> {
 }
 
 describe('a new worker takes over open tabs', () => {
-  it('with a module rollout: open tabs keep their versions and lazy chunks, learn of it once, and one reload shows the new shell and version', async () => {
+  it('with a module rollout: open tabs keep versions and lazy chunks, are told once; a reload shows new shell and version', async () => {
     const other = await secondTab();
     redeployShell(t.world);
     await moveTo(t.world, t.page, CART.next);
@@ -58,7 +58,7 @@ describe('a new worker takes over open tabs', () => {
     expect((await tab(other)).updates).toEqual(['worker-updated on build 1', 'shell-updated on build 1']);
   });
 
-  it('with a module failure: the rollback reaches every open tab once, the failing tab reloads once onto the good version and the new shell', async () => {
+  it('with a module failure: tabs learn of the rollback once; the failing one reloads once to the good version, new shell', async () => {
     const other = await secondTab();
     redeployShell(t.world);
     await moveTo(t.world, t.page, CART.throwsOnImport);

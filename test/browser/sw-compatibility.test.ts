@@ -44,7 +44,7 @@ async function reload(page: Page): Promise<{ pinned: Record<string, string>; ren
 }
 
 describe('compatibility ranges in Chromium', () => {
-  it('promote cart@2.2.0 (catalog ^1.1.0) beside catalog@1.0.0: no page gets that pair, and both move once catalog@1.1.0 is served', async () => {
+  it('promote cart@2.2.0 (catalog ^1.1.0) beside catalog@1.0.0: no page gets the pair; both move once catalog@1.1.0 is live', async () => {
     const { t, server } = fixture.world();
     const page = await openApp(fixture.context(), server.origin);
     expect((await loaded(page)).rendered).toEqual({ cart: '2.1.0', catalog: '1.0.0' });

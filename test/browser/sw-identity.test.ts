@@ -20,7 +20,7 @@ const fixture = browserFixture(async () => {
 const versionOf = (bucket: number) => (bucket < 5000 ? '2.0.0' : '1.0.0');
 
 describe('identity in Chromium', () => {
-  it('identify, logout and identify again keep the version a client runs until its cohort moves anyway; then the user’s bucket decides', async () => {
+  it('identify, logout, identify again: a client keeps its version until its cohort moves; then the user’s bucket decides', async () => {
     const { t, server } = fixture.world();
     const page = await openApp(fixture.context(), server.origin);
     const anonymous = (await workerState(page)).modules.cart!.assigned!;

@@ -18,7 +18,9 @@ export const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 
-export const CHROMIUM_MISSING = `Chromium not found at ${CHROMIUM_PATH}: install it (as root on Debian: apt-get update && apt-get install -y chromium) or set CHROMIUM_PATH.`;
+export const CHROMIUM_MISSING =
+  `Chromium not found at ${CHROMIUM_PATH}: ` +
+  'install it (as root on Debian: apt-get update && apt-get install -y chromium) or set CHROMIUM_PATH.';
 
 /** A headless Chromium, with `extraArgs` after the usual flags; fails with one clear line when the binary is missing. */
 export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {

@@ -97,7 +97,8 @@ function appHtml(thirdParty: string, shellBuild: number): string {
   tranche.addEventListener('rolled-back', ({ module, version, reason, to, affectsThisPage, willReload }) =>
     keep('rolled-back', { module, version, reason, to, affectsThisPage, willReload }),
   );
-  for (const type of ['worker-updated', 'shell-updated']) tranche.addEventListener(type, () => keep('updates', \`\${type} on build ${shellBuild}\`));
+  for (const type of ['worker-updated', 'shell-updated'])
+    tranche.addEventListener(type, () => keep('updates', \`\${type} on build ${shellBuild}\`));
   document.getElementById('buy').addEventListener('click', () => (window.buys = (window.buys ?? 0) + 1));
   await tranche.register({ immediate: true });
   const element = document.getElementById('tranche-snapshot');

@@ -123,7 +123,10 @@ function sourcesHash(): string {
   return hash.digest('hex');
 }
 
-/** Scaffolds create-vite's `template` (e.g. vanilla-ts, react-ts) as `<parent>/<name>`, nothing installed yet (its first `npm install` does that); returns the app's directory. */
+/**
+ * Scaffolds create-vite's `template` (e.g. vanilla-ts, react-ts) as `<parent>/<name>`, nothing
+ * installed yet (its first `npm install` does that); returns the app's directory.
+ */
 export function scaffoldViteApp(template: string, parent: string, name = 'my-app'): string {
   sh(`${JSON.stringify(CREATE_VITE)} ${name} --template ${template} --no-interactive --no-immediate`, parent);
   return path.join(parent, name);

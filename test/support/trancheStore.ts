@@ -29,10 +29,11 @@ export interface TestStore {
  * (its bytes are stored once).
  */
 export function moduleFiles(module: string, version: string): Record<string, string> {
+  const label = `${module}@${version} `;
   return {
     'index.js': [
       `export const version = ${JSON.stringify(version)};`,
-      `export function render(el) { el.dataset[${JSON.stringify(module)}] = version; el.append(${JSON.stringify(`${module}@${version} `)}); }`,
+      `export function render(el) { el.dataset[${JSON.stringify(module)}] = version; el.append(${JSON.stringify(label)}); }`,
       "export async function lazy() { return (await import('./chunk.js')).value; }",
       '',
     ].join('\n'),

@@ -164,7 +164,8 @@ describe('placeRollout', () => {
     const err = await caught(() => placeRollout('cart', mod(['1.1.0', 50, 0], ['1.2.0', 10, 6000]), '3.0.0', 45));
     expect(err.name).toBe('no-room');
     expect(err.message).toBe(
-      'cart@3.0.0: no free run of 45% of buckets is left beside the other rollouts (1.1.0 at 50%, 1.2.0 at 10%); make room first: tranche promote cart@1.1.0 (ends its rollout) or tranche rollback cart (ends them all)',
+      'cart@3.0.0: no free run of 45% of buckets is left beside the other rollouts (1.1.0 at 50%, 1.2.0 at 10%); ' +
+        'make room first: tranche promote cart@1.1.0 (ends its rollout) or tranche rollback cart (ends them all)',
     );
   });
 

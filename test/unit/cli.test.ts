@@ -166,7 +166,11 @@ describe('a rollout beside one at 100%', () => {
     expect([next.status, next.stdout]).toEqual([
       0,
       expect.stringMatching(
-        /^counter@2\.0\.0 was at 100% and is stable now \(was 1\.0\.0\); counter@3\.0\.0 reaches 100% of clients, still as a rollout; tranche promote counter@3\.0\.0 makes it stable \(manifest sequence \d+\)\n$/,
+        new RegExp(
+          String.raw`^counter@2\.0\.0 was at 100% and is stable now \(was 1\.0\.0\); ` +
+            String.raw`counter@3\.0\.0 reaches 100% of clients, still as a rollout; ` +
+            String.raw`tranche promote counter@3\.0\.0 makes it stable \(manifest sequence \d+\)\n$`,
+        ),
       ),
     ]);
     expect(JSON.parse(tranche(['status', '--json']).stdout).modules.counter).toEqual({
@@ -184,7 +188,8 @@ describe('a rollout beside one at 100%', () => {
     const full = tranche(['rollout', 'counter@1.0.0', '--percent', '50']);
     expect([full.status, full.stderr]).toEqual([
       1,
-      'tranche: counter@1.0.0: no free run of 50% of buckets is left beside the other rollouts (4.0.0 at 60%); make room first: tranche promote counter@4.0.0 (ends its rollout) or tranche rollback counter (ends them all)\n',
+      'tranche: counter@1.0.0: no free run of 50% of buckets is left beside the other rollouts (4.0.0 at 60%); ' +
+        'make room first: tranche promote counter@4.0.0 (ends its rollout) or tranche rollback counter (ends them all)\n',
     ]);
   });
 });
@@ -255,7 +260,8 @@ describe('release of a trancheModule build', () => {
     const run = tranche(['release', dir, '--version', '2.0.0']);
     expect([run.status, run.stderr]).toEqual([
       2,
-      `tranche: --version 2.0.0 contradicts ${join(dir, 'tranche-release.json')}, which says "1.2.0": rebuild the module as 2.0.0, or drop --version\n`,
+      `tranche: --version 2.0.0 contradicts ${join(dir, 'tranche-release.json')}, which says "1.2.0": ` +
+        'rebuild the module as 2.0.0, or drop --version\n',
     ]);
   });
 

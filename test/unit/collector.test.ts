@@ -40,7 +40,7 @@ const post = (r: RunningCollector, body: string, headers: Record<string, string>
   fetch(`${r.url}api/telemetry`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('Collector', () => {
-  it('keeps per module@version figures: active clients, page loads, healthy boots, boot and runtime errors, fallbacks by reason, staging failures', () => {
+  it('per module@version: active clients, page loads, healthy boots, boot and runtime errors, fallbacks by reason, failed stagings', () => {
     const c = fixedClock();
     expect(
       c.ingest(
@@ -186,7 +186,8 @@ describe('collector bounds (issue 13: items 2, 7, 9)', () => {
 
   it('answers deeply nested JSON, oversized and 10,000-event batches with 400/413 and a reason, never a 500', async () => {
     const r = await serve();
-    const deep = `{"format":1,"client":"a","events":[{"id":"x","type":"exposure","time":1,"module":${'['.repeat(60_000)}${']'.repeat(60_000)}}]}`;
+    const nest = `${'['.repeat(60_000)}${']'.repeat(60_000)}`;
+    const deep = `{"format":1,"client":"a","events":[{"id":"x","type":"exposure","time":1,"module":${nest}}]}`;
     const nested = await post(r, deep);
     expect(nested.status).toBe(400);
     expect(((await nested.json()) as { error: string }).error).toBe('telemetry batch is not valid JSON: nested deeper than 64 levels');

@@ -28,8 +28,9 @@ npm() {
   case "$*" in
     'run build -- --outDir dist/cart') mkdir -p dist/cart && printf 'export const version = %s;\n' "'$VERSION'" > dist/cart/index.js ;;
     'run test:e2e -- --base-url https://staging.shop.example')
-      node -e 'fetch(process.argv[1]).then((r) => r.json()).then((m) => { if (JSON.parse(m.payload).modules.cart.stable !== process.argv[2]) process.exit(1); })' \
-        "$TRANCHE_S3_ENDPOINT/shop-store/staging/manifest.json" "$VERSION" ;;
+      node -e 'fetch(process.argv[1]).then((r) => r.json()).then((m) => {
+          if (JSON.parse(m.payload).modules.cart.stable !== process.argv[2]) process.exit(1);
+        })' "$TRANCHE_S3_ENDPOINT/shop-store/staging/manifest.json" "$VERSION" ;;
     *) echo "npm $*: not in this test" >&2; return 1 ;;
   esac
 }

@@ -88,7 +88,8 @@ describe('release record', () => {
         r.files[1].path = '.vite/manifest.json';
       },
       [
-        'files[1].path: expected a path inside the release, but it has a segment ".vite" starting with "." (a hidden file or folder), got ".vite/manifest.json"',
+        'files[1].path: expected a path inside the release, ' +
+          'but it has a segment ".vite" starting with "." (a hidden file or folder), got ".vite/manifest.json"',
       ],
     ],
     [
@@ -336,7 +337,8 @@ describe('root manifest', () => {
         m.releases['cart@1.0.0'].record = '../records/cart/1.0.0.json';
       },
       [
-        'releases["cart@1.0.0"].record: expected a path inside the release, but it contains ".." (escapes its release), got "../records/cart/1.0.0.json"',
+        'releases["cart@1.0.0"].record: expected a path inside the release, ' +
+          'but it contains ".." (escapes its release), got "../records/cart/1.0.0.json"',
       ],
     ],
     [

@@ -82,8 +82,10 @@ describe('verify', () => {
     payload.releases['cart@1.0.0'].requires = { header: '^2.0.0' };
     await writeFile(join(t.dir, 'manifest.json'), JSON.stringify(await signManifest(payload, t.privateKey)));
     expect(await problems()).toEqual([
-      'manifest.json: releases["cart@1.0.0"].requires is header@^2.0.0, but records/cart/1.0.0.json requires (none) (workers check this copy before staging cart@1.0.0): publish any change to rewrite it',
-      'manifest.json: releases["cart@1.2.0"].requires is (none), but records/cart/1.2.0.json requires header@^1.0.0 (workers check this copy before staging cart@1.2.0): publish any change to rewrite it',
+      'manifest.json: releases["cart@1.0.0"].requires is header@^2.0.0, but records/cart/1.0.0.json requires (none) ' +
+        '(workers check this copy before staging cart@1.0.0): publish any change to rewrite it',
+      'manifest.json: releases["cart@1.2.0"].requires is (none), but records/cart/1.2.0.json requires header@^1.0.0 ' +
+        '(workers check this copy before staging cart@1.2.0): publish any change to rewrite it',
     ]);
     // as the line says, a publish rewrites the copies from the records
     await t.store.rollout('cart', '1.2.0', 20);
@@ -109,8 +111,9 @@ describe('verify', () => {
 
 describe('history after a crash', () => {
   it('ignores lines above the manifest sequence and keeps the last line of a repeated sequence', async () => {
+    const modules = { cart: { before: null, after: null } };
     const line = (sequence: number, verb: string) =>
-      `${JSON.stringify({ sequence, time: 'x', actor: 'crashed', verb, args: {}, keyId: 'k', modules: { cart: { before: null, after: null } } })}\n`;
+      `${JSON.stringify({ sequence, time: 'x', actor: 'crashed', verb, args: {}, keyId: 'k', modules })}\n`;
     await appendFile(join(t.dir, 'history.jsonl'), line(2, 'never-published'));
     expect((await t.store.history('cart')).map((e) => e.verb)).toEqual(['promote']);
     await t.store.rollout('cart', '1.1.0', 3); // publishes sequence 2 for real

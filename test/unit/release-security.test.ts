@@ -87,7 +87,8 @@ describe('sizes a store cannot hold', () => {
     const run = runCli(['release', build, '--module', 'big', '--version', '1.0.0', '--store', t.dir]);
     expect(run.status).toBe(1);
     expect(run.stderr).toBe(
-      `tranche: ${join(build, 'huge.bin')}: 3221225472 bytes is more than a release file may hold (at most 2147483647 bytes, 2 GiB: each file is read whole)\n`,
+      `tranche: ${join(build, 'huge.bin')}: 3221225472 bytes is more than a release file may hold ` +
+        '(at most 2147483647 bytes, 2 GiB: each file is read whole)\n',
     );
   });
 
@@ -100,7 +101,8 @@ describe('sizes a store cannot hold', () => {
     const run = runCli(['release', build, '--module', 'cart', '--version', version, '--store', t.dir]);
     expect(run.status).toBe(2);
     expect(run.stderr).toBe(
-      'tranche: --version "1.0.0-aaaaaaaaaaaaaaaaaa"… is 246 characters long: a store takes versions of at most 200 (they become file names)\n',
+      'tranche: --version "1.0.0-aaaaaaaaaaaaaaaaaa"… is 246 characters long: ' +
+        'a store takes versions of at most 200 (they become file names)\n',
     );
     expect(await readdir(join(t.dir, 'files'))).toEqual(blobs);
     // The API says the same, and a version of the maximum length is released.
@@ -126,7 +128,8 @@ describe('the highest sequence a store published', () => {
     const verify = cli('verify');
     expect(verify.status).toBe(1);
     expect(verify.stdout.split('\n')[0]).toBe(
-      'manifest.json: sequence 2 is older than sequence 4, which this store published before (a restored backup or a stale copy; clients that saw 4 reject it): publish any change to supersede it (it gets 5)',
+      'manifest.json: sequence 2 is older than sequence 4, which this store published before ' +
+        '(a restored backup or a stale copy; clients that saw 4 reject it): publish any change to supersede it (it gets 5)',
     );
     expect(verify.stdout).toMatch(/^1 problem found/m);
 
@@ -192,7 +195,9 @@ describe('the keys a store trusts', () => {
     const wrong = cli(other, 'rollout', 'cart@1.1.0', '--percent', '10');
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toBe(
-      `tranche: --key ${other}: key ${otherId} is not one this store trusts (keys/: ${trustedId}); to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key (docs/cli.md, "Key rotation")\n`,
+      `tranche: --key ${other}: key ${otherId} is not one this store trusts (keys/: ${trustedId}); ` +
+        'to rotate to it on purpose, run tranche keys add <its public.jwk> with --key set to a trusted key ' +
+        '(docs/cli.md, "Key rotation")\n',
     );
     expect(await readdir(join(t.dir, 'keys'))).toEqual([`${trustedId}.jwk`]);
     expect((await t.store.status()).sequence).toBe(1);
@@ -277,7 +282,9 @@ describe('what a store never serves nor trusts', () => {
     expect(got.body).not.toContain('"d"');
     const verify = runCli(['verify', '--store', t.dir]);
     expect(verify.stdout.split('\n')[0]).toBe(
-      'warning: keys/private.jwk is a private key (it has "d"): remove it from the store now; tranche never trusts, serves nor copies it, but anyone who read it can sign manifests (rotate to a new key if it was ever public)',
+      'warning: keys/private.jwk is a private key (it has "d"): remove it from the store now; ' +
+        'tranche never trusts, serves nor copies it, but anyone who read it can sign manifests ' +
+        '(rotate to a new key if it was ever public)',
     );
     expect(verify.stdout).not.toContain('keys/private.jwk,');
     expect(verify.stdout).toMatch(/^OK: manifest sequence 1 signature valid \(checked with keys\/\S+\.jwk\)/m);

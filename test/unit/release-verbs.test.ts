@@ -114,7 +114,8 @@ describe('promote and rollout', () => {
     const later = vi.spyOn(Date, 'now').mockReturnValue(Date.parse('2100-01-01T00:00:00Z'));
     try {
       await expect(t.store.resume('cart')).rejects.toThrow(
-        "the store's manifests expire, and the current one expired at 2099-01-01T00:00:00.000Z: pass --expires <time> for the new one (or --expires never)",
+        "the store's manifests expire, and the current one expired at 2099-01-01T00:00:00.000Z: " +
+          'pass --expires <time> for the new one (or --expires never)',
       );
     } finally {
       later.mockRestore();
@@ -206,7 +207,8 @@ describe('rollback', () => {
     await t.store.rollout('cart', '3.0.0', 0);
     const result = await t.store.rollback('cart', { to: '2.1.0' });
     expect(result.note).toBe(
-      'cart rolled back: cart@2.1.0 is stable (was 1.1.0); ended rollouts: 2.0.0 (10%), 2.1.0 (10%); blocked: 2.0.0; kept at 0% (QA only): 3.0.0',
+      'cart rolled back: cart@2.1.0 is stable (was 1.1.0); ended rollouts: 2.0.0 (10%), 2.1.0 (10%); ' +
+        'blocked: 2.0.0; kept at 0% (QA only): 3.0.0',
     );
     expect((await manifest()).modules.cart).toMatchObject({
       stable: '2.1.0',
@@ -241,7 +243,8 @@ describe('--requires ranges', () => {
 
   it("refuses a change after which no live version meets a live version's range, naming both", async () => {
     await expect(t.store.rollout('cart', '3.0.0', 50)).rejects.toThrow(
-      'tranche rollout: cart@3.0.0 requires catalog@^2.0.0, which no live version of catalog meets (live: 1.0.0): its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible',
+      'tranche rollout: cart@3.0.0 requires catalog@^2.0.0, which no live version of catalog meets (live: 1.0.0): ' +
+        'its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible',
     );
     expect((await manifest()).modules.cart!.rollouts).toEqual([]);
     // Once a catalog that meets it is live, the rollout goes ahead; taking that catalog away is refused.

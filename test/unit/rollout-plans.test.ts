@@ -58,7 +58,7 @@ describe('the same traffic as real batches over HTTP, advanced by the real store
   // run posts a few thousand batches, not tens of thousands.
   const small: Omit<FleetScenario, 'seed'> = { clients: 100, loadsPerTick: 10, errorRate: 0.15, bootFailureRate: 0.005 };
 
-  it('reaches the decisions the model reaches, with the same figures: a doubled error rate rolled back, an equal canary promoted', async () => {
+  it('reaches the decisions of the model with its figures: a doubled error rate rolled back, an equal canary promoted', async () => {
     for (const scenario of [
       { seed: 7, ...small, canaryErrorFactor: 2 },
       { seed: 8, ...small },

@@ -146,7 +146,8 @@ describe('publish --to s3://', () => {
     const stale = await runCliAsync(['--store', old, 'publish', '--to', bucketUrl], { env });
     expect([stale.status, stale.stderr]).toEqual([
       1,
-      `tranche: ${bucketUrl}/manifest.json: has sequence 2, this store 1: publishing would move it backwards; publish from an up-to-date copy of the store\n`,
+      `tranche: ${bucketUrl}/manifest.json: has sequence 2, this store 1: publishing would move it backwards; ` +
+        'publish from an up-to-date copy of the store\n',
     ]);
     // Publishing the same sequence again is a no-op, not a refusal.
     expect((await runCliAsync(['publish', '--to', bucketUrl], { env })).stdout).toMatch(
@@ -161,7 +162,10 @@ describe('publish --to s3://', () => {
       expect([foreign.status, foreign.stderr]).toEqual([
         1,
         expect.stringMatching(
-          /^tranche: s3:\/\/\S+\/manifest\.json: manifest is signed with key \S+, which is not trusted .*refusing to replace a manifest this store cannot vouch for/,
+          new RegExp(
+            String.raw`^tranche: s3://\S+/manifest\.json: manifest is signed with key \S+, which is not trusted ` +
+              '.*refusing to replace a manifest this store cannot vouch for',
+          ),
         ),
       ]);
     } finally {

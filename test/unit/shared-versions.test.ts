@@ -46,7 +46,9 @@ describe('the documents', () => {
       '@scope/pkg': '1.0.0',
     });
     expect(() => parseManifest({ ...base, shared: { React: '19.2.0', vue: '^3' } }, 'm')).toThrow(
-      'm is invalid:\n  shared.React: expected an npm package name such as react, got "React"\n  shared.vue: expected a semver version such as 1.2.3, got "^3"',
+      'm is invalid:\n' +
+        '  shared.React: expected an npm package name such as react, got "React"\n' +
+        '  shared.vue: expected a semver version such as 1.2.3, got "^3"',
     );
     const record = {
       format: 1,
@@ -99,7 +101,8 @@ describe('release, tranche shared, promote and rollout', () => {
     expect(formatStatus(status).split('\n')[1]).toBe('shared: react@19.2.0');
 
     await expect(t.store.rollout('counter', '2.0.0', 10)).rejects.toThrow(
-      'tranche rollout: counter@2.0.0 requires shared react@^20.0.0, which the shell does not meet (the shell has react@19.2.0): its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible',
+      'tranche rollout: counter@2.0.0 requires shared react@^20.0.0, which the shell does not meet (the shell has react@19.2.0): ' +
+        'its clients would all fall back; make a version that meets it live first, or pass --allow-incompatible',
     );
     await expect(t.store.promote('counter', '3.0.0')).rejects.toThrow(
       'tranche promote: counter@3.0.0 requires shared react-dom@^19.0.0, which the shell does not meet (the shell has no react-dom)',

@@ -240,7 +240,7 @@ describe('Driver: telemetry hook', () => {
 });
 
 describe("the worker's listeners (sw/install.ts, what installTranche adds to the worker)", () => {
-  it('answers each page request once on its port, leaves messages that are not page messages to the app, never answers REPORT_ERRORS', async () => {
+  it('answers each page request once on its port, leaves other messages to the app, never answers REPORT_ERRORS', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const scope = scopeOf(driver);
     const state = scope.post({ type: 'GET_STATE' }, 'page-1');
@@ -274,7 +274,7 @@ describe("the worker's listeners (sw/install.ts, what installTranche adds to the
     driver.close();
   });
 
-  it('keeps the event of a request that creates a page alive until the page exists (at most 10 s), so a new worker activates after it and claims it', async () => {
+  it('keeps the event of a navigation alive until its page exists (at most 10 s), so a new worker then activates, claims it', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const scope = scopeOf(driver);
     const settled = (work: Promise<unknown>[]) => {

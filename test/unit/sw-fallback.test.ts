@@ -179,7 +179,7 @@ describe('Fallback: a failed version', () => {
 });
 
 describe('Fallback: readiness and the boot deadline', () => {
-  it('a page that misses its deadline fails the versions new here; not a proven version, not a closed page, not before the deadline', async () => {
+  it('a page missing its deadline fails the versions new here; not a proven one, not a closed page, not before the deadline', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const proven = await openPage(driver, 'proven');
     expect(await ready(driver, 'proven', proven.nonce)).toMatchObject({ ok: true });

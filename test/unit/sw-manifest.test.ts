@@ -27,7 +27,7 @@ function serveManifest(text: string | null): void {
 }
 
 describe('Driver: manifest checks', () => {
-  it('rejects tampered, unsigned, foreign-key, replayed, expired, malformed and unreachable manifests, keeping the last good state', async () => {
+  it('rejects tampered, unsigned, foreign-key, replayed, expired, malformed, unreachable manifests; keeps last good state', async () => {
     const page = platform.addClient('page-1');
     const old = await t.manifestText();
     await t.store.promote('cart', '2.0.0');

@@ -57,7 +57,7 @@ describe('Driver: retention and clean-up', () => {
 });
 
 describe('Router: module requests', () => {
-  it('answers versioned and unversioned URLs from the client snapshot, refuses versions it cannot verify, and leaves the rest to the network', async () => {
+  it('serves versioned and unversioned URLs from the snapshot, refuses unverifiable versions, leaves the rest to the network', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const r = router(driver);
     await driver.pinSnapshot('page-1');

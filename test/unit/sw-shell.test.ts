@@ -124,7 +124,7 @@ describe('navigations (stale-while-revalidate)', () => {
 });
 
 describe('maxManifestAgeMs', () => {
-  it('past the limit without a manifest check that succeeds, module requests and navigations go to the network until one does', async () => {
+  it('past the limit with no successful manifest check, module requests and navigations go to the network until one succeeds', async () => {
     const driver = await startDriver(platform, t.publicKey, { maxManifestAgeMs: 60_000 });
     const r = router(driver);
     const moduleRequest = () => r.handle(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), 'page-1', '');

@@ -46,7 +46,7 @@ const summary = () =>
   events().map((e) => [e.type, e.module && `${e.module}@${e.version}`, e.reason, e.count, e.to].filter((x) => x !== undefined).join(' '));
 
 describe('Telemetry', () => {
-  it('sends exposures, healthy boots (one per page load, READY asked twice), summed error counts, rollbacks, staging and manifest failures, with unique ids, as the anonymous client', async () => {
+  it('sends exposures, a healthy boot per load, summed errors, rollbacks, staging/manifest failures; unique ids, anonymously', async () => {
     const driver = await startDriver(platform, t.publicKey, { ...telemetry, retryDelayMs: 60_000 });
     await driver.setIdentity('user-42'); // the app identity never leaves the browser in telemetry
     platform.addClient('page-1');
@@ -100,7 +100,7 @@ describe('Telemetry', () => {
     driver.close();
   });
 
-  it('keeps a batch the collector could not take in IndexedDB and retries it with back-off, with the same ids, after a restart too', async () => {
+  it('keeps a batch the collector refused in IndexedDB and retries it with back-off and the same ids, after a restart too', async () => {
     collector = () => new Response('later', { status: 503 });
     const driver = await startDriver(platform, t.publicKey, telemetry);
     await driver.pinSnapshot('page-1');

@@ -29,13 +29,15 @@ beforeAll(async () => {
   );
   await writeFile(
     path.join(app, 'main.js'),
-    "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\nconsole.log(useState, createRoot, import('counter'));\n",
+    "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\n" +
+      "console.log(useState, createRoot, import('counter'));\n",
   );
   await writeFile(path.join(app, 'sw.js'), 'self.precached = self.__WB_MANIFEST;\nself.shared = self.__TRANCHE_SHARED;\n');
   await mkdir(path.join(app, 'counter'));
   await writeFile(
     path.join(app, 'counter/index.js'),
-    "import { useState } from 'react';\nimport { jsx } from 'react/jsx-runtime';\nexport default function Counter() { const [n] = useState(0); return jsx('p', { children: n }); }\n",
+    "import { useState } from 'react';\nimport { jsx } from 'react/jsx-runtime';\n" +
+      "export default function Counter() { const [n] = useState(0); return jsx('p', { children: n }); }\n",
   );
   await build({
     configFile: false,
@@ -152,7 +154,9 @@ describe('shared dependencies', () => {
     expect(() =>
       trancheModule({ name: 'ranged', version: '1.0.0', shared: ['react'], sharedRanges: { vue: '^3.0.0', react: 'soon' } }),
     ).toThrow(
-      'trancheModule() options:\n  sharedRanges key "vue": expected the package of a specifier in shared, got "vue"\n  sharedRanges.react: expected a semver range such as ^19.0.0, got "soon"',
+      'trancheModule() options:\n' +
+        '  sharedRanges key "vue": expected the package of a specifier in shared, got "vue"\n' +
+        '  sharedRanges.react: expected a semver range such as ^19.0.0, got "soon"',
     );
   });
 });

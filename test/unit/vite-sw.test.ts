@@ -90,7 +90,15 @@ describe("trancheApp's worker", () => {
 
   it('names each bad option', () => {
     expect(() => trancheApp({ modules: { cart: '' }, worker: { entry: '', fileName: '../sw.js', precache: [] } })).toThrow(
-      /modules\.cart: expected a path to the module's source entry, got ""\n\s+worker\.entry: expected a path to the service worker source, got ""\n\s+worker\.fileName: expected a relative path ending in \.js, but it contains "\.\." \(escapes its release\), got "\.\.\/sw\.js"\n\s+worker\.precache: expected a non-empty array of globs, got \[\]/,
+      new RegExp(
+        [
+          String.raw`modules\.cart: expected a path to the module's source entry, got ""`,
+          String.raw`worker\.entry: expected a path to the service worker source, got ""`,
+          String.raw`worker\.fileName: expected a relative path ending in \.js, ` +
+            String.raw`but it contains "\.\." \(escapes its release\), got "\.\./sw\.js"`,
+          String.raw`worker\.precache: expected a non-empty array of globs, got \[\]`,
+        ].join(String.raw`\n\s+`),
+      ),
     );
   });
 });

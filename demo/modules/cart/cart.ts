@@ -17,7 +17,9 @@ export interface CartFeatures {
 
 const CSS = `
   [data-module=cart] { position: relative; padding: .75rem 1.5rem; text-align: right; }
-  [data-module=cart] .cart-button { font-size: 1rem; padding: .5rem 1rem; border-radius: .5rem; border: 1px solid #9ca3af; background: white; cursor: pointer; }
+  [data-module=cart] .cart-button {
+    font-size: 1rem; padding: .5rem 1rem; border-radius: .5rem; border: 1px solid #9ca3af; background: white; cursor: pointer;
+  }
   [data-module=cart] .cart-button.total { background: #047857; border-color: #047857; color: white; font-weight: bold; }
   [data-module=cart] .drawer { margin-top: .5rem; padding: 1rem; border: 1px solid #d1d5db; border-radius: .5rem; text-align: left; }`;
 

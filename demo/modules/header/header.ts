@@ -11,7 +11,9 @@ export interface HeaderLook {
 
 const CSS = {
   classic: `
-    [data-module=header] { display: flex; align-items: center; gap: 2rem; padding: .75rem 1.5rem; background: #f3f4f6; border-bottom: 1px solid #d1d5db; }
+    [data-module=header] {
+      display: flex; align-items: center; gap: 2rem; padding: .75rem 1.5rem; background: #f3f4f6; border-bottom: 1px solid #d1d5db;
+    }
     [data-module=header] h1 { font-size: 1.25rem; margin: 0; color: #111827; }
     [data-module=header] nav a { margin-right: 1rem; color: #374151; }`,
   bold: `
