@@ -63,6 +63,11 @@ export async function writeFiles(dir: string, files: Record<string, string>): Pr
   return dir;
 }
 
+/** Writes `files` as the build directory `<root>/builds/<name>` (a module build to release); returns its path. */
+export function writeBuild(root: string, name: string, files: Record<string, string>): Promise<string> {
+  return writeFiles(join(root, 'builds', name), files);
+}
+
 /** Creates an empty store with a fresh key pair. */
 export async function createTestStore(): Promise<TestStore> {
   const root = await mkdtemp(join(tmpdir(), 'tranche-sw-'));
@@ -78,7 +83,7 @@ export async function createTestStore(): Promise<TestStore> {
     publicKey,
     privateKey,
     async release(module, version, files = moduleFiles(module, version), requires = {}) {
-      const build = await writeFiles(join(root, 'builds', module, version), files);
+      const build = await writeBuild(root, join(module, version), files);
       await store.release(build, { module, version, entry: 'index.js', requires });
     },
     manifestText: () => readFile(join(dir, 'manifest.json'), 'utf8'),

@@ -9,17 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assign } from '../../src/core/bucketing.js';
 import { trustKeys, verifyManifest } from '../../src/core/signature.js';
 import { runCli } from '../support/cli.js';
-import { moduleFiles, writeFiles } from '../support/trancheStore.js';
+import { moduleFiles, writeBuild } from '../support/trancheStore.js';
 
 let root: string;
 let env: Record<string, string>;
 const tranche = (args: string[], input?: string) => runCli(args, { cwd: root, env, input });
-
-/** Writes a build directory `name` under the CLI's working directory; returns `name`, relative to it. */
-async function writeBuild(name: string, files: Record<string, string>): Promise<string> {
-  await writeFiles(join(root, name), files);
-  return name;
-}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'tranche-cli-'));
@@ -47,23 +41,23 @@ describe('release', () => {
   it('prints files, bytes and new bytes; dedups shared files; no-op on the same bytes; refuses different ones', async () => {
     const v1 = moduleFiles('cart', '1.0.0');
     const total = Object.values(v1).reduce((n, c) => n + Buffer.byteLength(c), 0);
-    const first = tranche(['release', await writeBuild('b1', v1), '--module', 'cart', '--version', '1.0.0']);
+    const first = tranche(['release', await writeBuild(root, 'b1', v1), '--module', 'cart', '--version', '1.0.0']);
     expect(first.status).toBe(0);
     expect(first.stdout).toBe(
       `released cart@1.0.0: 3 files, ${total} bytes, ${total} bytes new to the store\nrecord: records/cart/1.0.0.json\n`,
     );
 
     const v2 = { ...v1, 'index.js': 'export const version = "1.1.0";\n' };
-    const second = tranche(['release', await writeBuild('b2', v2), '--module', 'cart', '--version', '1.1.0']);
+    const second = tranche(['release', await writeBuild(root, 'b2', v2), '--module', 'cart', '--version', '1.1.0']);
     expect(second.stdout).toContain(`, ${Buffer.byteLength(v2['index.js'])} bytes new to the store`);
 
-    const same = tranche(['release', 'b1', '--module', 'cart', '--version', '1.0.0']);
+    const same = tranche(['release', 'builds/b1', '--module', 'cart', '--version', '1.0.0']);
     expect([same.status, same.stdout]).toEqual([
       0,
       expect.stringMatching(/^cart@1\.0\.0 was already released with identical contents; nothing changed/),
     ]);
 
-    const different = tranche(['release', 'b2', '--module', 'cart', '--version', '1.0.0']);
+    const different = tranche(['release', 'builds/b2', '--module', 'cart', '--version', '1.0.0']);
     expect(different.status).toBe(1);
     expect(different.stderr).toMatch(/^tranche: cart@1\.0\.0: already released with different contents \(changed: index\.js\)/);
   });
@@ -71,14 +65,14 @@ describe('release', () => {
   it('fails (exit 1) on paths it cannot release and on unsatisfiable requires, naming them', async () => {
     const bad = tranche([
       'release',
-      await writeBuild('b3', { 'index.js': 'x', '.env': 'secret' }),
+      await writeBuild(root, 'b3', { 'index.js': 'x', '.env': 'secret' }),
       '--module',
       'cart',
       '--version',
       '3.0.0',
     ]);
     expect([bad.status, bad.stderr]).toEqual([1, expect.stringContaining('.env: has a segment ".env"')]);
-    const requires = tranche(['release', 'b1', '--module', 'header', '--version', '1.0.0', '--requires', 'cart@^2']);
+    const requires = tranche(['release', 'builds/b1', '--module', 'header', '--version', '1.0.0', '--requires', 'cart@^2']);
     expect([requires.status, requires.stderr]).toEqual([
       1,
       'tranche: --requires cart@^2: no released version of cart satisfies ^2 (released: 1.0.0, 1.1.0)\n',
@@ -88,13 +82,13 @@ describe('release', () => {
 
 describe('usage errors exit 2 and name the argument', () => {
   it.each([
-    [['release', 'b1', '--module', 'cart', '--version', 'v1'], '--version "v1": expected a semver version'],
-    [['release', 'b1', '--version', '1.0.0'], 'tranche-release.json not found: pass --module and --version'],
-    [['release', 'b1', '--module', 'cart', '--version', '4.0.0', '--entry', 'nope.js'], '--entry nope.js: no such file'],
+    [['release', 'builds/b1', '--module', 'cart', '--version', 'v1'], '--version "v1": expected a semver version'],
+    [['release', 'builds/b1', '--version', '1.0.0'], 'tranche-release.json not found: pass --module and --version'],
+    [['release', 'builds/b1', '--module', 'cart', '--version', '4.0.0', '--entry', 'nope.js'], '--entry nope.js: no such file'],
     [['rollout', 'cart@1.1.0', '--percent', 'lots'], '--percent lots: expected a number from 0 to 100'],
     [['promote', 'cart'], '<module@version> cart: expected <module>@<version>'],
     [['status', '--colour'], "unknown option '--colour'"],
-    [['release', 'b1', '--module', 'cart', '--version', '4.0.0', '--runtime', 'shell@2'], "unknown option '--runtime'"],
+    [['release', 'builds/b1', '--module', 'cart', '--version', '4.0.0', '--runtime', 'shell@2'], "unknown option '--runtime'"],
     [['kill-switch', 'maybe'], "'maybe' is invalid for argument 'state'. Allowed choices are on, off"],
     [['frobnicate'], "unknown command 'frobnicate'"],
   ])('tranche %j', (args, message) => {
@@ -157,7 +151,7 @@ describe('a rollout beside one at 100%', () => {
     // A store of its own: the tests below count the modules of the shared one.
     const tranche = (args: string[]) => runCli(args, { cwd: root, env: { ...env, TRANCHE_STORE: join(root, 'store-counter') } });
     for (const version of ['1.0.0', '2.0.0', '3.0.0', '4.0.0']) {
-      const build = await writeBuild(`counter-${version}`, moduleFiles('counter', version));
+      const build = await writeBuild(root, `counter-${version}`, moduleFiles('counter', version));
       expect(tranche(['release', build, '--module', 'counter', '--version', version]).status).toBe(0);
     }
     expect(tranche(['promote', 'counter@1.0.0']).status).toBe(0);
@@ -199,7 +193,7 @@ describe('resolve', () => {
     const key = JSON.parse(await readFile(join(root, 'keys/public.jwk'), 'utf8'));
     expect(tranche(['promote', 'header@1.0.0']).status).toBe(1); // never released
     expect(
-      tranche(['release', await writeBuild('c2', moduleFiles('cart', '2.0.0')), '--module', 'cart', '--version', '2.0.0']).status,
+      tranche(['release', await writeBuild(root, 'c2', moduleFiles('cart', '2.0.0')), '--module', 'cart', '--version', '2.0.0']).status,
     ).toBe(0);
     expect(tranche(['rollout', 'cart@2.0.0', '--percent', '30']).status).toBe(0);
     const manifest = await verifyManifest(JSON.parse(await readFile(join(env.TRANCHE_STORE!, 'manifest.json'), 'utf8')), {
@@ -249,14 +243,14 @@ describe('release of a trancheModule build', () => {
   const info = { module: 'search', version: '1.2.0', entry: 'index.js' };
 
   it('takes module, version and entry from its tranche-release.json, and flags that agree', async () => {
-    const dir = await writeBuild('built', { 'index.js': 'export const x = 1;', 'tranche-release.json': JSON.stringify(info) });
+    const dir = await writeBuild(root, 'built', { 'index.js': 'export const x = 1;', 'tranche-release.json': JSON.stringify(info) });
     const run = tranche(['release', dir]);
     expect([run.status, run.stdout]).toEqual([0, expect.stringContaining('released search@1.2.0')]);
     expect(tranche(['release', dir, '--module', 'search', '--version', '1.2.0']).status).toBe(0);
   });
 
   it('refuses a flag that contradicts it (exit 2), naming both', async () => {
-    const dir = await writeBuild('built2', { 'index.js': 'export const x = 2;', 'tranche-release.json': JSON.stringify(info) });
+    const dir = await writeBuild(root, 'built2', { 'index.js': 'export const x = 2;', 'tranche-release.json': JSON.stringify(info) });
     const run = tranche(['release', dir, '--version', '2.0.0']);
     expect([run.status, run.stderr]).toEqual([
       2,
@@ -266,7 +260,7 @@ describe('release of a trancheModule build', () => {
   });
 
   it('refuses a tranche-release.json that is not one (exit 1), naming the field', async () => {
-    const dir = await writeBuild('built3', { 'index.js': 'x', 'tranche-release.json': JSON.stringify({ ...info, version: 'v1' }) });
+    const dir = await writeBuild(root, 'built3', { 'index.js': 'x', 'tranche-release.json': JSON.stringify({ ...info, version: 'v1' }) });
     const run = tranche(['release', dir]);
     expect([run.status, run.stderr]).toEqual([
       1,

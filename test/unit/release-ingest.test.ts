@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestStore, moduleFiles, writeFiles, type TestStore } from '../support/trancheStore.js';
+import { createTestStore, moduleFiles, writeBuild, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
 beforeEach(async () => {
@@ -15,27 +15,25 @@ afterEach(async () => {
   await t.remove();
 });
 
-const writeBuild = (name: string, files: Record<string, string>) => writeFiles(join(t.root, 'builds', name), files);
-
 const blobs = async () => (await readdir(join(t.dir, 'files'))).filter((n) => !n.startsWith('.'));
 const size = (files: Record<string, string>) => Object.values(files).reduce((sum, c) => sum + Buffer.byteLength(c), 0);
 
 describe('release', () => {
   it('stores each content once and counts only bytes new to the store', async () => {
     const v1 = { ...moduleFiles('cart', '1.0.0'), 'assets/a.css': 'a{}', 'assets/copy.css': 'a{}' };
-    const first = await t.store.release(await writeBuild('v1', v1), { module: 'cart', version: '1.0.0' });
+    const first = await t.store.release(await writeBuild(t.root, 'v1', v1), { module: 'cart', version: '1.0.0' });
     expect(first).toMatchObject({ files: 5, bytes: size(v1), newBytes: size(v1) - 3, unchanged: false, record: 'records/cart/1.0.0.json' });
     expect(await blobs()).toHaveLength(4);
 
     const v2 = { ...v1, 'index.js': 'export const version = "1.1.0";\n' };
-    const second = await t.store.release(await writeBuild('v2', v2), { module: 'cart', version: '1.1.0' });
+    const second = await t.store.release(await writeBuild(t.root, 'v2', v2), { module: 'cart', version: '1.1.0' });
     expect(second).toMatchObject({ files: 5, bytes: size(v2), newBytes: Buffer.byteLength(v2['index.js']) });
     expect(await blobs()).toHaveLength(5);
   });
 
   it('writes a record with sorted paths, content types, entry and requires', async () => {
     await t.release('header', '1.2.0');
-    const build = await writeBuild('cart', { 'main.js': 'x', 'b/logo.svg': '<svg/>', 'a.wasm': '\0', 'data.bin': '?' });
+    const build = await writeBuild(t.root, 'cart', { 'main.js': 'x', 'b/logo.svg': '<svg/>', 'a.wasm': '\0', 'data.bin': '?' });
     await t.store.release(build, { module: 'cart', version: '2.0.0-rc.1', requires: { header: '^1.0.0' } });
     const record = JSON.parse(await readFile(join(t.dir, 'records/cart/2.0.0-rc.1.json'), 'utf8'));
     expect(record).toMatchObject({
@@ -54,7 +52,7 @@ describe('release', () => {
   });
 
   it('is a no-op for the same bytes and leaves the record untouched', async () => {
-    const build = await writeBuild('v1', moduleFiles('cart', '1.0.0'));
+    const build = await writeBuild(t.root, 'v1', moduleFiles('cart', '1.0.0'));
     await t.store.release(build, { module: 'cart', version: '1.0.0' });
     const before = await readFile(join(t.dir, 'records/cart/1.0.0.json'), 'utf8');
     const again = await t.store.release(build, { module: 'cart', version: '1.0.0' });
@@ -63,7 +61,7 @@ describe('release', () => {
   });
 
   it('restores a lost blob when the same build is released again', async () => {
-    const build = await writeBuild('v1', moduleFiles('cart', '1.0.0'));
+    const build = await writeBuild(t.root, 'v1', moduleFiles('cart', '1.0.0'));
     await t.store.release(build, { module: 'cart', version: '1.0.0' });
     const [lost] = await blobs();
     await rm(join(t.dir, 'files', lost!));
@@ -76,7 +74,7 @@ describe('release', () => {
   it('refuses different bytes for a released version, naming what changed, and stores none of them', async () => {
     await t.release('cart', '1.0.0');
     const stored = await blobs();
-    const changed = await writeBuild('changed', { ...moduleFiles('cart', '1.0.0'), 'chunk.js': 'changed', 'extra.js': 'new' });
+    const changed = await writeBuild(t.root, 'changed', { ...moduleFiles('cart', '1.0.0'), 'chunk.js': 'changed', 'extra.js': 'new' });
     await expect(t.store.release(changed, { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
       name: 'immutable',
       message: expect.stringMatching(/cart@1\.0\.0: already released with different contents \(changed: chunk\.js; added: extra\.js\)/),
@@ -85,7 +83,7 @@ describe('release', () => {
   });
 
   it('rejects unusable arguments, naming them', async () => {
-    const build = await writeBuild('ok', { 'index.js': 'x' });
+    const build = await writeBuild(t.root, 'ok', { 'index.js': 'x' });
     await expect(t.store.release(build, { module: 'cart', version: 'v1.0' })).rejects.toMatchObject({
       name: 'invalid-argument',
       message: expect.stringContaining('--version "v1.0"'),
@@ -109,7 +107,7 @@ describe('release', () => {
   });
 
   it('needs --entry when there is no index.js and several top-level scripts', async () => {
-    const build = await writeBuild('two', { 'a.js': '1', 'b.js': '2', 'lib/index.js': '3' });
+    const build = await writeBuild(t.root, 'two', { 'a.js': '1', 'b.js': '2', 'lib/index.js': '3' });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0' })).rejects.toMatchObject({
       name: 'usage',
       message: expect.stringContaining('--entry is needed: '),
@@ -118,7 +116,7 @@ describe('release', () => {
   });
 
   it('lists every path that cannot be released, including symlinks out of the build', async () => {
-    const build = await writeBuild('bad', { 'index.js': 'x', '.env': 'SECRET=1', 'my file.js': 'y', 'ok/fine.js': 'z' });
+    const build = await writeBuild(t.root, 'bad', { 'index.js': 'x', '.env': 'SECRET=1', 'my file.js': 'y', 'ok/fine.js': 'z' });
     await writeFile(join(t.root, 'outside.txt'), 'secret');
     await symlink(join(t.root, 'outside.txt'), join(build, 'leak.txt'));
     const error = await t.store.release(build, { module: 'cart', version: '1.0.0' }).catch((e: Error) => e);
@@ -131,7 +129,7 @@ describe('release', () => {
   });
 
   it('follows symlinks that stay inside the build', async () => {
-    const build = await writeBuild('links', { 'index.js': 'x', 'real/a.js': 'a' });
+    const build = await writeBuild(t.root, 'links', { 'index.js': 'x', 'real/a.js': 'a' });
     await symlink(join(build, 'real'), join(build, 'alias'));
     const result = await t.store.release(build, { module: 'cart', version: '1.0.0' });
     const record = JSON.parse(await readFile(join(t.dir, result.record), 'utf8'));
@@ -145,7 +143,7 @@ describe('release', () => {
 
   it('refuses requires that no released version satisfies, listing what is released', async () => {
     await t.release('header', '1.4.0');
-    const build = await writeBuild('cart', { 'index.js': 'x' });
+    const build = await writeBuild(t.root, 'cart', { 'index.js': 'x' });
     await expect(t.store.release(build, { module: 'cart', version: '1.0.0', requires: { header: '^2.0.0' } })).rejects.toMatchObject({
       name: 'unmet-requirement',
       message: '--requires header@^2.0.0: no released version of header satisfies ^2.0.0 (released: 1.4.0)',

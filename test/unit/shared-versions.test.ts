@@ -12,7 +12,7 @@ import { parseManifest, parseReleaseRecord } from '../../src/core/validate.js';
 import { formatStatus } from '../../src/release/cliFormat.js';
 import { FakePlatform } from '../support/fakePlatform.js';
 import { currentVersions, startDriver } from '../support/swHarness.js';
-import { createTestStore, moduleFiles, writeFiles, type TestStore } from '../support/trancheStore.js';
+import { createTestStore, moduleFiles, writeBuild, writeFiles, type TestStore } from '../support/trancheStore.js';
 
 let t: TestStore;
 beforeEach(async () => {
@@ -22,7 +22,7 @@ afterEach(() => t.remove());
 
 /** Releases counter@version from a build whose tranche-release.json says `requiresShared`. */
 async function releaseBuilt(version: string, requiresShared?: Record<string, string>): Promise<void> {
-  const dir = await writeFiles(join(t.root, 'builds/counter', version), moduleFiles('counter', version));
+  const dir = await writeBuild(t.root, `counter/${version}`, moduleFiles('counter', version));
   const info = { module: 'counter', version, entry: 'index.js', ...(requiresShared ? { requiresShared } : {}) };
   await writeFile(join(dir, 'tranche-release.json'), JSON.stringify(info));
   await t.store.release(dir, { module: 'counter', version });
