@@ -7,11 +7,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import type { Browser, ConsoleMessage, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
-import { packTranche, removeDir, scaffoldViteApp, tempDir, type RunningServer } from '../support/freshApp.js';
-import { guideBlocks, GuideRun } from '../support/guide.js';
+import type { RunningServer } from '../support/freshApp.js';
+import { guideBlocks, type GuideRun } from '../support/guide.js';
+import { openGuideSession, type GuideSession } from '../support/guideSession.js';
 
 const GUIDE = fileURLToPath(new URL('../../docs/getting-started.md', import.meta.url));
 const blocks = guideBlocks(readFileSync(GUIDE, 'utf8'));
@@ -21,17 +21,14 @@ const MODULE_CODE = 'modules/counter/index.ts';
 const ADOPTION = ['1.', '2.', '3.', '4.'];
 const MINUTE = 60_000;
 
-let work: string;
+let session: GuideSession;
 let app: string;
+let guide: GuideRun;
 let browser: Browser;
-let context: BrowserContext;
 let page: Page;
-let site: RunningServer | undefined;
+let site: RunningServer;
 /** What the open tab's console said, in order. */
 const consoleLines: string[] = [];
-let guide: GuideRun;
-/** Navigations of the open tab's main frame. */
-let navigations = 0;
 
 /** Resolves with the first console line of the open tab, from now on, that matches `pattern`. */
 function nextConsoleLine(pattern: RegExp): Promise<string> {
@@ -52,35 +49,14 @@ async function counterText(p: Page = page): Promise<string> {
   return (await counter.textContent())!;
 }
 
-/**
- * Stops the app's worker, as the browser does with an idle one (after 30 s): its next start
- * checks the manifest at once (page loads check at most once a minute).
- */
-async function stopIdleWorker(): Promise<void> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
-
 beforeAll(async () => {
-  work = tempDir('getting-started');
-  // Its dependencies are installed by the guide's first command, `npm install tranche`.
-  app = scaffoldViteApp('vanilla-ts', work);
-  guide = new GuideRun(blocks, app, packTranche());
-  browser = await launchChromium();
-  context = await browser.newContext();
-  page = await context.newPage();
+  session = await openGuideSession('getting-started', 'vanilla-ts', blocks);
+  ({ app, guide, browser, page } = session);
   page.on('console', (m) => consoleLines.push(m.text()));
-  page.on('framenavigated', (frame) => {
-    if (frame === page.mainFrame()) navigations++;
-  });
 }, 15 * MINUTE);
 
 afterAll(async () => {
-  await site?.close();
-  await browser?.close();
-  if (work) removeDir(work);
+  await session?.close();
 });
 
 describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => {
@@ -100,7 +76,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
     async () => {
       const dev = (await guide.follow('5.'))!;
       try {
-        const dev_page = await context.newPage();
+        const dev_page = await session.context.newPage();
         const fromSource = dev_page.waitForRequest((r) => new URL(r.url()).pathname === `/${MODULE_CODE}`);
         await dev_page.goto(dev.origin);
         await fromSource;
@@ -134,7 +110,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
     '2.0.0 rolled out to 100%: the page is told it is ready, and the next reload shows it',
     async () => {
       await guide.follow('7.');
-      await stopIdleWorker();
+      await session.stopIdleWorker();
       const ready = nextConsoleLine(/^tranche: counter 2\.0\.0 is ready, reload to run it$/);
       await page.reload();
       expect(await counterText()).toBe('Count is 0');
@@ -153,20 +129,20 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
       const ready = nextConsoleLine(/^tranche: counter 3\.0\.0 is ready, reload to run it$/);
       await guide.follow('8.');
       // The browser finds the new shell's worker, which takes the tab over, and the new manifest.
-      await stopIdleWorker();
+      await session.stopIdleWorker();
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');
       await ready;
       const rolledBack = nextConsoleLine(/^tranche: counter 3\.0\.0 failed/);
-      const before = navigations;
+      const before = session.navigations;
       await page.reload();
       expect(await rolledBack).toBe('tranche: counter 3.0.0 failed (boot-error), back to 2.0.0');
-      await expect.poll(() => navigations, { timeout: MINUTE }).toBe(before + 2);
+      await expect.poll(() => session.navigations, { timeout: MINUTE }).toBe(before + 2);
       expect(await counterText()).toBe('Clicked 0 times');
       expect(await heading()).not.toBe(oldHeading);
       // It stays there: no further reload, and the next page load runs 2.0.0 too.
       await page.waitForTimeout(5_000);
-      expect(navigations).toBe(before + 2);
+      expect(session.navigations).toBe(before + 2);
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');
       expect(consoleLines.filter((l) => l.includes('counter 3.0.0') && !l.includes('is ready'))).toHaveLength(1);
@@ -181,7 +157,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
       console.info(`getting-started: tranche status printed\n${guide.lastOutput}`);
       expect(guide.lastOutput).toMatch(/counter\b.*2\.0\.0/);
       expect(guide.lastOutput).not.toMatch(/3\.0\.0.*%/);
-      await stopIdleWorker();
+      await session.stopIdleWorker();
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');
     },
@@ -197,7 +173,7 @@ describe('docs/getting-started.md in a fresh create-vite vanilla-ts app', () => 
       const firstVisit = async (pattern?: RegExp): Promise<{ visitor: Page; line?: Promise<string> }> => {
         const visitor = await (await browser.newContext()).newPage();
         const line = pattern && visitor.waitForEvent('console', (m) => pattern.test(m.text())).then((m) => m.text());
-        await visitor.goto(site!.origin);
+        await visitor.goto(site.origin);
         return { visitor, line };
       };
       writeFileSync(script, original.replace('Clicked', 'Hacked'));

@@ -7,11 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium } from '../support/chromium.js';
-import { packTranche, removeDir, scaffoldViteApp, tempDir, type RunningServer } from '../support/freshApp.js';
-import { guideBlocks, GuideRun } from '../support/guide.js';
+import { guideBlocks, type GuideRun } from '../support/guide.js';
+import { openGuideSession, type GuideSession } from '../support/guideSession.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../../docs/frameworks.md', import.meta.url)), 'utf8');
 /** The worked example: from its heading to the section after its last step. */
@@ -24,14 +23,10 @@ const MINUTE = 60_000;
 /** The error 3.0.0's render throws. */
 const BROKEN = 'counter 3.0.0 cannot render';
 
-let work: string;
+let session: GuideSession;
 let guide: GuideRun;
-let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let site: RunningServer | undefined;
-/** Navigations of the open tab's main frame. */
-let navigations = 0;
 /** Console errors of the open tab that are 3.0.0's render error. */
 let brokenRenders = 0;
 /** Requests of the open tab for 3.0.0's module script. */
@@ -52,20 +47,9 @@ async function click(p: Page = page): Promise<string> {
   return counterText(p);
 }
 
-/**
- * Stops the app's worker, as the browser does with an idle one: its next start checks the
- * manifest at once (page loads check at most once a minute).
- */
-async function stopIdleWorker(): Promise<void> {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('ServiceWorker.enable');
-  await cdp.send('ServiceWorker.stopAllWorkers');
-  await cdp.detach();
-}
-
 /** Reloads the tab until `done()` holds, as a user would until the new version shows (the worker fetches it in the background). */
 async function reloadUntil(done: () => Promise<boolean>): Promise<void> {
-  await stopIdleWorker();
+  await session.stopIdleWorker();
   await expect
     .poll(
       async () => {
@@ -79,12 +63,8 @@ async function reloadUntil(done: () => Promise<boolean>): Promise<void> {
 }
 
 beforeAll(async () => {
-  work = tempDir('react-vite');
-  // Its dependencies are installed by the guide's first command, `npm install tranche`.
-  guide = new GuideRun(guideBlocks(EXAMPLE), scaffoldViteApp('react-ts', work), packTranche());
-  browser = await launchChromium();
-  context = await browser.newContext();
-  page = await context.newPage();
+  session = await openGuideSession('react-vite', 'react-ts', guideBlocks(EXAMPLE));
+  ({ guide, context, page } = session);
   page.on('console', (m) => {
     if (m.type() === 'error' && m.text().includes(BROKEN)) brokenRenders++;
   });
@@ -92,15 +72,10 @@ beforeAll(async () => {
     // From the network on a first visit (under the store's /tranche/), from the worker after.
     if (/\/modules\/counter\/3\.0\.0\/index\.js$/.test(new URL(r.url()).pathname)) brokenLoads++;
   });
-  page.on('framenavigated', (frame) => {
-    if (frame === page.mainFrame()) navigations++;
-  });
 }, 10 * MINUTE);
 
 afterAll(async () => {
-  await site?.close();
-  await browser?.close();
-  if (work) removeDir(work);
+  await session?.close();
 });
 
 describe("docs/frameworks.md's React example in a fresh create-vite react-ts app", () => {
@@ -138,7 +113,7 @@ describe("docs/frameworks.md's React example in a fresh create-vite react-ts app
   it(
     '1.0.0 on a plain static server: the module renders with the shell React, from the network and then from the worker',
     async () => {
-      site = (await guide.follow('6.'))!;
+      const site = (await guide.follow('6.'))!;
       const react: string[] = [];
       page.on('request', (r) => {
         if (/^\/shared\/react@[\d.]+-[\w-]+\.js$/.test(new URL(r.url()).pathname)) react.push(r.url());
@@ -170,17 +145,17 @@ describe("docs/frameworks.md's React example in a fresh create-vite react-ts app
     'a 3.0.0 whose render throws inside the boundary is rolled back after one page load, which reloads onto 2.0.0',
     async () => {
       await guide.follow('8.');
-      const before = navigations;
+      const before = session.navigations;
       await reloadUntil(async () => brokenLoads > 0);
       // The load that ran 3.0.0 rendered the boundary's fallback once, and the page client reloaded it onto 2.0.0.
       await expect.poll(() => counterText(), { timeout: MINUTE }).toBe('Clicked 0 times');
       expect(await click()).toBe('Clicked 1 times');
       expect({ brokenLoads, brokenRenders }).toEqual({ brokenLoads: 1, brokenRenders: 1 });
       // It stays there: no further reload by itself, and the next page load runs 2.0.0 too.
-      const settled = navigations;
+      const settled = session.navigations;
       expect(settled).toBeGreaterThan(before);
       await page.waitForTimeout(3_000);
-      expect(navigations).toBe(settled);
+      expect(session.navigations).toBe(settled);
       await page.reload();
       expect(await counterText()).toBe('Clicked 0 times');
       expect({ brokenLoads, brokenRenders }).toEqual({ brokenLoads: 1, brokenRenders: 1 });

@@ -86,6 +86,8 @@ export class GuideRun {
   readonly env: Record<string, string> = {};
   /** What the last command run as written printed. */
   lastOutput = '';
+  /** The servers the guide's commands started, stopped or not. */
+  private readonly _servers: RunningServer[] = [];
 
   constructor(
     private readonly blocks: readonly GuideBlock[],
@@ -98,9 +100,10 @@ export class GuideRun {
     const exported = /^export (\w+)=(\S+)$/.exec(command);
     if (exported) return void (this.env[exported[1]!] = exported[2]!);
     if (command === 'npm install tranche') return void npmInstall(this.app, [this.tarball]);
-    if (command === 'npm run dev') return startCommand('npm run dev -- --host 127.0.0.1', this.app, /Local:\s+(http:\/\/\S+?)\/?\s/);
+    if (command === 'npm run dev')
+      return this._started(startCommand('npm run dev -- --host 127.0.0.1', this.app, /Local:\s+(http:\/\/\S+?)\/?\s/));
     const staticServer = /^python3 -m http\.server \d+ --directory (\S+)$/.exec(command);
-    if (staticServer) return serveStatic(path.join(this.app, staticServer[1]!));
+    if (staticServer) return this._started(serveStatic(path.join(this.app, staticServer[1]!)));
     this.lastOutput = sh(command, this.app, this.env);
     return undefined;
   }
@@ -115,6 +118,17 @@ export class GuideRun {
       else for (const command of commandsOf(block)) server = (await this.run(command)) ?? server;
     }
     return server;
+  }
+
+  private async _started(starting: Promise<RunningServer>): Promise<RunningServer> {
+    const server = await starting;
+    this._servers.push(server);
+    return server;
+  }
+
+  /** Stops every server the guide started that still runs (a `close()` of one stopped is a no-op). */
+  async close(): Promise<void> {
+    await Promise.all(this._servers.map((s) => s.close()));
   }
 
   /** The lines the sections numbered `numbers` have the reader write, beyond the files `except`; and those files. */
