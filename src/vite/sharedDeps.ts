@@ -46,16 +46,7 @@ const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 export async function buildShared(specifiers: readonly string[], root: string): Promise<SharedBuild> {
   const require = createRequire(path.join(root, 'package.json'));
   const entries = specifiers.map((specifier) => {
-    let resolved: string;
-    try {
-      resolved = require.resolve(specifier);
-    } catch {
-      throw new TrancheError('invalid-option', {
-        where: 'trancheApp()',
-        problems: [`shared: "${specifier}" is not installed in ${root} (npm install it)`],
-      });
-    }
-    const version = packageVersion(resolved, specifier, 'trancheApp()');
+    const { resolved, version } = installedShared(specifier, root, 'trancheApp()', ' (npm install it)');
     return {
       specifier,
       version,
@@ -117,10 +108,22 @@ function wrapper(require: NodeJS.Require, specifier: string, resolved: string): 
 }
 
 /**
- * The version in the package.json of the package `resolved` (what `specifier` resolved to)
- * belongs to; `where` names the caller in errors.
+ * The file `specifier` resolves to from the app or module at `root`, and the version of its
+ * package there. When it is not installed, the one-line error names `where` (the plugin) and
+ * ends with `remedy`.
  */
-export function packageVersion(resolved: string, specifier: string, where: string): string {
+export function installedShared(specifier: string, root: string, where: string, remedy: string): { resolved: string; version: string } {
+  let resolved: string;
+  try {
+    resolved = createRequire(path.join(root, 'package.json')).resolve(specifier);
+  } catch {
+    throw new TrancheError('invalid-option', { where, problems: [`shared: "${specifier}" is not installed in ${root}${remedy}`] });
+  }
+  return { resolved, version: packageVersion(resolved, specifier, where) };
+}
+
+/** The version in the package.json of the package `resolved` (what `specifier` resolved to) belongs to. */
+function packageVersion(resolved: string, specifier: string, where: string): string {
   const name = packageOf(specifier);
   for (let dir = path.dirname(resolved); dir !== path.dirname(dir); dir = path.dirname(dir)) {
     try {

@@ -5,8 +5,6 @@
  * same bytes run under any prefix, and a chunk that did not change between versions hashes to
  * the same content address and is stored and downloaded once.
  */
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import type { Plugin, UserConfig } from 'vite';
 import semverValid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
@@ -16,7 +14,7 @@ import { TrancheError } from '../core/TrancheError.js';
 import { externalMatcher, isBareSpecifier, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
-import { packageVersion } from './sharedDeps.js';
+import { installedShared } from './sharedDeps.js';
 
 /** The entry file every release built by `trancheModule` has, at the top of its directory. */
 export const ENTRY_FILE = 'index.js';
@@ -139,7 +137,6 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
  * installed for the module at `root` (what it was built and tested against).
  */
 function sharedRequirements(shared: readonly string[], ranges: Readonly<Record<string, string>>, root: string): Record<string, string> {
-  const require = createRequire(path.join(root, 'package.json'));
   const out: Record<string, string> = {};
   for (const specifier of shared) {
     const pkg = packageOf(specifier);
@@ -148,19 +145,8 @@ function sharedRequirements(shared: readonly string[], ranges: Readonly<Record<s
       out[pkg] = ranges[pkg];
       continue;
     }
-    let resolved: string;
-    try {
-      resolved = require.resolve(specifier);
-    } catch {
-      throw new TrancheError('invalid-option', {
-        where: 'trancheModule()',
-        problems: [
-          `shared: "${specifier}" is not installed in ${root}, so the version the module works with is unknown: ` +
-            `install it, or give sharedRanges[${JSON.stringify(pkg)}]`,
-        ],
-      });
-    }
-    out[pkg] = `^${packageVersion(resolved, specifier, 'trancheModule()')}`;
+    const remedy = `, so the version the module works with is unknown: install it, or give sharedRanges[${JSON.stringify(pkg)}]`;
+    out[pkg] = `^${installedShared(specifier, root, 'trancheModule()', remedy).version}`;
   }
   return out;
 }

@@ -3,13 +3,14 @@
  * browser ES module under shared/ (React's CommonJS with its named exports, one copy of React
  * between react, react/jsx-runtime and react-dom/client), maps them in the shell's import map and
  * precaches them; the shell and a module import them bare; a module importing a bare specifier
- * nothing in the page resolves fails its build, naming it.
+ * nothing in the page resolves fails its build, naming it, and so does a shared specifier that is
+ * not installed.
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'vite';
+import { build, type PluginOption } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trancheApp, trancheModule } from '../../src/vite/index.js';
 
@@ -157,6 +158,19 @@ describe('shared dependencies', () => {
       'trancheModule() options:\n' +
         '  sharedRanges key "vue": expected the package of a specifier in shared, got "vue"\n' +
         '  sharedRanges.react: expected a semver range such as ^19.0.0, got "soon"',
+    );
+  });
+
+  it('names a shared specifier that is not installed, in the app build and in a module build', async () => {
+    const buildWith = (plugin: PluginOption) =>
+      build({ configFile: false, logLevel: 'silent', root: app, build: { outDir: path.join(app, 'missing-dist') }, plugins: [plugin] });
+    await expect(buildWith(trancheApp({ modules: {}, shared: ['react', 'no-such-package'], types: false }))).rejects.toThrow(
+      `trancheApp() option shared: "no-such-package" is not installed in ${app} (npm install it)`,
+    );
+    const shared = ['react', 'no-such-package/client'];
+    await expect(buildWith(trancheModule({ name: 'ranged', version: '1.0.0', entry: 'ranged.js', shared }))).rejects.toThrow(
+      `trancheModule() option shared: "no-such-package/client" is not installed in ${app}, so the version the module works with ` +
+        'is unknown: install it, or give sharedRanges["no-such-package"]',
     );
   });
 });
