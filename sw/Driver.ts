@@ -6,9 +6,11 @@
  * exists from the start. Routing (sw/Router.ts) and page messages (sw/answer.ts) go through its
  * methods only.
  *
- * A started worker reads its state in two steps. At once it opens the database and reads its
- * condition and when the accepted manifest was last confirmed (`Database.condition`): with them
- * and the one version row a request names, it answers module files (`committed`). The whole state (every module and
+ * A started worker reads its state in steps. A versioned module file it answers from the file's
+ * copy (sw/ModuleCopies.ts, `startedCopy`) without opening the database. Else it opens the
+ * database and reads its condition and when the accepted manifest was last confirmed
+ * (`Database.condition`): with them and the one version row a request names, it answers module
+ * files (`committed`). The whole state (every module and
  * version row, the bad marks) is read once something needs it (`loaded`: a navigation, a page
  * message, install, activation), once the first module answers are out, or `READ_DELAY_MS`
  * after the start: browsers stop idle workers after about 30 s, and reading a 1,000-module
@@ -28,13 +30,14 @@ import { checkManifest, type ManifestCheck } from './checkManifest.js';
 import { Database, type AcceptedManifest, type Identity, type StatusRow, type StoredState, type VersionRow } from './Database.js';
 import { Fallback } from './Fallback.js';
 import { FileStore } from './FileStore.js';
+import { ModuleCopies } from './ModuleCopies.js';
 import { Modules } from './Modules.js';
 import type { BroadcastEvent, ResolvedOptions } from './options.js';
 import { OverrideBook } from './OverrideBook.js';
 import { SnapshotBook } from './SnapshotBook.js';
 import { fetchRecord } from './Stager.js';
 import { storageNames } from './storageNames.js';
-import { unskewed } from './clock.js';
+import { servesWithin } from './clock.js';
 import { Telemetry } from './Telemetry.js';
 
 const NOMINAL = '(nominal)';
@@ -53,10 +56,9 @@ interface Loaded {
 
 /** The worker's state and the work that changes it. */
 export class Driver {
-  /** The database, opened when the worker starts. */
-  private readonly _database: Promise<Database>;
-  /** The database with the condition read (null: no storage). */
-  private readonly _opened: Promise<Database | null>;
+  /** The database, and the database with the condition read (null: no storage), once something needed them. */
+  private _databaseOnce: Promise<Database> | null = null;
+  private _openedOnce: Promise<Database | null> | null = null;
   /** The whole state read and the parts built over it, once `_readAll` was called. */
   private readonly _state: Promise<void>;
   private _readAll: () => void = () => undefined;
@@ -65,8 +67,11 @@ export class Driver {
   private _answering = 0;
   /** Version rows read alone meanwhile, by key: a burst of requests for one version's files reads its row once. */
   private readonly _rowsRead = new Map<string, Promise<VersionRow | null>>();
+  /** URLs of the copies answered before the state was read, by the hash of their bytes. */
+  private readonly _toRecall = new Map<string, string>();
   private _readTimer: unknown = null;
   private readonly _files: FileStore;
+  private readonly _copies: ModuleCopies;
   private _parts: Loaded | null = null;
   private _broken: unknown = null;
   private _identity: Identity = { anonymousId: '', userId: null };
@@ -74,7 +79,8 @@ export class Driver {
   private _status: StatusRow = { condition: 'NORMAL', why: NOMINAL, since: 0 };
   /** When the accepted manifest was last confirmed, as read at start: what `serving` goes by until the manifest itself is read. */
   private _confirmed: number | undefined = undefined;
-  private readonly _trusted: Promise<TrustedKeys>;
+  /** The `publicKeys` imported, on the first manifest check. */
+  private _trusted: Promise<TrustedKeys> | null = null;
   private readonly _events: Broadcaster;
   private readonly _telemetry: Telemetry | null;
   private readonly _background = new Set<Promise<unknown>>();
@@ -95,13 +101,11 @@ export class Driver {
     private readonly _adapter: Adapter,
   ) {
     this._files = new FileStore(_adapter, _options.storeBase, _options.storage.filesCache);
+    this._copies = new ModuleCopies(_adapter, _options.storage.copiesCache, _options.moduleBase, _options.maxManifestAgeMs);
+    this._copies.open();
     this._telemetry = _options.telemetry && new Telemetry(_options.telemetry, _adapter, (work) => this.track(work));
     const telemetry = this._telemetry;
     this._events = new Broadcaster(_adapter, [_options.onEvent], telemetry && ((event) => telemetry.record(event)));
-    this._trusted = trustKeys(_options.publicKeys, 'publicKeys');
-    this._trusted.catch(() => undefined); // reported by each manifest check instead
-    this._database = Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
-    this._opened = this._open();
     this._state = new Promise<void>((resolve) => (this._readAll = resolve)).then(() => this._load());
   }
 
@@ -130,10 +134,7 @@ export class Driver {
    */
   get serving(): boolean {
     if (!this.intercepting) return false;
-    const confirmed = this._manifest?.acceptedAt ?? this._confirmed;
-    if (confirmed === undefined) return true;
-    const now = this._adapter.now();
-    return now - unskewed(confirmed, now, 0) <= this._options.maxManifestAgeMs;
+    return servesWithin(this._manifest?.acceptedAt ?? this._confirmed, this._adapter.now(), this._options.maxManifestAgeMs);
   }
 
   /**
@@ -248,9 +249,46 @@ export class Driver {
     return snapshots.inherit(parentId, childId);
   }
 
+  /**
+   * The copy of a versioned module file (sw/ModuleCopies.ts) while the state is not read yet,
+   * which a worker started for the request answers with before opening its database; else null.
+   */
+  async startedCopy(url: string): Promise<Response | null> {
+    if (this._parts) return null;
+    const copy = await this._copies.answer(url).catch(() => null);
+    // Its bytes go to memory too (FileStore), once the answers are out: the next page load's need no lookup.
+    const sha256 = copy?.headers.get('etag')?.slice(1, -1);
+    if (sha256) this._toRecall.set(sha256, url);
+    return copy;
+  }
+
+  /** Reads the bytes of the copies a started worker answered with into memory. */
+  private async _recallCopies(): Promise<void> {
+    const copies = [...this._toRecall];
+    this._toRecall.clear();
+    for (const [sha256, url] of copies) {
+      const copy = await this._copies.matchUrl(url).catch(() => undefined);
+      if (copy) this._files.keep(sha256, await copy.blob());
+    }
+  }
+
   /** The row of module@version when it is committed (servable), else null. */
   servable(module: string, version: string): VersionRow | null {
     return this._parts?.modules.servable(module, version) ?? null;
+  }
+
+  /**
+   * The database with the condition read (null: no storage), opened on first use: a worker
+   * started for a module file its copies answer (sw/ModuleCopies.ts) opens it after that answer.
+   */
+  private get _database(): Promise<Database> {
+    this._databaseOnce ??= Database.open(this._adapter.indexedDB, this._options.storage.database, () => this._lost());
+    return this._databaseOnce;
+  }
+
+  private get _opened(): Promise<Database | null> {
+    this._openedOnce ??= this._open();
+    return this._openedOnce;
   }
 
   /** Resolves once the condition is read: `serving` answers from it. */
@@ -296,8 +334,10 @@ export class Driver {
   private _readWhenQuiet(): void {
     if (this._reading) return;
     this.track(
-      this._adapter.nextTask().then(() => {
-        if (this._answering === 0) return this.loaded;
+      this._adapter.nextTask().then(async () => {
+        if (this._answering !== 0) return;
+        await this.loaded;
+        await this._recallCopies();
       }),
     );
   }
@@ -307,8 +347,13 @@ export class Driver {
    * serves other bytes, the version is failed here (`integrity`) before the error is rethrown.
    */
   async respond(module: string, version: string, file: FileEntry): Promise<Response> {
+    const label = releaseKey(module, version);
+    const recalled = this._files.recalled(file, label);
+    if (recalled) return recalled;
+    const copy = await this._copies.match(module, version, file).catch(() => undefined);
+    if (copy) return copy;
     try {
-      return await this._files.respond(file, releaseKey(module, version));
+      return await this._files.respond(file, label);
     } catch (err) {
       if (isTrancheError(err, 'integrity'))
         this.track(this.loaded.then(() => this._parts?.fallback.fail({ module, version, reason: 'integrity' })));
@@ -459,7 +504,7 @@ export class Driver {
     if (this._readTimer !== null) this._adapter.clearTimeout(this._readTimer);
     // The database the worker opened at start, unless a recovery replaced it.
     if (this._parts) this._parts.db.close();
-    else void this._opened.then((db) => db?.close());
+    else void this._openedOnce?.then((db) => db?.close());
   }
 
   /** The loaded parts; throws `no-storage` without storage. */
@@ -500,6 +545,8 @@ export class Driver {
     try {
       await this._read(db);
       this._telemetry?.attach(db, this._identity.anonymousId);
+      // A worker that kept no copies before (an older tranche) starts marking them now.
+      this.track(this._markCopies());
     } catch (err) {
       // Without storage nothing can be verified or pinned: every request goes to the network.
       this._broken = err;
@@ -560,7 +607,7 @@ export class Driver {
     const snapshots = new SnapshotBook(this._adapter, db, track);
     const overrides = new OverrideBook(db, this._options.overrideTtlMs, state.overrides);
     const marks = new BadMarks(new FallbackPolicy(this._options.fallback), this._adapter, state.bad);
-    const modules = new Modules(this._options, this._adapter, db, this._files, marks, state, {
+    const modules = new Modules(this._options, this._adapter, db, this._files, this._copies, marks, state, {
       manifest,
       overrides: () => overrides.all,
       intercepting: () => this.intercepting,
@@ -597,6 +644,7 @@ export class Driver {
     const sequence = () => this._manifest?.manifest.sequence ?? 0;
     if (!this.intercepting) return { outcome: 'unchanged', sequence: sequence() };
     this._lastCheck = this._adapter.now();
+    this._trusted ??= trustKeys(this._options.publicKeys, 'publicKeys');
     const check = await checkManifest(this._adapter, this._options.manifestUrl, this._trusted, this._manifest);
     try {
       return await this._applyCheck(check, sequence);
@@ -620,6 +668,7 @@ export class Driver {
       if (this._manifest && this._parts) {
         this._manifest = { ...this._manifest, acceptedAt: this._adapter.now() };
         await this._parts.db.confirm(this._manifest.acceptedAt);
+        await this._markCopies();
       }
       // A bad mark's back-off may have ended since the last check: its version is offered again.
       this._parts?.modules.announceAndStage();
@@ -645,7 +694,10 @@ export class Driver {
     await modules.replan(manifest, identityKey(this._identity), (plan) =>
       accepted ? db.acceptManifest(accepted, plan) : db.updateModules(plan),
     );
-    if (accepted) this._manifest = accepted;
+    if (accepted) {
+      this._manifest = accepted;
+      await this._markCopies();
+    }
     modules.announceAndStage();
   }
 
@@ -662,6 +714,13 @@ export class Driver {
     if (!rewrite && this._status.condition === condition && this._status.why === why) return;
     this._status = { condition, why, since: this._adapter.now() };
     await this._parts?.db.setControl('status', this._status);
+    await this._markCopies();
+  }
+
+  /** Writes the condition, and when the manifest was last confirmed, where the copies' answers read them. */
+  private async _markCopies(): Promise<void> {
+    if (!this._parts) return;
+    await this._copies.mark(this._status.condition, this._manifest?.acceptedAt ?? this._confirmed).catch(() => undefined);
   }
 
   /**
@@ -674,8 +733,8 @@ export class Driver {
     await this._parts?.modules.abort();
     this.close();
     // This app's storage only: another app on the origin has its own namespace.
-    const { database, filesCache, shellCache } = this._options.storage;
-    await Promise.all([this._adapter.deleteCache(filesCache), this._adapter.deleteCache(shellCache)]);
+    const { database, filesCache, shellCache, copiesCache } = this._options.storage;
+    await Promise.all([filesCache, shellCache, copiesCache].map((name) => this._adapter.deleteCache(name)));
     await Database.destroy(this._adapter.indexedDB, database);
     await this._adapter.unregister();
   }

@@ -16,6 +16,15 @@ import { RecentBlobs } from './RecentBlobs.js';
  */
 const RECENT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The response pages get for `file` of `label` (module@version), with `body` its bytes; its
+ * ETag is the bytes' hash, by which the bytes of a copy answered at start are kept in memory too (Driver `startedCopy`).
+ */
+function answerOf(body: Blob, file: FileEntry, label: string): Response {
+  const headers = { 'content-type': file.type, 'cache-control': IMMUTABLE_CACHE, etag: `"${file.sha256}"`, 'x-tranche-module': label };
+  return new Response(body, { headers });
+}
+
 /** The verified blobs of every staged version. */
 export class FileStore {
   private _cache: Promise<BlobCache> | null = null;
@@ -30,10 +39,7 @@ export class FileStore {
     private readonly _adapter: Adapter,
     private readonly _storeBase: string,
     private readonly _cacheName: string,
-  ) {
-    // Opened beside the database as the worker starts: its first answer needs both.
-    this._open().catch(() => undefined); // a failure is met again by the first read
-  }
+  ) {}
 
   /** Where the store serves the bytes with this hash (also their key in the cache). */
   urlOf(sha256: string): string {
@@ -84,10 +90,27 @@ export class FileStore {
    * never served unchecked.
    */
   async respond(file: FileEntry, label: string): Promise<Response> {
-    const body = this._recent.get(file.sha256) ?? (await this._read(file, label));
-    return new Response(body, {
-      headers: { 'content-type': file.type, 'cache-control': IMMUTABLE_CACHE, 'x-tranche-module': label },
-    });
+    return this.recalled(file, label) ?? answerOf(await this._read(file, label), file, label);
+  }
+
+  /** The response for `file` of `label` from the bytes kept in memory, or null. */
+  recalled(file: FileEntry, label: string): Response | null {
+    const blob = this._recent.get(file.sha256);
+    return blob ? answerOf(blob, file, label) : null;
+  }
+
+  /** Keeps `blob`, the verified bytes with hash `sha256`, in memory. */
+  keep(sha256: string, blob: Blob): void {
+    this._recent.set(sha256, blob);
+  }
+
+  /**
+   * The same response made from the stored blob, without keeping its bytes in memory (copying
+   * a version's files must not push out what pages load); downloaded again when it went missing.
+   */
+  async storedResponse(file: FileEntry, label: string): Promise<Response> {
+    const hit = await (await this._open()).match(this.urlOf(file.sha256));
+    return answerOf(hit ? await hit.blob() : await this._read(file, label), file, label);
   }
 
   private _read(file: FileEntry, label: string): Promise<Blob> {

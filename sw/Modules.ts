@@ -15,6 +15,7 @@ import { compatibleTargets, desiredVersion, planModules, servedVersions, type Fo
 import { cleanUp } from './cleanUp.js';
 import type { Database, ModuleRow, Overrides, StoredState, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
+import type { ModuleCopies } from './ModuleCopies.js';
 import type { ResolvedOptions } from './options.js';
 import { MAX_RETRY_DELAY_MS, Stager, failureOf } from './Stager.js';
 import { unskewed } from './clock.js';
@@ -54,6 +55,7 @@ export class Modules {
     private readonly _adapter: Adapter,
     private readonly _db: Database,
     private readonly _files: FileStore,
+    private readonly _copies: ModuleCopies,
     private readonly _marks: BadMarks,
     stored: Pick<StoredState, 'modules' | 'versions'>,
     private readonly _host: ModuleHost,
@@ -313,6 +315,8 @@ export class Modules {
     const committed = this._versions.get(key);
     if (committed) this._versions.set(key, { ...committed, status: 'committed' });
     this._host.emit({ type: 'VERSION_ACTIVATED', module, version, previous });
+    // Before the queue moves on, so no clean-up runs meanwhile; a failure leaves it to the next clean-up's reconcile.
+    if (committed) await this._copies.add({ module, version, files: committed.record.files }, this._files).catch(() => undefined);
     return null;
   }
 
@@ -331,7 +335,7 @@ export class Modules {
 
   private async _cleanUp(): Promise<void> {
     if (!this._host.intercepting()) return;
-    const result = await cleanUp(this._adapter, this._db, this._files, this.rows, this.targets());
+    const result = await cleanUp(this._adapter, this._db, this._files, this._copies, this.rows, this.targets());
     for (const key of result.versions) this._versions.delete(key);
     this._host.forgetClients(result.clients);
   }

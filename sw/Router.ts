@@ -141,14 +141,18 @@ export class Router {
   }
 
   /**
-   * A module file. A versioned URL (what import maps name) needs only the worker's condition and
-   * the version's row, which a worker started for it reads before the rest of its state
-   * (sw/Driver.ts); one without a version, or a dedicated worker's script, needs the client's
+   * A module file. A versioned URL (what import maps name) is answered from its copy by a worker
+   * started for it, else needs only the worker's condition and the version's row, which such a
+   * worker reads before the rest of its state (sw/Driver.ts); one without a version, or a dedicated worker's script, needs the client's
    * snapshot, and with it the whole state.
    */
   private async _module(request: Request, parsed: ModuleUrl, clientId: string, resultingClientId: string): Promise<Response> {
+    const versioned = parsed.version !== null && request.destination !== 'worker';
+    // A worker started for this request answers from the file's copy, before it opens its database.
+    const copy = versioned ? await this._driver.startedCopy(request.url) : null;
+    if (copy) return copy;
     // The version's row is read beside the condition: a started worker's first answer waits for both at once.
-    const named = parsed.version && request.destination !== 'worker' ? this._driver.committed(parsed.module, parsed.version) : null;
+    const named = versioned ? this._driver.committed(parsed.module, parsed.version!) : null;
     named?.catch(() => undefined); // awaited below, unless the worker does not serve
     await this._driver.opened();
     if (!this._driver.serving) return this._adapter.fetch(request);

@@ -6,8 +6,9 @@
  */
 import { releaseKey } from '../src/core/manifest.js';
 import type { Adapter } from './Adapter.js';
-import type { Database, ModuleRow } from './Database.js';
+import type { Database, ModuleRow, VersionRow } from './Database.js';
 import type { FileStore } from './FileStore.js';
+import type { CopiedVersion, ModuleCopies } from './ModuleCopies.js';
 
 /**
  * A snapshot is kept this long even when its client is not (yet) listed: the client of a
@@ -26,6 +27,7 @@ export async function cleanUp(
   adapter: Adapter,
   db: Database,
   files: FileStore,
+  copies: ModuleCopies,
   modules: readonly ModuleRow[],
   targets: ReadonlyMap<string, string>,
 ): Promise<CleanUpResult> {
@@ -45,12 +47,22 @@ export async function cleanUp(
   }
 
   const versions = await db.versions();
-  const dropped = versions.filter((v) => !retained.has(v.key)).map((v) => v.key);
-  // Rows go first: a worker stopped in between leaves unreferenced blobs, never a committed
-  // version without its bytes.
-  await db.forget(gone, dropped);
-  const referenced = new Set(versions.filter((v) => retained.has(v.key)).flatMap((v) => v.record.files.map((f) => f.sha256)));
+  const dropped = versions.filter((v) => !retained.has(v.key));
+  // Copies go first, then rows, then blobs: a worker stopped in between leaves a committed version
+  // without copies (answered the long way) or unreferenced blobs, never a copy or a row without its bytes.
+  await copies.delete(dropped.map(copiedVersion));
+  await db.forget(
+    gone,
+    dropped.map((v) => v.key),
+  );
+  const keptVersions = versions.filter((v) => retained.has(v.key));
+  const referenced = new Set(keptVersions.flatMap((v) => v.record.files.map((f) => f.sha256)));
   const orphans = [...(await files.stored())].filter((sha) => !referenced.has(sha));
   await files.delete(orphans);
-  return { clients: gone, versions: dropped };
+  await copies.reconcile(keptVersions.filter((v) => v.status === 'committed').map(copiedVersion), files);
+  return { clients: gone, versions: dropped.map((v) => v.key) };
+}
+
+function copiedVersion(row: VersionRow): CopiedVersion {
+  return { module: row.module, version: row.version, files: row.record.files };
 }

@@ -26,3 +26,12 @@ export function timerDelay(ms: number): number {
 export function unskewed(at: number, now: number, maxAhead: number): number {
   return at - now > maxAhead ? now : at;
 }
+
+/**
+ * Whether a worker whose manifest was last confirmed at `confirmed` (undefined: no manifest yet)
+ * still answers from its stored versions at `now`: within `maxAgeMs` of it. A confirmation "in
+ * the future" is clock skew and counts as now.
+ */
+export function servesWithin(confirmed: number | undefined, now: number, maxAgeMs: number): boolean {
+  return confirmed === undefined || now - unskewed(confirmed, now, 0) <= maxAgeMs;
+}

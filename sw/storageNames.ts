@@ -1,6 +1,6 @@
 /**
  * Where one app's worker keeps its state on its origin (docs/service-worker.md, "Several apps
- * on one origin"): an IndexedDB database and two Cache Storage caches, all named after the
+ * on one origin"): an IndexedDB database and three Cache Storage caches, all named after the
  * worker's namespace, so that two apps on one origin (workers with different scopes) never read,
  * clean up or wipe each other's state.
  */
@@ -13,12 +13,19 @@ export interface StorageNames {
   filesCache: string;
   /** The cache of the app's HTML copies (sw/Shell.ts). */
   shellCache: string;
+  /** The cache of committed module files under their module URLs, with the condition marker (sw/ModuleCopies.ts). */
+  copiesCache: string;
 }
 
 /** The names under `namespace`; the empty namespace keeps the names tranche used before namespaces. */
 export function storageNames(namespace: string): StorageNames {
   const suffix = namespace === '' ? '' : `:${namespace}`;
-  return { database: `tranche${suffix}`, filesCache: `tranche-files-v1${suffix}`, shellCache: `tranche-shell-v1${suffix}` };
+  return {
+    database: `tranche${suffix}`,
+    filesCache: `tranche-files-v1${suffix}`,
+    shellCache: `tranche-shell-v1${suffix}`,
+    copiesCache: `tranche-copies-v1${suffix}`,
+  };
 }
 
 /**

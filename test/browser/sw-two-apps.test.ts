@@ -147,7 +147,14 @@ describe('two apps on one origin', () => {
     expect(await cart(pageB)).toBe('B 1.0.0');
     expect(await storage(pageB)).toEqual({
       databases: ['tranche:/a/', 'tranche:/b/'],
-      caches: ['tranche-files-v1:/a/', 'tranche-files-v1:/b/', 'tranche-shell-v1:/a/', 'tranche-shell-v1:/b/'],
+      caches: [
+        'tranche-copies-v1:/a/',
+        'tranche-copies-v1:/b/',
+        'tranche-files-v1:/a/',
+        'tranche-files-v1:/b/',
+        'tranche-shell-v1:/a/',
+        'tranche-shell-v1:/b/',
+      ],
     });
 
     // A's kill switch: A's worker wipes its own state and unregisters; B keeps serving.
@@ -158,7 +165,7 @@ describe('two apps on one origin', () => {
     });
     expect(await storage(pageB)).toEqual({
       databases: ['tranche:/b/'],
-      caches: ['tranche-files-v1:/b/', 'tranche-shell-v1:/b/'],
+      caches: ['tranche-copies-v1:/b/', 'tranche-files-v1:/b/', 'tranche-shell-v1:/b/'],
     });
     await pageB.reload();
     expect(await cart(pageB)).toBe('B 1.0.0');

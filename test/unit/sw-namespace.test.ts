@@ -15,11 +15,17 @@ const resolve = (scope: string, namespace?: string) =>
 
 describe('storage names', () => {
   it('keep the names without a namespace at the root scope, and take the scope path elsewhere', () => {
-    expect(resolve(`${ORIGIN}/`)).toEqual({ database: 'tranche', filesCache: 'tranche-files-v1', shellCache: 'tranche-shell-v1' });
+    expect(resolve(`${ORIGIN}/`)).toEqual({
+      database: 'tranche',
+      filesCache: 'tranche-files-v1',
+      shellCache: 'tranche-shell-v1',
+      copiesCache: 'tranche-copies-v1',
+    });
     expect(resolve(`${ORIGIN}/shop/`)).toEqual({
       database: 'tranche:/shop/',
       filesCache: 'tranche-files-v1:/shop/',
       shellCache: 'tranche-shell-v1:/shop/',
+      copiesCache: 'tranche-copies-v1:/shop/',
     });
     expect(resolve(`${ORIGIN}/`, 'admin').database).toBe('tranche:admin');
   });
@@ -51,7 +57,12 @@ describe('a worker in a namespace', () => {
     expect((await shop.state('')).clientId).toBe(clientId);
     const names = (await platform.indexedDB.databases()).map((d) => d.name).sort();
     expect(names).toEqual(['tranche', 'tranche:/shop/']);
-    expect([...platform.caches.keys()].sort()).toEqual(['tranche-files-v1', 'tranche-files-v1:/shop/']);
+    expect([...platform.caches.keys()].sort()).toEqual([
+      'tranche-copies-v1',
+      'tranche-copies-v1:/shop/',
+      'tranche-files-v1',
+      'tranche-files-v1:/shop/',
+    ]);
     shop.close();
     // On a browser that never had the shared database, none is created.
     const fresh = new FakePlatform(t.dir);

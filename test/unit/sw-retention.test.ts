@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveOptions } from '../../sw/options.js';
 import { Router } from '../../sw/Router.js';
 import { Driver } from '../../sw/Driver.js';
@@ -113,9 +113,46 @@ describe('Router: module requests', () => {
     idle.close();
   });
 
+  it(
+    "a started worker answers a committed version's file from its copy before opening its database; clean-up deletes " +
+      'the copies of what it forgets, and a stale manifest is not served from copies',
+    async () => {
+      const copies = () =>
+        [...platform.caches.get('tranche-copies-v1')!.entries.keys()].filter((url) => !url.endsWith('.condition')).sort();
+      const driver = await startDriver(platform, t.publicKey);
+      expect(copies()).toEqual(['chunk.js', 'index.js', 'shared.js'].map((file) => `${ORIGIN}/modules/cart/1.0.0/${file}`));
+      for (const version of ['2.0.0', '3.0.0', '4.0.0']) await promote(driver, version);
+      // 1.0.0 is forgotten (current and 2 previous are kept): its copies went with its row.
+      expect(copies().map((url) => url.split('/')[5])).toEqual(['2.0.0', '3.0.0', '4.0.0'].flatMap((v) => [v, v, v]));
+      driver.close();
+
+      const options = resolveOptions({ manifestUrl: MANIFEST_URL, publicKeys: [t.publicKey] }, `${ORIGIN}/`);
+      const opened = vi.spyOn(platform.indexedDB, 'open');
+      const restarted = new Driver(options, platform);
+      restarted.start();
+      const response = (await router(restarted).handle(new Request(`${ORIGIN}/modules/cart/3.0.0/chunk.js`), 'page-1', ''))!;
+      expect(await response.text()).toContain('cart@3.0.0 chunk');
+      expect(opened).not.toHaveBeenCalled();
+      await restarted.idle();
+      restarted.close();
+
+      // 31 days without a check (the store is down): the copy says nothing the worker may not serve.
+      platform.advance(31 * 24 * 3_600_000);
+      platform.hook = (url) => (url.href === MANIFEST_URL ? new Response('down', { status: 503 }) : undefined);
+      const stale = new Driver(options, platform);
+      stale.start();
+      const before = platform.requests.length;
+      await router(stale).handle(new Request(`${ORIGIN}/modules/cart/3.0.0/chunk.js`), 'page-1', '');
+      expect(platform.requests.slice(before)).toContain(`${ORIGIN}/modules/cart/3.0.0/chunk.js`);
+      await stale.idle();
+      stale.close();
+    },
+  );
+
   it('re-downloads and verifies a blob the browser evicted', async () => {
     const driver = await startDriver(platform, t.publicKey);
     platform.caches.get('tranche-files-v1')!.entries.clear();
+    platform.caches.get('tranche-copies-v1')!.entries.clear();
     const response = (await router(driver).handle(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), '', ''))!;
     expect(await response.text()).toContain('"1.0.0"');
     expect(platform.storedFiles()).toHaveLength(1);
