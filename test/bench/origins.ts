@@ -26,14 +26,14 @@ const bundlePath = (kind: WorkerKind) => fileURLToPath(new URL(`../../.tmp/bench
 /** The built code of each worker. */
 export type WorkerBundles = Record<WorkerKind, string>;
 
-/** Bundles the three workers with vite, as an app's build would, and returns their code. */
+/** Bundles the three workers with vite, minified as an app's build does, and returns their code. */
 export async function bundleWorkers(): Promise<WorkerBundles> {
   // The tests' server reads the tests' bundle when it starts (the bench serves its own instead);
   // rebuilding it while a test run elsewhere reads it would race, so only when it is missing.
   if (!existsSync(SW_BUNDLE)) await buildSwBundle();
   const code = await Promise.all(
     KINDS.map(async (kind) => {
-      await bundleWorker(fileURLToPath(new URL(`./workers/${kind}-sw.ts`, import.meta.url)), bundlePath(kind));
+      await bundleWorker(fileURLToPath(new URL(`./workers/${kind}-sw.ts`, import.meta.url)), bundlePath(kind), { minify: true });
       return [kind, await readFile(bundlePath(kind), 'utf8')] as const;
     }),
   );

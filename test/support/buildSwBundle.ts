@@ -14,12 +14,14 @@ import { CLIENT_BUNDLE, bundle } from './clientPages.js';
 export const SW_BUNDLE = fileURLToPath(new URL('../../.tmp/sw-test/sw.js', import.meta.url));
 
 /**
- * Bundles the worker source `entry` into the one classic script `outFile` (an IIFE, unminified,
- * so a profile names its functions), emptying `outFile`'s directory first. Built as for
- * production: library mode leaves `process.env.NODE_ENV` alone, and Workbox's development
- * checks and logging would otherwise run (or throw: a worker has no `process`).
+ * Bundles the worker source `entry` into the one classic script `outFile` (an IIFE), emptying
+ * `outFile`'s directory first. Built as for production: library mode leaves
+ * `process.env.NODE_ENV` alone, and Workbox's development checks and logging would otherwise run
+ * (or throw: a worker has no `process`). Unminified unless `minify` (the benchmarks, which
+ * measure what an app ships: `trancheApp` minifies the app's worker as the app's build does), so
+ * the tests' stack traces and profiles name their functions.
  */
-export async function bundleWorker(entry: string, outFile: string): Promise<void> {
+export async function bundleWorker(entry: string, outFile: string, { minify = false } = {}): Promise<void> {
   await build({
     configFile: false,
     logLevel: 'warn',
@@ -27,7 +29,7 @@ export async function bundleWorker(entry: string, outFile: string): Promise<void
     build: {
       outDir: dirname(outFile),
       emptyOutDir: true,
-      minify: false,
+      minify,
       sourcemap: false,
       lib: {
         entry,
