@@ -15,9 +15,4 @@ export default tseslint.config(
       'max-len': ['error', { code: 140, ignoreUrls: true }],
     },
   },
-  {
-    // Being changed by another branch: their long lines are split there. Remove this block after.
-    files: ['test/bench/main.ts', 'test/bench/measures/fallback.ts'],
-    rules: { 'max-len': 'off' },
-  },
 );

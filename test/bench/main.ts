@@ -2,8 +2,9 @@
  * `npm run bench [-- --quick] [-- --out <path>] [-- --only <word>]`: runs every benchmark in
  * headless Chromium and Node, prints a table with each figure beside its goal and baseline, and
  * writes the figures as JSON (default bench-results.json). `--only <word>` runs the measures
- * whose title contains the word (repeat it for several: `--only "worker start" --only distinct`). Benchmarks never gate CI: a missed goal is printed as MISSED,
- * and the exit code is 0 unless a measure could not run at all.
+ * whose title contains the word (repeat it for several: `--only "worker start" --only distinct`).
+ * Benchmarks never gate CI: a missed goal is printed as MISSED, and the exit code is 0 unless a
+ * measure could not run at all.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';

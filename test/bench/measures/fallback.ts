@@ -39,7 +39,8 @@ const STAMP_FALLBACK = `(() => {
   });
   new MutationObserver(() => {
     const out = document.getElementById('out');
-    if (document.body?.dataset.booted === 'yes' && out?.dataset.cart === ${JSON.stringify(CART.good)} && sessionStorage.getItem('bench-rolled-back')) stamp('bench-good');
+    const good = out?.dataset.cart === ${JSON.stringify(CART.good)};
+    if (document.body?.dataset.booted === 'yes' && good && sessionStorage.getItem('bench-rolled-back')) stamp('bench-good');
   }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-booted'] });
 })();`;
 
