@@ -1,5 +1,5 @@
 /** Rolldown's `external` for bare specifiers resolved at run time (import map), with their subpaths. */
-import type { Rolldown } from 'vite';
+import { esmExternalRequirePlugin, type Rolldown } from 'vite';
 import { optionProblem } from '../core/optionProblem.js';
 
 /** Whether `specifier` is bare (`react`, `cart/x.js`): not relative, absolute or a URL. */
@@ -24,19 +24,27 @@ export function isUnder(bare: readonly string[], id: string): boolean {
   return bare.some((s) => id === s || id.startsWith(`${s}/`));
 }
 
-/**
- * `external` for `bare` (and their subpaths), `exact` (those specifiers only: a shared
- * `react-dom/client` leaves `react-dom` bundled) and whatever the user's own `external` says.
- */
-export function externalMatcher(
-  bare: readonly string[],
-  user: Rolldown.ExternalOption | undefined,
-  exact: readonly string[] = [],
-): Rolldown.ExternalOptionFunction {
+/** `external` for `bare` (and their subpaths) and whatever the user's own `external` says. */
+export function externalMatcher(bare: readonly string[], user: Rolldown.ExternalOption | undefined): Rolldown.ExternalOptionFunction {
   const matchesUser = (id: string, importer: string | undefined, isResolved: boolean): boolean => {
     if (user === undefined) return false;
     if (typeof user === 'function') return user(id, importer, isResolved) === true;
     return (Array.isArray(user) ? user : [user]).some((p) => (typeof p === 'string' ? p === id : p.test(id)));
   };
-  return (id, importer, isResolved) => exact.includes(id) || isUnder(bare, id) || matchesUser(id, importer, isResolved);
+  return (id, importer, isResolved) => isUnder(bare, id) || matchesUser(id, importer, isResolved);
+}
+
+/**
+ * Leaves to the page's import map, in a build's Rolldown options: `bare` (tranche modules) with
+ * their subpaths and the user's own `external`, and `shared` exactly (a shared `react-dom/client`
+ * leaves `react-dom` bundled). The shared specifiers go through Rolldown's
+ * esmExternalRequirePlugin rather than `external`, so that a bundled CommonJS package's
+ * `require('react')` becomes an import of `react`, the shell's copy: as a plain `external` it
+ * stays a `require` call, which throws in the browser (issue 11). The plugin then resolves them
+ * before the `external` option could: that option never matches them.
+ */
+export function leaveToImportMap(rolldown: Rolldown.InputOptions, bare: readonly string[], shared: readonly string[]): void {
+  const others = externalMatcher(bare, rolldown.external);
+  rolldown.external = (id, importer, isResolved) => !shared.includes(id) && others(id, importer, isResolved);
+  if (shared.length) rolldown.plugins = [esmExternalRequirePlugin({ external: [...shared] }), rolldown.plugins];
 }

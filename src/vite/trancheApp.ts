@@ -23,7 +23,7 @@ import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { storeHandler } from '../release/storeHandler.js';
 import { appWorker, appWorkerProblems, type AppWorkerOptions } from './appWorker.js';
-import { externalMatcher, isUnder, sharedProblems } from './externals.js';
+import { isUnder, leaveToImportMap, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { SHARED_INFO_FILE } from '../release/releaseInfo.js';
 import { buildShared, sharedImports, sharedVersions, type SharedBuild } from './sharedDeps.js';
@@ -104,8 +104,7 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
         if (command !== 'build') return;
         // Mutated rather than returned: Vite's deep merge cannot merge a function with an array.
         const build = (user.build ??= {});
-        const rolldown = (build.rolldownOptions ??= {});
-        rolldown.external = externalMatcher(names, rolldown.external, shared);
+        leaveToImportMap((build.rolldownOptions ??= {}), names, shared);
       },
       async configResolved(resolved) {
         config = resolved;

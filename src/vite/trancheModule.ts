@@ -11,7 +11,7 @@ import validRange from 'semver/ranges/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
 import { packageOf } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
-import { externalMatcher, isBareSpecifier, sharedProblems } from './externals.js';
+import { externalMatcher, isBareSpecifier, leaveToImportMap, sharedProblems } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
 import { installedShared } from './sharedDeps.js';
@@ -87,7 +87,6 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
         ...rolldown,
         input: { index: input },
         preserveEntrySignatures: 'strict',
-        external: externalMatcher(external, rolldown.external, shared),
         output: {
           ...(Array.isArray(rolldown.output) ? {} : rolldown.output),
           format: 'es',
@@ -97,6 +96,7 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
           sanitizeFileName: safeFileName,
         },
       };
+      leaveToImportMap(build.rolldownOptions, external, shared);
       user.base = './';
       // The app's public/ (favicon, icons) belongs to the shell: never ingested into a release.
       user.publicDir = false;

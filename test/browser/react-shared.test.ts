@@ -1,6 +1,7 @@
 /**
  * React shared through trancheApp({ shared }) in Chromium: a React shell renders a counter
- * module (useState) built by trancheModule with the same declaration, from a plain server of the
+ * module (useState, through a CommonJS package it bundles that requires React) built by
+ * trancheModule with the same declaration, from a plain server of the
  * built app and the store (storeHandler). No vendor build, import map or precache plugin is
  * written by hand. The module's hooks work with the shell's React on a first visit (the shell's
  * import map beside the store's importmap.js) and through the worker; 2.0.0 rolls out; a 3.0.0
@@ -48,12 +49,19 @@ createRoot(document.getElementById('root'), trancheRootOptions(tranche)).render(
 );
 `;
 
-const COUNTER = `import { createElement as h, useState } from 'react';
+const COUNTER = `import { createElement as h } from 'react';
+import { useCount } from 'use-count';
 export default function Counter() {
-  const [count, setCount] = useState(0);
+  const [count, setCount] = useCount();
   if (import.meta.env.TRANCHE_VERSION === '3.0.0') throw new Error('counter 3.0.0 cannot render');
   return h('button', { id: 'counter', onClick: () => setCount(count + 1) }, 'counter ' + import.meta.env.TRANCHE_VERSION + ': ' + count);
 }
+`;
+
+/** A CommonJS package the module bundles, which requires the shared React (as use-sync-external-store's shim does). */
+const USE_COUNT = `'use strict';
+var React = require('react');
+exports.useCount = function useCount() { return React.useState(0); };
 `;
 
 let t: TestStore;
@@ -89,6 +97,9 @@ beforeAll(async () => {
   );
   await writeFile(path.join(app, 'main.js'), MAIN);
   await writeFile(path.join(app, 'counter/index.js'), COUNTER);
+  await mkdir(path.join(app, 'counter/node_modules/use-count'), { recursive: true });
+  await writeFile(path.join(app, 'counter/node_modules/use-count/package.json'), '{ "name": "use-count", "version": "1.0.0" }\n');
+  await writeFile(path.join(app, 'counter/node_modules/use-count/index.js'), USE_COUNT);
   await writeFile(
     path.join(app, 'sw.js'),
     `import { installTranche } from '${REPO}sw/index.ts';

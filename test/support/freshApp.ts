@@ -57,8 +57,8 @@ export function removeDir(dir: string): void {
 /**
  * The environment of a user's shell: this process's, without the `NODE_ENV=test` vitest sets.
  * With it, `vite build` is not a production build: @vitejs/plugin-react compiles JSX for
- * `react/jsx-dev-runtime`, which no app shares, so a module bundles it (CommonJS requiring
- * `react`, which fails in the browser).
+ * `react/jsx-dev-runtime`, which no app shares, so a module bundles React's development JSX
+ * runtime: not the build a user gets.
  */
 function userEnv(): NodeJS.ProcessEnv {
   const { NODE_ENV: _vitest, ...env } = process.env;

@@ -6,6 +6,7 @@
  * nothing in the page resolves fails its build, naming it, and so does a shared specifier that is
  * not installed.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,10 +29,17 @@ beforeAll(async () => {
     path.join(app, 'index.html'),
     '<!doctype html><html><head></head><body><script type="module" src="/main.js"></script></body></html>\n',
   );
+  // A CommonJS package requiring a shared dependency, as use-sync-external-store's shim (used by
+  // react-redux and zustand) does; lib/ re-exports it to the shell and to a module.
+  const legacy = path.join(app, 'lib/node_modules/legacy-react');
+  await mkdir(legacy, { recursive: true });
+  await writeFile(path.join(legacy, 'package.json'), '{ "name": "legacy-react", "version": "1.0.0", "main": "index.js" }\n');
+  await writeFile(path.join(legacy, 'index.js'), "'use strict';\nvar React = require('react');\nexports.hookOf = () => React.useState;\n");
+  await writeFile(path.join(app, 'lib/index.js'), "export { hookOf } from 'legacy-react';\n");
   await writeFile(
     path.join(app, 'main.js'),
-    "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\n" +
-      "console.log(useState, createRoot, import('counter'));\n",
+    "import { useState } from 'react';\nimport { createRoot } from 'react-dom/client';\nimport { hookOf } from './lib/index.js';\n" +
+      "console.log(useState, createRoot, hookOf, import('counter'));\n",
   );
   await writeFile(path.join(app, 'sw.js'), 'self.precached = self.__WB_MANIFEST;\nself.shared = self.__TRANCHE_SHARED;\n');
   await mkdir(path.join(app, 'counter'));
@@ -100,6 +108,24 @@ describe('shared dependencies', () => {
     expect(main).not.toContain('Invalid hook call');
     const worker = await readFile(path.join(app, 'dist/sw.js'), 'utf8');
     for (const url of Object.values(importMap())) expect(worker).toContain(url.slice(1));
+  });
+
+  it("gives a bundled CommonJS package requiring a shared specifier the page's copy, in a module and in the shell", async () => {
+    const outDir = path.join(app, 'legacy-dist');
+    const plugin = trancheModule({ name: 'legacy', version: '1.0.0', entry: 'lib/index.js', shared: SHARED });
+    await build({ configFile: false, logLevel: 'silent', root: app, build: { outDir }, plugins: [plugin] });
+    // Run where `require` does not exist, as in a browser, with `react` resolved as the import map would.
+    const check = "import { hookOf } from './legacy-dist/index.js'; import { useState } from 'react'; console.log(hookOf() === useState);";
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', check], { cwd: app, encoding: 'utf8' })).toBe('true\n');
+    const shell = await readFile(
+      path.join(
+        app,
+        'dist/assets',
+        (await readdir(path.join(app, 'dist/assets'))).find((f) => f.endsWith('.js'))!,
+      ),
+      'utf8',
+    );
+    expect(shell).not.toMatch(/\brequire\b/);
   });
 
   it('tells the worker and `tranche shared` (tranche-shared.json) the versions the shell provides, by package', async () => {
