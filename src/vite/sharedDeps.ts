@@ -6,16 +6,17 @@
  * the worker merges into each page load's map (src/core/importMap.ts) and which a first visit
  * reads beside the store's `importmap.js`. The worker precaches them with the shell's scripts.
  *
- * CommonJS packages (React) get an ES wrapper whose named exports are the keys of the package's
- * `module.exports`, read by requiring it in Node: `export * from` a CommonJS module gives only
- * `default`. Every entry is built in one build, so code they share (react-dom requires react)
- * is one chunk: one copy.
+ * Each specifier is resolved as the app's browser build resolves it (Svelte's and Vue's
+ * packages give Node other files). An ES module is its own entry; a CommonJS one (React) gets
+ * an ES wrapper whose named exports are the keys of its `module.exports`, read by requiring it
+ * in Node: `export * from` a CommonJS module gives only `default`. Every entry is built in one
+ * build, so code they share (react-dom requires react, `svelte` and `svelte/internal/client`
+ * share Svelte's runtime) is one chunk: one copy.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { types } from 'node:util';
-import { build, type Plugin, type Rolldown } from 'vite';
+import { build, parseAst, type Plugin, type Rolldown } from 'vite';
 import { packageOf } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 
@@ -40,26 +41,32 @@ export interface SharedBuild {
 }
 
 const VIRTUAL = '\0tranche-shared:';
+/** A CommonJS file's ES wrapper: the prefix, then the file's path. */
+const COMMONJS = '\0tranche-shared-cjs:';
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** Builds `specifiers` for the browser (production mode) from the app at `root`. */
 export async function buildShared(specifiers: readonly string[], root: string): Promise<SharedBuild> {
   const require = createRequire(path.join(root, 'package.json'));
   const entries = specifiers.map((specifier) => {
-    const { resolved, version } = installedShared(specifier, root, 'trancheApp()', ' (npm install it)');
-    return {
-      specifier,
-      version,
-      resolved,
-      name: `${specifier.replace(/\//g, '_')}@${version}`,
-      source: wrapper(require, specifier, resolved),
-    };
+    const { version } = installedShared(specifier, root, 'trancheApp()', ' (npm install it)');
+    return { specifier, version, name: `${specifier.replace(/\//g, '_')}@${version}` };
   });
-  const sources = new Map(entries.map((e) => [`${VIRTUAL}${e.name}`, e.source]));
+  const specifierOf = new Map(entries.map((e) => [`${VIRTUAL}${e.name}`, e.specifier]));
+  const importer = path.join(root, 'index.html');
   const virtual: Plugin = {
     name: 'tranche:shared-entries',
-    resolveId: (id) => (sources.has(id) ? id : null),
-    load: (id) => sources.get(id) ?? null,
+    async resolveId(id) {
+      const specifier = specifierOf.get(id);
+      if (specifier === undefined) return null;
+      // Resolved as the browser build resolves it (`browser` and `production` conditions), not
+      // as Node does: Node's `svelte` is its server build, Node's `vue` its CommonJS build.
+      const resolved = await this.resolve(specifier, importer, { skipSelf: true });
+      if (!resolved || resolved.external) this.error(`shared: "${specifier}" does not resolve to a file for the browser from ${root}`);
+      // An ES module is its own entry, whose exports (default included) the build keeps as they are.
+      return isEsModule(resolved.id) ? resolved.id : `${COMMONJS}${resolved.id}`;
+    },
+    load: (id) => (id.startsWith(COMMONJS) ? commonJsWrapper(require, id.slice(COMMONJS.length)) : null),
   };
   const result = await build({
     configFile: false,
@@ -88,21 +95,26 @@ export async function buildShared(specifiers: readonly string[], root: string): 
   return { dependencies, files };
 }
 
+/** Whether `file` is an ES module by its syntax (Vue's `*.esm-bundler.js` are, in a package Node takes for CommonJS). */
+function isEsModule(file: string): boolean {
+  return parseAst(readFileSync(file, 'utf8'), { sourceType: 'unambiguous' }, file).sourceType === 'module';
+}
+
 /**
- * The ES module re-exporting `specifier`: for a CommonJS one, `default` and each key of its
- * exports; for an ES one, everything it exports.
+ * The ES module re-exporting the CommonJS `file`: `default` and each key of its exports, read
+ * by requiring it in Node (`export * from` a CommonJS module gives only `default`).
  */
-function wrapper(require: NodeJS.Require, specifier: string, resolved: string): string {
-  const from = JSON.stringify(resolved);
+function commonJsWrapper(require: NodeJS.Require, file: string): string {
   let exported: unknown;
   try {
-    exported = require(specifier);
-  } catch {
-    // An ES module Node cannot require (top-level await, or an older Node).
-    return `export * from ${from};\n`;
+    exported = require(file);
+  } catch (err) {
+    throw new TrancheError('invalid-option', {
+      where: 'trancheApp()',
+      problems: [`shared: ${file} is CommonJS, and requiring it in Node to read its exports failed: ${(err as Error).message}`],
+    });
   }
-  if (types.isModuleNamespaceObject(exported))
-    return `export * from ${from};\n${'default' in (exported as object) ? `export { default } from ${from};\n` : ''}`;
+  const from = JSON.stringify(file);
   const names = Object.keys(exported as object).filter((k) => k !== 'default' && IDENTIFIER.test(k));
   return `import m from ${from};\nexport const { ${names.join(', ')} } = m;\nexport default m;\n`;
 }

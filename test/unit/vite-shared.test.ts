@@ -4,7 +4,7 @@
  * between react, react/jsx-runtime and react-dom/client), maps them in the shell's import map and
  * precaches them; the shell and a module import them bare; a module importing a bare specifier
  * nothing in the page resolves fails its build, naming it, and so does a shared specifier that is
- * not installed.
+ * not installed; an ES package is built as the browser resolves it.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type PluginOption } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildShared } from '../../src/vite/sharedDeps.js';
 import { trancheApp, trancheModule } from '../../src/vite/index.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -92,6 +93,39 @@ describe('shared dependencies', () => {
     for (const specifier of ['react', 'react-dom/client'])
       expect(sources.get(path.basename(imports[specifier]!))).toContain(`"./${core[0]}"`);
     expect([...sources.values()].join('')).not.toContain('process.env.NODE_ENV');
+  });
+
+  it("builds an ES package as the browser resolves it (Node's `svelte` is its server build), default export and all", async () => {
+    // A package in the shape of svelte's: ES modules, one file for Node and one for the browser.
+    const pkg = path.join(app, 'dual-app/node_modules/dual');
+    await mkdir(pkg, { recursive: true });
+    await writeFile(path.join(app, 'dual-app/package.json'), '{ "name": "dual-app" }\n');
+    const exports = { '.': { browser: './browser.js', default: './server.js' }, './internal': './internal.js' };
+    await writeFile(path.join(pkg, 'package.json'), JSON.stringify({ name: 'dual', version: '5.1.0', type: 'module', exports }));
+    await writeFile(path.join(pkg, 'internal.js'), 'export const state = { mounted: 0 };\n');
+    await writeFile(
+      path.join(pkg, 'browser.js'),
+      "import { state } from './internal.js';\nexport function mount() { return ++state.mounted; }\nexport default 'browser';\n",
+    );
+    await writeFile(
+      path.join(pkg, 'server.js'),
+      "export function mount() { throw new Error('not on the server'); }\nexport default 'server';\n",
+    );
+    const { dependencies, files } = await buildShared(['dual', 'dual/internal'], path.join(app, 'dual-app'));
+    const out = path.join(app, 'dual-dist');
+    for (const file of files) {
+      await mkdir(path.dirname(path.join(out, file.fileName)), { recursive: true });
+      await writeFile(path.join(out, file.fileName), file.source);
+    }
+    expect(dependencies.map((d) => [d.specifier, d.version])).toEqual([
+      ['dual', '5.1.0'],
+      ['dual/internal', '5.1.0'],
+    ]);
+    const [dual, internal] = await Promise.all(dependencies.map((d) => import(pathToFileURL(path.join(out, d.fileName)).href)));
+    expect(dual.default).toBe('browser');
+    // One copy of the package's state between its two entries.
+    expect(dual.mount()).toBe(1);
+    expect(internal.state.mounted).toBe(1);
   });
 
   it("leaves them bare in the shell's code and precaches them with the shell", async () => {
