@@ -1,5 +1,6 @@
 /** Rolldown's `external` for bare specifiers resolved at run time (import map), with their subpaths. */
-import { esmExternalRequirePlugin, type Rolldown } from 'vite';
+import { esmExternalRequirePlugin, isCSSRequest, type Rolldown } from 'vite';
+import { packageOf } from '../core/names.js';
 import { optionProblem } from '../core/optionProblem.js';
 
 /** Whether `specifier` is bare (`react`, `cart/x.js`): not relative, absolute or a URL. */
@@ -47,4 +48,22 @@ export function leaveToImportMap(rolldown: Rolldown.InputOptions, bare: readonly
   const others = externalMatcher(bare, rolldown.external);
   rolldown.external = (id, importer, isResolved) => !shared.includes(id) && others(id, importer, isResolved);
   if (shared.length) rolldown.plugins = [esmExternalRequirePlugin({ external: [...shared] }), rolldown.plugins];
+}
+
+/**
+ * Why the build must not bundle `specifier`, imported by `importer` (a path relative to the
+ * root), or null: it is a part of a shared package that is not itself shared
+ * (`svelte/internal/flags/legacy` beside a shared `svelte/internal/client`, `react-dom` beside
+ * `react-dom/client`). Bundled, it would be a second copy of that package's code beside the
+ * shared one, whose state (Svelte's legacy mode, React DOM's internals) the shared copy never
+ * sees. Stylesheets carry no such state.
+ */
+export function unsharedPart(shared: readonly string[], specifier: string, importer: string | undefined): string | null {
+  if (!isBareSpecifier(specifier) || shared.includes(specifier) || isCSSRequest(specifier)) return null;
+  const pkg = packageOf(specifier);
+  if (!shared.some((s) => packageOf(s) === pkg)) return null;
+  return (
+    `${importer ?? 'the build'} imports "${specifier}", a part of shared package ${pkg} that is not shared: ` +
+    `bundled, it would be a second copy of ${pkg} beside the shared one. Add "${specifier}" to shared (trancheApp and trancheModule option)`
+  );
 }

@@ -23,7 +23,7 @@ import { MODULE_NAME } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
 import { storeHandler } from '../release/storeHandler.js';
 import { appWorker, appWorkerProblems, type AppWorkerOptions } from './appWorker.js';
-import { isUnder, leaveToImportMap, sharedProblems } from './externals.js';
+import { isUnder, leaveToImportMap, sharedProblems, unsharedPart } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { SHARED_INFO_FILE } from '../release/releaseInfo.js';
 import { buildShared, sharedImports, sharedVersions, type SharedBuild } from './sharedDeps.js';
@@ -120,7 +120,11 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
         const versions = `${JSON.stringify(sharedVersions(sharedBuild.dependencies), null, 2)}\n`;
         this.emitFile({ type: 'asset', fileName: SHARED_INFO_FILE, source: versions });
       },
-      resolveId(source) {
+      resolveId(source, importer) {
+        if (config.command === 'build') {
+          const problem = unsharedPart(shared, source, importer && path.relative(config.root, importer));
+          if (problem) this.error(problem);
+        }
         if (config.command !== 'serve' || !isUnder(names, source)) return null;
         const name = names.find((n) => source === n || source.startsWith(`${n}/`))!;
         const entry = path.resolve(config.root, modules[name]!);

@@ -5,13 +5,14 @@
  * same bytes run under any prefix, and a chunk that did not change between versions hashes to
  * the same content address and is stored and downloaded once.
  */
+import path from 'node:path';
 import type { Plugin, UserConfig } from 'vite';
 import semverValid from 'semver/functions/valid.js';
 import validRange from 'semver/ranges/valid.js';
 import { MODULE_NAME } from '../core/manifest.js';
 import { packageOf } from '../core/names.js';
 import { TrancheError } from '../core/TrancheError.js';
-import { externalMatcher, isBareSpecifier, leaveToImportMap, sharedProblems } from './externals.js';
+import { externalMatcher, isBareSpecifier, leaveToImportMap, sharedProblems, unsharedPart } from './externals.js';
 import { optionProblem } from '../core/optionProblem.js';
 import { RELEASE_INFO_FILE, type ReleaseInfo } from '../release/releaseInfo.js';
 import { installedShared } from './sharedDeps.js';
@@ -68,8 +69,15 @@ export function trancheModule(options: TrancheModuleOptions): Plugin {
   return {
     name: 'tranche:module',
     apply: 'build',
+    // Before Vite's resolver, which would resolve a part of a shared package into the bundle.
+    enforce: 'pre',
     configResolved(config) {
       root = config.root;
+    },
+    resolveId(source, importer) {
+      const problem = unsharedPart(shared, source, importer && path.relative(root, importer));
+      if (problem) this.error(`${name}@${version}: ${problem}`);
+      return null;
     },
     // Mutating rather than returning a partial config: Vite's deep merge would add our input
     // to the user's instead of replacing it, giving the build a second entry.

@@ -196,6 +196,29 @@ describe('shared dependencies', () => {
     );
   });
 
+  it('fails a shell or module build importing a part of a shared package that is not shared, naming it', async () => {
+    // react-dom's own entry beside the shared react-dom/client: a second copy of React DOM's internals.
+    await writeFile(path.join(app, 'portal.js'), "import { createPortal } from 'react-dom';\nexport default createPortal;\n");
+    const problem =
+      'portal.js imports "react-dom", a part of shared package react-dom that is not shared: bundled, it would be a second copy ' +
+      'of react-dom beside the shared one. Add "react-dom" to shared (trancheApp and trancheModule option)';
+    const buildWith = (plugins: PluginOption[], input: string) =>
+      build({
+        configFile: false,
+        logLevel: 'silent',
+        root: app,
+        build: { outDir: path.join(app, 'portal-dist'), write: false, rolldownOptions: { input: path.join(app, input) } },
+        plugins,
+      });
+    await expect(
+      buildWith([trancheModule({ name: 'portal', version: '1.0.0', entry: 'portal.js', shared: SHARED })], 'portal.js'),
+    ).rejects.toThrow(`portal@1.0.0: ${problem}`);
+    await writeFile(path.join(app, 'portal.html'), '<!doctype html><script type="module" src="/portal.js"></script>\n');
+    await expect(buildWith(trancheApp({ modules: {}, shared: SHARED, types: false, worker: false }), 'portal.html')).rejects.toThrow(
+      problem,
+    );
+  });
+
   it('takes a range per shared package from sharedRanges, and refuses one naming no shared package or no range', async () => {
     const outDir = path.join(app, 'ranged-dist');
     await writeFile(path.join(app, 'ranged.js'), "import { useState } from 'react';\nexport default useState;\n");
