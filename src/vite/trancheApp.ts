@@ -56,8 +56,10 @@ export interface TrancheAppOptions {
   modules: Readonly<Record<string, string>>;
   /**
    * The app's service worker, built after the app into `outDir`: its source entry, or
-   * `{ entry, fileName, precache }`; `false` when the app builds its worker itself.
-   * @default { entry: 'src/sw.ts', fileName: 'sw.js', precache: ['**\/*.{js,css}'] }
+   * `{ entry, publicKey, fileName, precache }`; `false` when the app builds its worker itself.
+   * Without a source (no `entry`, no `src/sw.ts`), the worker is one tranche writes, with the
+   * public key at `publicKey`.
+   * @default { entry: 'src/sw.ts' if it exists, publicKey: 'tranche-keys/public.jwk', fileName: 'sw.js', precache: ['**\/*.{js,css}'] }
    */
   worker?: string | AppWorkerOptions | false;
   /** Where the release store is. @default { dir: 'tranche-store', url: '/tranche/' } */
@@ -80,7 +82,6 @@ export interface TrancheAppOptions {
   shared?: readonly string[];
 }
 
-const DEFAULT_WORKER = 'src/sw.ts';
 const DEFAULT_TYPES = 'src/tranche-modules.d.ts';
 const DEFAULT_STORE = { dir: 'tranche-store', url: '/tranche/' };
 
@@ -89,7 +90,7 @@ const DEFAULT_STORE = { dir: 'tranche-store', url: '/tranche/' };
  * bad option.
  */
 export function trancheApp(options: TrancheAppOptions): Plugin[] {
-  const { modules, worker = DEFAULT_WORKER, store = {}, types = DEFAULT_TYPES, shared = [] } = checkOptions(options);
+  const { modules, worker = {}, store = {}, types = DEFAULT_TYPES, shared = [] } = checkOptions(options);
   const names = Object.keys(modules);
   const storeDir = store.dir ?? DEFAULT_STORE.dir;
   const storeUrl = store.url ?? DEFAULT_STORE.url;
@@ -153,7 +154,8 @@ export function trancheApp(options: TrancheAppOptions): Plugin[] {
   ];
   // The worker knows the shared versions of the shell it is built with: it never assigns a module version whose ranges they miss.
   const workerShared = () => sharedVersions(sharedBuild?.dependencies ?? []);
-  if (worker !== false) plugins.push(appWorker(typeof worker === 'string' ? { entry: worker } : worker, workerShared));
+  const context = { shared: workerShared, manifestUrl: `${storeUrl}manifest.json` };
+  if (worker !== false) plugins.push(appWorker(typeof worker === 'string' ? { entry: worker } : worker, context));
   return plugins;
 }
 
@@ -186,7 +188,9 @@ function checkOptions(options: TrancheAppOptions): TrancheAppOptions {
   }
   if (typeof worker === 'object' && worker !== null) problems.push(...appWorkerProblems(worker));
   else if (worker !== undefined && worker !== false && (typeof worker !== 'string' || worker === ''))
-    problems.push(optionProblem('worker', 'a path to the service worker source, { entry, fileName, precache }, or false', worker));
+    problems.push(
+      optionProblem('worker', 'a path to the service worker source, { entry, publicKey, fileName, precache }, or false', worker),
+    );
   if (store !== undefined) {
     if (store.dir !== undefined && (typeof store.dir !== 'string' || store.dir === ''))
       problems.push(optionProblem('store.dir', 'a path to the release store', store.dir));

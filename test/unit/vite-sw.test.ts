@@ -2,7 +2,7 @@
  * trancheApp()'s worker: built after the app, with the shell's files and the SHA-256 of their
  * bytes injected where tranche/sw reads self.__WB_MANIFEST.
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import { sha256Hex } from '../../src/core/integrity.js';
 import { trancheApp, type AppWorkerOptions } from '../../src/vite/index.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/vite/app/', import.meta.url));
+/** A public key, as `tranche keygen` writes one. */
+const KEY = { kty: 'OKP', crv: 'Ed25519', x: 'Qk5wcmV0ZW5kLXRoaXMtaXMtYS1wdWJsaWMta2V5LQ' };
 let tmp: string;
 let builds = 0;
 
@@ -74,6 +76,26 @@ describe("trancheApp's worker", () => {
     expect(files).toEqual([expect.stringMatching(/^assets\/index-/), 'sw.js']);
     const code = await readFile(path.join(outDir, 'sw.js'), 'utf8');
     expect(code).not.toMatch(/\bimport\s*[({"'`]|__WB_MANIFEST/);
+  });
+
+  it('writes the worker of an app with no worker source: installTranche with the store and its public key', async () => {
+    const keyFile = path.join(tmp, 'public.jwk');
+    await writeFile(keyFile, JSON.stringify(KEY));
+    const outDir = await buildApp({ publicKey: keyFile });
+    const code = await readFile(path.join(outDir, 'sw.js'), 'utf8');
+    expect(code).not.toMatch(/\bimport\s*[({"'`]|__WB_MANIFEST/);
+    // The key, the store's manifest URL and the shell of a single-page app, as the guides' src/sw.ts gives them.
+    expect(code).toContain(KEY.x);
+    expect(code).toMatch(/manifestUrl:\s*[`"']\/tranche\/manifest\.json/);
+    expect(code).toMatch(/shellUrl:\s*[`"']\/[`"']/);
+  });
+
+  it('fails the build of an app with no worker source and no public key, saying how to make one', async () => {
+    const build = buildApp({ publicKey: 'no-such-dir/public.jwk' });
+    await expect(build).rejects.toThrow(
+      /trancheApp\(\) option worker: the app has no src\/sw\.ts and no public key at .*no-such-dir\/public\.jwk/,
+    );
+    await expect(build).rejects.toThrow(/ for the worker tranche writes \(npx tranche keygen --out tranche-keys writes one\)\n/);
   });
 
   it('fails the build when the worker never reads self.__WB_MANIFEST', async () => {
