@@ -3,7 +3,8 @@
  * directory, its dependencies installed from the npm registry, tranche installed from the
  * tarball `npm pack` makes of this repository, and servers a user would run on it (`vite dev`,
  * a plain static file server that knows nothing of tranche). Used by the tests that follow a
- * guide of docs/ in such an app (test/browser/getting-started.test.ts).
+ * guide of docs/ in such an app (getting-started.test.ts, and the worked examples of
+ * docs/frameworks.md through frameworkExample.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -88,8 +89,8 @@ export function sh(command: string, cwd: string, env: Record<string, string> = {
  * `npm pack` of this repository as it is now; returns the tarball's path. The package is built
  * (prepack) in a staging copy of its sources, so the repository's own dist/, which other test
  * files read meanwhile, is never emptied. The tarball is kept in node_modules/.cache/, named by
- * a hash of those sources: the test files that install it (getting-started, react-vite) pack
- * once per change of the sources, not once each.
+ * a hash of those sources: the test files that install it (getting-started and the
+ * react-, vue- and svelte-vite examples) pack once per change of the sources, not once each.
  */
 export function packTranche(): string {
   const cache = path.join(REPO, 'node_modules/.cache/tranche-pack');

@@ -1,6 +1,7 @@
 /**
  * What a test that follows a guide of docs/ in a fresh app sets up and tears down
- * (getting-started, react-vite): the app, the guide's run over it, and one Chromium tab.
+ * (getting-started, and the worked examples of docs/frameworks.md through frameworkExample.ts):
+ * the app, the guide's run over it, and one Chromium tab.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './chromium.js';
