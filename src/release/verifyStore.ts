@@ -60,10 +60,12 @@ export async function verifyStore(backend: StoreBackend, { publicKeys, keysFrom 
   const blobs = new Map<string, Blob>();
   const records = await checkRecords(backend, manifest, blobs, problems);
   let bytes = 0;
-  await mapConcurrent([...blobs], CONCURRENCY, async ([sha256, blob]) => {
+  // Reported in the records' order, whichever check ends first: the same store prints the same report.
+  const blobFindings = await mapConcurrent([...blobs], CONCURRENCY, async ([sha256, blob]) => {
     bytes += blob.size;
-    problems.push(...(await blobProblems(backend, sha256, blob)));
+    return blobProblems(backend, sha256, blob);
   });
+  problems.push(...blobFindings.flat());
   if (manifest) {
     await readHistory(backend, manifest.sequence).catch((err: Error) => problems.push(err.message));
     const published = await readPublishedSequence(backend).catch((err: Error) => (problems.push(err.message), 0));
