@@ -83,17 +83,6 @@ export class Router {
     return this._driver.answering(this._module(request, parsed, clientId, resultingClientId));
   }
 
-  /**
-   * Whether the worker must stay alive past the answer to `request` (one `handle` answers): a
-   * navigation starts a boot deadline, and a file resolved through a snapshot may pin one. A
-   * versioned module file (what import maps name) starts no such work: keeping each of a page's
-   * many file requests open until the boot deadlines end made every answer of a busy worker slower.
-   */
-  keepsAlive(request: Request): boolean {
-    if (request.mode === 'navigate' || request.destination === 'worker') return true;
-    return parseModuleUrl(request.url, this._options.moduleBase)?.version == null;
-  }
-
   private async _navigate(request: Request, resultingClientId: string): Promise<Response> {
     await this._driver.loaded;
     if (!this._driver.serving) return this._adapter.fetch(request);

@@ -91,7 +91,7 @@ export function install(scope: WorkerScope, adapter: Adapter, options: TrancheWo
     if (!response) return;
     event.respondWith(response);
     // Boot deadlines and telemetry flushes must outlive an otherwise idle worker.
-    if (router.keepsAlive(event.request)) event.waitUntil(driver.keepAlive());
+    event.waitUntil(driver.keepAlive());
   });
   /**
    * Resolves once the page a navigation (or a dedicated worker's script) creates exists, or after

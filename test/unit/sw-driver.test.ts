@@ -274,19 +274,6 @@ describe("the worker's listeners (sw/install.ts, what installTranche adds to the
     driver.close();
   });
 
-  it("keeps a page's unversioned module requests alive with its boot deadline, never its versioned files", async () => {
-    const driver = await startDriver(platform, t.publicKey);
-    const scope = scopeOf(driver);
-    await driver.pinSnapshot('page-1'); // its boot deadline runs for 10 s
-    const file = scope.fetch(new Request(`${ORIGIN}/modules/cart/1.0.0/index.js`), 'page-1');
-    expect(await (await file)!.text()).toContain('"1.0.0"');
-    expect(scope.fetchKeptFor).toEqual([]);
-    const unversioned = scope.fetch(new Request(`${ORIGIN}/modules/cart/index.js`), 'page-1');
-    expect(await (await unversioned)!.text()).toContain('"1.0.0"');
-    expect(scope.fetchKeptFor).toHaveLength(1);
-    driver.close();
-  });
-
   it('keeps the event of a navigation alive until its page exists (at most 10 s), so a new worker then activates, claims it', async () => {
     const driver = await startDriver(platform, t.publicKey);
     const scope = scopeOf(driver);
