@@ -14,6 +14,7 @@
  * written with every change of condition or confirmation; without one, nothing is answered here.
  */
 import { releaseKey, type FileEntry } from '../src/core/manifest.js';
+import { versionDirUrl } from '../src/core/moduleUrl.js';
 import type { WorkerCondition } from '../src/core/protocol.js';
 import type { Adapter, BlobCache } from './Adapter.js';
 import { servesWithin } from './clock.js';
@@ -66,7 +67,7 @@ export class ModuleCopies {
 
   /** The copy of `file` of module@version, or undefined (the caller knows the worker serves it). */
   match(module: string, version: string, file: FileEntry): Promise<Response | undefined> {
-    return this.matchUrl(this._urlOf({ module, version, files: [] }, file));
+    return this.matchUrl(versionDirUrl(this._moduleBase, module, version) + file.path);
   }
 
   /** The copy stored for `url`, or undefined (the caller knows the worker serves it). */
@@ -116,7 +117,7 @@ export class ModuleCopies {
   }
 
   private _urlOf({ module, version }: CopiedVersion, file: FileEntry): string {
-    return `${this._moduleBase}${module}/${version}/${file.path}`;
+    return versionDirUrl(this._moduleBase, module, version) + file.path;
   }
 
   /** Under the module base, where no module URL can be (module names start with a letter or digit). */

@@ -12,6 +12,7 @@
  * drop (Chromium warns about each one).
  */
 import { SNAPSHOT_ELEMENT_ID, type Snapshot } from './protocol.js';
+import { versionDirUrl } from './moduleUrl.js';
 
 /** An import map (`scopes` and `integrity` are kept when merging, never produced). */
 export interface ImportMap {
@@ -34,7 +35,7 @@ export function importMapOf(
   for (const [module, version] of Object.entries(snapshot.modules)) {
     const entry = entryOf(module, version);
     if (entry === null) continue;
-    const dir = `${moduleBase}${module}/${version}/`;
+    const dir = versionDirUrl(moduleBase, module, version);
     imports[module] = dir + entry;
     imports[`${module}/`] = dir;
   }

@@ -20,6 +20,11 @@ export function isPathPrefix(value: unknown): value is string {
   return typeof value === 'string' && value !== '/' && /^\/([^?#]*\/)?$/.test(value);
 }
 
+/** The URL under `moduleBase` of module@version's directory (ending with `/`): its files' URLs are it plus their paths. */
+export function versionDirUrl(moduleBase: string, module: string, version: string): string {
+  return `${moduleBase}${module}/${version}/`;
+}
+
 /** A parsed module URL; `version` is null for an unversioned one. */
 export interface ModuleUrl {
   module: string;
